@@ -1,0 +1,1 @@
+"""Andaman maritime emergency dispatch: an event-sourced log and everything derived from it."""

@@ -1,0 +1,129 @@
+"""Every rule the system enforces, as a named error carrying what the API needs to answer clearly.
+
+`code` is machine-readable, `message` names the thing and the rule, `field` points at the offending
+input. The API turns these into HTTP answers in one handler; nothing else maps errors to status codes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DispatchError(Exception):
+    status: ClassVar[int] = 409
+    code: ClassVar[str] = "dispatch_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DispatchError):
+    status = 404
+    code = "not_found"
+
+
+class IncidentNotFound(NotFound):
+    code = "incident_not_found"
+
+
+class ResourceNotFound(NotFound):
+    code = "resource_not_found"
+
+
+class FacilityNotFound(DispatchError):
+    status = 422
+    code = "facility_not_found"
+
+
+class RuleViolation(DispatchError):
+    """A command that is well-formed but not allowed in the current state."""
+
+
+class IncidentAlreadyExists(RuleViolation):
+    code = "incident_already_exists"
+
+
+class IncidentAlreadyClosed(RuleViolation):
+    code = "incident_closed"
+
+
+class ResourceAlreadyExists(RuleViolation):
+    code = "resource_already_exists"
+
+
+class ResourceUnavailable(RuleViolation):
+    code = "resource_unavailable"
+
+
+class ResourceAlreadyOnIncident(RuleViolation):
+    code = "resource_already_on_incident"
+
+
+class ResourceNotAssigned(RuleViolation):
+    code = "resource_not_assigned"
+
+
+class InvalidStatusChange(RuleViolation):
+    code = "invalid_status_change"
+
+
+class MilestoneOutOfOrder(RuleViolation):
+    code = "milestone_out_of_order"
+
+
+class MilestoneAlreadyRecorded(RuleViolation):
+    code = "milestone_already_recorded"
+
+
+class InvalidTime(RuleViolation):
+    """A stated time is in the future or before something it must follow."""
+
+    status = 422
+    code = "invalid_time"
+
+
+class ReferralNeedsDestination(RuleViolation):
+    status = 422
+    code = "referral_needs_destination"
+
+
+class ReferralAlreadyOpen(RuleViolation):
+    code = "referral_already_open"
+
+
+class NoOpenReferral(RuleViolation):
+    code = "no_open_referral"
+
+
+class InvalidInput(DispatchError):
+    status = 422
+    code = "invalid_input"
+
+
+class NotPermitted(DispatchError):
+    status = 403
+    code = "not_permitted"
+
+
+class ConcurrencyConflict(DispatchError):
+    """Someone appended to the stream since it was read; carries the version the stream is at now."""
+
+    code = "concurrency_conflict"
+
+    def __init__(self, stream_id: str, expected_version: int, current_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {current_version}, not {expected_version}; read it again",
+            field="expected_version",
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+
+class IdempotencyKeyReused(DispatchError):
+    """The same command id was sent again with a different request: a client bug, never a retry."""
+
+    status = 422
+    code = "idempotency_key_reused"

@@ -1,0 +1,26 @@
+"""Bring a database's schema to the newest migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config(str(_INI))
+    config.set_main_option("script_location", str(_INI.parent / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration in one transaction (SQLite: an IMMEDIATE one, so two starters queue)."""
+    config = alembic_config(engine)
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

@@ -1,0 +1,71 @@
+"""Shared fixtures: a fresh log per test on SQLite and on the PostgreSQL server, and a frozen clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from dispatch.clock import FrozenClock
+from dispatch.database import make_engine
+from dispatch.events.store import EventStore
+from dispatch.migrations.runner import upgrade
+
+POSTGRES_URL = os.environ.get("DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T0 = datetime(2026, 3, 14, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+def _postgres_dsn() -> str:
+    return POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A private schema in the `test` database, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(_postgres_dsn(), autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:  # pragma: no cover - the server runs in every session and in CI
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+    with admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield schema
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def postgres_engine(schema: str, pool_size: int = 10) -> Engine:
+    return make_engine(POSTGRES_URL, pool_size=pool_size, connect_args={"options": f"-c search_path={schema}"})
+
+
+def sqlite_engine(directory: Path, pool_size: int = 10) -> Engine:
+    return make_engine(f"sqlite:///{directory / 'log.db'}", pool_size=pool_size)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        built = sqlite_engine(tmp_path)
+    else:
+        built = postgres_engine(request.getfixturevalue("postgres_schema"))
+    upgrade(built)
+    yield built
+    built.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine, clock: FrozenClock) -> EventStore:
+    return EventStore(engine, clock=clock, poll_seconds=0.05)
