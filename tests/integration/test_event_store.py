@@ -1,0 +1,259 @@
+"""The event log's guarantees, on SQLite and on the PostgreSQL server (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from dispatch.clock import FrozenClock
+from dispatch.errors import ConcurrencyConflict, IdempotencyKeyReused
+from dispatch.events import catalogue
+from dispatch.events.catalogue import IncidentReported, NoteAdded, Position, ResourceStatusChanged
+from dispatch.events.chain import GENESIS_HASH
+from dispatch.events.envelope import EventMeta
+from dispatch.events.store import EventStore, StreamWrite
+from tests.conftest import T0
+
+
+def reported(incident_id: str = "inc-1", **overrides: Any) -> IncidentReported:
+    fields: dict[str, Any] = dict(
+        at=T0, incident_id=incident_id, source="beach", position=Position(lat=8.6436, lon=98.2478),
+        zone="khao_lak_coast", triage="red", category="drowning", patients=1, reporter="lifeguard-1",
+    )
+    return IncidentReported(**(fields | overrides))
+
+
+def note(incident_id: str = "inc-1", text_: str = "patient breathing") -> NoteAdded:
+    return NoteAdded(at=T0, incident_id=incident_id, text=text_)
+
+
+def test_appended_events_get_stream_versions_and_global_positions_in_order(store: EventStore) -> None:
+    store.append("incident-a", [reported("a")], expected_version=0)
+    store.append("incident-b", [reported("b")], expected_version=0)
+    store.append("incident-a", [note("a"), note("a", "en route to pier")], expected_version=1)
+
+    stream = store.read_stream("incident-a")
+    assert [(e.version, e.position) for e in stream] == [(1, 1), (2, 3), (3, 4)]
+    assert [e.position for e in store.read_all()] == [1, 2, 3, 4]
+    assert store.stream_version("incident-a") == 3 and store.head() == 4
+    assert stream[2].event == note("a", "en route to pier")
+
+
+def test_read_all_pages_after_a_position_with_a_limit(store: EventStore) -> None:
+    for n in range(7):
+        store.append(f"incident-{n}", [reported(str(n))], expected_version=0)
+
+    assert [e.position for e in store.read_all(after=2, limit=3)] == [3, 4, 5]
+    assert [e.position for e in store.read_all(after=7)] == []
+    assert [e.position for e in store.iter_all(after=1, batch_size=2)] == [2, 3, 4, 5, 6, 7]
+
+
+def test_append_at_a_stale_version_is_a_conflict_naming_the_current_version(store: EventStore) -> None:
+    store.append("incident-a", [reported("a"), note("a")], expected_version=0)
+
+    with pytest.raises(ConcurrencyConflict) as raised:
+        store.append("incident-a", [note("a")], expected_version=1)
+
+    assert raised.value.current_version == 2 and raised.value.expected_version == 1
+    assert store.head() == 2
+
+
+def test_repeated_command_id_returns_the_original_result_and_appends_nothing(store: EventStore) -> None:
+    first = store.append("incident-a", [reported("a")], expected_version=0, command_id="cmd-1", fingerprint="f1")
+    again = store.append("incident-a", [reported("a")], expected_version=0, command_id="cmd-1", fingerprint="f1")
+
+    assert again.replayed and not first.replayed
+    assert [e.position for e in again.events] == [e.position for e in first.events] == [1]
+    assert store.head() == 1
+
+
+def test_repeated_command_id_with_a_fresh_version_still_appends_nothing(store: EventStore) -> None:
+    store.append("incident-a", [reported("a")], expected_version=0, command_id="cmd-1")
+    store.append("incident-a", [note("a")], expected_version=1, command_id="cmd-1")
+
+    assert store.head() == 1
+
+
+def test_command_id_reused_for_a_different_request_is_refused(store: EventStore) -> None:
+    store.append("incident-a", [reported("a")], expected_version=0, command_id="cmd-1", fingerprint="f1")
+
+    with pytest.raises(IdempotencyKeyReused):
+        store.find_command("cmd-1", fingerprint="f2")
+    with pytest.raises(IdempotencyKeyReused):
+        store.append("incident-b", [reported("b")], expected_version=0, command_id="cmd-1", fingerprint="f2")
+    assert store.head() == 1
+
+
+def test_append_to_several_streams_is_all_or_nothing(store: EventStore) -> None:
+    store.append("resource-boat", [ResourceStatusChanged(at=T0, resource_id="boat", status="out_of_service")],
+                 expected_version=0)
+
+    with pytest.raises(ConcurrencyConflict) as raised:
+        store.append_many([
+            StreamWrite("incident-a", [reported("a")], 0),
+            StreamWrite("resource-boat", [ResourceStatusChanged(at=T0, resource_id="boat", status="assigned")], 0),
+        ])
+
+    assert raised.value.stream_id == "resource-boat"
+    assert store.read_stream("incident-a") == [] and store.head() == 1
+
+
+def test_each_event_records_server_time_and_who_did_it(store: EventStore, clock: FrozenClock) -> None:
+    clock.advance(timedelta(minutes=5))
+    meta = EventMeta(actor_id="op-7", role="operator", correlation_id="corr", device_at=T0)
+
+    stored = store.append("incident-a", [reported("a")], expected_version=0, command_id="c", meta=meta).events[0]
+
+    read = store.read_stream("incident-a")[0]
+    assert read.recorded_at == T0 + timedelta(minutes=5) == stored.recorded_at
+    assert read.meta == EventMeta(actor_id="op-7", role="operator", command_id="c", correlation_id="corr",
+                                  device_at=T0)
+
+
+def test_hash_chain_links_every_event_to_the_one_before(store: EventStore) -> None:
+    for n in range(3):
+        store.append(f"incident-{n}", [reported(str(n))], expected_version=0)
+
+    events = store.read_all()
+    assert events[0].prev_hash == GENESIS_HASH
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    report = store.verify()
+    assert report.intact and report.checked == 3 and report.first_bad_position is None
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE events SET data = replace(data, '\"red\"', '\"green\"') WHERE position = 3",
+        "UPDATE events SET meta = '{\"actor_id\":\"someone-else\"}' WHERE position = 3",
+        "UPDATE events SET stream_id = 'incident-x' WHERE position = 3",
+    ],
+    ids=["data", "meta", "stream"],
+)
+def test_verify_names_the_first_altered_position(store: EventStore, engine: Engine, tamper: str) -> None:
+    for n in range(5):
+        store.append(f"incident-{n}", [reported(str(n))], expected_version=0)
+
+    with engine.begin() as connection:
+        connection.execute(text(tamper))
+
+    report = store.verify()
+    assert not report.intact and report.first_bad_position == 3 and report.checked == 2
+
+
+def test_verify_names_a_deleted_position(store: EventStore, engine: Engine) -> None:
+    for n in range(4):
+        store.append(f"incident-{n}", [reported(str(n))], expected_version=0)
+
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM events WHERE position = 2"))
+
+    report = store.verify()
+    assert not report.intact and report.first_bad_position == 2
+
+
+def test_recomputing_a_hash_after_an_edit_breaks_the_next_link(store: EventStore, engine: Engine) -> None:
+    # A forger who rewrites row 2 and its hash cannot also fix row 3's prev_hash without rewriting all after.
+    for n in range(3):
+        store.append(f"incident-{n}", [reported(str(n))], expected_version=0)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE events SET hash = :h WHERE position = 2"), {"h": "f" * 64})
+
+    report = store.verify()
+    assert not report.intact and report.first_bad_position == 2
+
+
+def test_old_schema_versions_are_upcast_when_read(store: EventStore, engine: Engine,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a row written by an older NoteAdded (v1 called the text "body") ...
+    store.append("incident-a", [note("a", "old text")], expected_version=0)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE events SET data = replace(data, '\"text\"', '\"body\"') WHERE position = 1"))
+    # ... and today's NoteAdded at v2 with an upcaster from v1:
+    monkeypatch.setattr(NoteAdded, "SCHEMA_VERSION", 2)
+    monkeypatch.setitem(catalogue.UPCASTERS, ("NoteAdded", 1), lambda d: {**d, "text": d.pop("body")})
+
+    event = store.read_stream("incident-a")[0]
+
+    assert event.event == note("a", "old text") and event.schema_version == 1
+
+
+def test_a_follower_is_woken_by_an_append(store: EventStore) -> None:
+    store.poll_seconds = 30  # far longer than the test allows, so only the wake-up can end the wait
+    result: list[bool] = []
+    follower = threading.Thread(target=lambda: result.append(store.wait_for_events(after=0, timeout=20)))
+    follower.start()
+    store.append("incident-a", [reported("a")], expected_version=0)
+    follower.join(timeout=25)
+
+    assert result == [True]
+
+
+def test_a_follower_in_another_process_finds_events_by_polling(store: EventStore, engine: Engine) -> None:
+    # A second store has its own wake-up, as another process would: the first never hears of its append.
+    other = EventStore(engine, clock=store.clock)
+    other.append("incident-a", [reported("a")], expected_version=0)
+
+    assert store.wait_for_events(after=0, timeout=5)
+    assert not store.wait_for_events(after=1, timeout=0.1)
+
+
+def test_concurrent_writers_never_let_a_tailing_reader_skip_an_event(engine: Engine, clock: FrozenClock) -> None:
+    writers, per_writer = 4, 1000
+    store = EventStore(engine, clock=clock, poll_seconds=0.01)
+    errors: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        try:
+            for n in range(per_writer):
+                store.append(f"incident-w{writer}-{n}", [reported(f"w{writer}-{n}")], expected_version=0)
+        except BaseException as exc:  # surfaced below; a thread's exception is otherwise lost
+            errors.append(exc)
+
+    seen: list[int] = []
+
+    def tail() -> None:
+        after = 0
+        while len(seen) < writers * per_writer and not errors:
+            batch = store.read_all(after=after, limit=500)
+            seen.extend(event.position for event in batch)
+            after = batch[-1].position if batch else after
+            if not batch:
+                store.wait_for_events(after, timeout=0.2)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    reader = threading.Thread(target=tail)
+    reader.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader.join(timeout=60)
+
+    assert not errors
+    assert seen == list(range(1, writers * per_writer + 1))
+    assert store.verify().intact
+
+
+def test_sqlite_log_runs_in_wal_with_full_sync_by_default(tmp_path: Any) -> None:
+    from dispatch.database import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def test_migrations_create_exactly_the_tables_the_models_declare(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
