@@ -57,7 +57,7 @@ class ResourceUnavailable(RuleViolation):
     code = "resource_unavailable"
 
 
-class ResourceAlreadyOnIncident(RuleViolation):
+class ResourceAlreadyOnIncident(ResourceUnavailable):
     code = "resource_already_on_incident"
 
 
