@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy import Engine
+
+from dispatch.accounts import Accounts
 from dispatch.clock import Clock, SystemClock
 from dispatch.database import make_engine
 from dispatch.events.store import EventStore
@@ -16,6 +20,7 @@ class Services:
     settings: Settings
     clock: Clock
     store: EventStore
+    accounts: Accounts
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Services:
@@ -29,5 +34,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None, migrate: b
     )
     if migrate:
         upgrade(engine)
+    return services_on(engine, settings, clock)
+
+
+def services_on(engine: Engine, settings: Settings, clock: Clock) -> Services:
+    """Services over an engine whose schema is already migrated (tests hand in their own)."""
     store = EventStore(engine, clock=clock, poll_seconds=settings.follow_poll_seconds)
-    return Services(settings=settings, clock=clock, store=store)
+    accounts = Accounts(engine, clock, timedelta(hours=settings.session_hours))
+    return Services(settings=settings, clock=clock, store=store, accounts=accounts)

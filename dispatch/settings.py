@@ -46,6 +46,16 @@ class Settings(BaseSettings):
 
     zone_policies: dict[str, ZonePolicySetting] = Field(default_factory=_default_policies)
 
+    # A sign-in lasts one command-centre shift.
+    session_hours: float = Field(default=12, gt=0, le=24 * 14)
+    # Phone clocks drift; a device time up to this far ahead of the server counts as "now", beyond is refused.
+    device_clock_skew_seconds: int = Field(default=120, ge=0, le=3600)
+    # Largest request body the API reads, in bytes: a report is a few hundred.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

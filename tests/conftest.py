@@ -12,10 +12,12 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
+from dispatch.bootstrap import Services, services_on
 from dispatch.clock import FrozenClock
 from dispatch.database import make_engine
 from dispatch.events.store import EventStore
 from dispatch.migrations.runner import upgrade
+from dispatch.settings import Settings
 
 POSTGRES_URL = os.environ.get("DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 3, 14, 7, 0, tzinfo=UTC)
@@ -67,5 +69,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def store(engine: Engine, clock: FrozenClock) -> EventStore:
-    return EventStore(engine, clock=clock, poll_seconds=0.05)
+def services(engine: Engine, clock: FrozenClock) -> Services:
+    return services_on(engine, Settings(follow_poll_seconds=0.05), clock)
+
+
+@pytest.fixture
+def store(services: Services) -> EventStore:
+    return services.store

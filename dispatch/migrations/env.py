@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
-
-import dispatch.events.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from dispatch.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=SQLModel.metadata,
+    target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

@@ -252,8 +252,9 @@ def test_sqlite_log_runs_in_wal_with_full_sync_by_default(tmp_path: Any) -> None
 def test_migrations_create_exactly_the_tables_the_models_declare(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlmodel import SQLModel
+
+    from dispatch.schema import metadata
 
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatch.bootstrap import Services
+from dispatch.bootstrap import services_on
 from dispatch.clock import FrozenClock
 from dispatch.commands import (
     Actor,
@@ -32,7 +32,6 @@ from dispatch.decisions import incident as incident_rules
 from dispatch.decisions import resource as resource_rules
 from dispatch.errors import DispatchError
 from dispatch.events.catalogue import Event, Position, ReferralPolicy
-from dispatch.events.store import EventStore
 from dispatch.migrations.runner import upgrade
 from dispatch.service import handle
 from dispatch.settings import Settings
@@ -101,7 +100,7 @@ def test_state_from_decisions_equals_state_replayed_from_the_log(plan: list[tupl
         engine = sqlite_engine(Path(directory))
         upgrade(engine)
         clock = FrozenClock(T0)
-        services = Services(settings=Settings(), clock=clock, store=EventStore(engine, clock=clock))
+        services = services_on(engine, Settings(), clock)
         decided: list[Event] = []
         for make, minutes in plan:
             clock.advance(timedelta(minutes=minutes))

@@ -23,16 +23,10 @@ from dispatch.errors import ConcurrencyConflict, ResourceUnavailable
 from dispatch.events.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
 from dispatch.events.store import AppendResult, EventStore, StreamWrite
 from dispatch.service import handle
-from dispatch.settings import Settings
 
 OPERATOR = Actor(id="op-1", role="operator")
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")
 KHAO_LAK = Position(lat=8.6436, lon=98.2478)
-
-
-@pytest.fixture
-def services(store: EventStore, clock: FrozenClock) -> Services:
-    return Services(settings=Settings(), clock=clock, store=store)
 
 
 def report(services: Services, incident_id: str = "inc-1", **overrides: Any) -> AppendResult:

@@ -1,0 +1,148 @@
+"""People and sessions: argon2-hashed passwords, and opaque session tokens checked by one indexed lookup.
+
+A token is random; only its sha256 is stored, so a stolen database does not hand out sessions, and
+checking a token costs one primary-key read, never a password hash. Revoking is deleting the row's
+validity (revoked_at), effective at once on every API process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, Column, Engine, String, select, update
+from sqlmodel import Field, Session, SQLModel
+
+from dispatch.clock import Clock
+from dispatch.commands import Actor
+from dispatch.errors import DispatchError, InvalidInput
+from dispatch.events.tables import UTCDateTime
+from dispatch.events.vocabulary import ROLES, Role
+
+
+class UserRecord(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(sa_column=Column(String(80), primary_key=True))
+    role: str = Field(sa_column=Column(String(20), nullable=False))
+    password_hash: str = Field(sa_column=Column(String(200), nullable=False))
+    display_name: str = Field(sa_column=Column(String(120), nullable=False, default=""))
+    # The team or boat a lifeguard or crew member belongs to: they may log milestones for it.
+    resource_id: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
+    active: bool = Field(sa_column=Column(Boolean, nullable=False, default=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SessionRecord(SQLModel, table=True):
+    __tablename__ = "sessions"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: str = Field(sa_column=Column(String(80), nullable=False, index=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class AuthenticationFailed(DispatchError):
+    status = 401
+    code = "authentication_failed"
+
+
+class UserExists(DispatchError):
+    status = 409
+    code = "user_exists"
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    expires_at: datetime
+    actor: Actor
+    display_name: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, engine: Engine, clock: Clock, session_window: timedelta) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.session_window = session_window
+        self._hasher = PasswordHasher()
+
+    def add_user(
+        self, user_id: str, role: str, password: str, *, display_name: str = "", resource_id: str | None = None
+    ) -> None:
+        """Create a user; the password is stored only as an argon2 hash."""
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        if len(password) < 10:
+            raise InvalidInput("a password needs at least 10 characters", field="password")
+        with Session(self.engine) as db:
+            if db.get(UserRecord, user_id) is not None:
+                raise UserExists(f"user {user_id} already exists", field="name")
+            db.add(UserRecord(
+                id=user_id, role=role, password_hash=self._hasher.hash(password), display_name=display_name or user_id,
+                resource_id=resource_id, active=True, created_at=self.clock.now(),
+            ))
+            db.commit()
+
+    def has_users(self) -> bool:
+        with Session(self.engine) as db:
+            return db.exec(select(UserRecord.id).limit(1)).first() is not None  # type: ignore[call-overload]
+
+    def login(self, user_id: str, password: str) -> IssuedSession:
+        """Check the password once and issue a session token for the shift."""
+        with Session(self.engine) as db:
+            user = db.get(UserRecord, user_id)
+            if user is None or not user.active or not self._password_matches(user.password_hash, password):
+                raise AuthenticationFailed("unknown user or wrong password", field="password")
+            token = secrets.token_urlsafe(32)
+            now = self.clock.now()
+            record = SessionRecord(
+                token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + self.session_window
+            )
+            db.add(record)
+            db.commit()
+            return IssuedSession(token, record.expires_at, _actor(user), user.display_name)
+
+    def authenticate(self, token: str) -> tuple[Actor, str]:
+        """The actor behind a live session token, with their display name: one indexed read."""
+        with Session(self.engine) as db:
+            found = db.exec(  # type: ignore[call-overload]
+                select(SessionRecord, UserRecord)
+                .join(UserRecord, UserRecord.id == SessionRecord.user_id)  # type: ignore[arg-type]
+                .where(SessionRecord.token_hash == _token_hash(token))
+            ).first()
+        if found is None:
+            raise AuthenticationFailed("the session token is not known; sign in again")
+        session, user = found
+        if session.revoked_at is not None or session.expires_at <= self.clock.now() or not user.active:
+            raise AuthenticationFailed("the session has ended; sign in again")
+        return _actor(user), user.display_name
+
+    def revoke(self, token: str) -> None:
+        with Session(self.engine) as db:
+            db.exec(  # type: ignore[call-overload]
+                update(SessionRecord)
+                .where(SessionRecord.token_hash == _token_hash(token))  # type: ignore[arg-type]
+                .values(revoked_at=self.clock.now())
+            )
+            db.commit()
+
+    def _password_matches(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def _actor(user: UserRecord) -> Actor:
+    role: Role = user.role  # type: ignore[assignment]
+    return Actor(id=user.id, role=role, resource_id=user.resource_id)
