@@ -70,11 +70,14 @@ def _token_hash(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, engine: Engine, clock: Clock, session_window: timedelta) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, session_window: timedelta, *, time_cost: int = 3,
+        memory_kib: int = 64 * 1024,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.session_window = session_window
-        self._hasher = PasswordHasher()
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
     def add_user(
         self, user_id: str, role: str, password: str, *, display_name: str = "", resource_id: str | None = None

@@ -165,3 +165,12 @@ class ChangeResourceStatus(ResourceCommand):
 @dataclass(frozen=True, kw_only=True)
 class ReportResourcePosition(ResourceCommand):
     position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateResource(ResourceCommand):
+    """An operator's edit of a resource: a new status, a new position, or both, in one append."""
+
+    status: Literal["available", "out_of_service"] | None = None
+    position: Position | None = None
+    reason: str = ""

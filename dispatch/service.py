@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -9,10 +11,13 @@ from dispatch.bootstrap import Services
 from dispatch.commands import CloseIncident, Command, IncidentCommand, ResourceCommand
 from dispatch.decisions import incident as incident_rules
 from dispatch.decisions import resource as resource_rules
-from dispatch.errors import ConcurrencyConflict
+from dispatch.errors import ConcurrencyConflict, DispatchError
 from dispatch.events.catalogue import Event, incident_stream, resource_stream
 from dispatch.events.envelope import EventMeta
 from dispatch.events.store import AppendResult, EventStore, StreamWrite
+
+
+log = logging.getLogger("dispatch.commands")
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,17 @@ def handle(command: Command, services: Services) -> AppendResult:
     On a concurrency conflict the command is read and decided once more, so two operators acting at
     once both succeed when both are still valid, and the second gets the rule it now breaks otherwise.
     """
-    store = services.store
+    started = time.perf_counter()
+    try:
+        result = _handle(command, services.store)
+    except DispatchError as exc:
+        _log(command, started, outcome=exc.code)
+        raise
+    _log(command, started, outcome="replayed" if result.replayed else "ok", position=result.last_position)
+    return result
+
+
+def _handle(command: Command, store: EventStore) -> AppendResult:
     fingerprint = command.fingerprint()
     if command.command_id is not None:
         earlier = store.find_command(command.command_id, fingerprint)
@@ -41,6 +56,24 @@ def handle(command: Command, services: Services) -> AppendResult:
         if command.expected_version is not None:
             raise  # the client said which version it saw; it must look again itself
         return _decide_and_append(command, store, fingerprint)
+
+
+def _log(command: Command, started: float, *, outcome: str, position: int | None = None) -> None:
+    """One line per command: who did what to which incident, where it landed in the log, how long it took."""
+    log.info(
+        "command",
+        extra={
+            "command": type(command).__name__,
+            "actor": command.actor.id,
+            "role": command.actor.role,
+            "incident": getattr(command, "incident_id", None),
+            "resource": getattr(command, "resource_id", None),
+            "command_id": command.command_id,
+            "outcome": outcome,
+            "position": position,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
 
 
 def _decide_and_append(command: Command, store: EventStore, fingerprint: str) -> AppendResult:

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch.geo.eta import PLANNING_DEFAULTS
+
 
 class ZonePolicySetting(BaseModel):
     """A zone's referral guarantee: arrival within `guarantee_minutes`, warning at `warning_minutes`."""
@@ -45,7 +47,15 @@ class Settings(BaseSettings):
     follow_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     zone_policies: dict[str, ZonePolicySetting] = Field(default_factory=_default_policies)
+    # ETA model (dispatch/geo/eta.py): fixed times around a sea leg, and the road leg after landing.
+    boat_launch_minutes: float = Field(default=PLANNING_DEFAULTS.boat_launch_minutes, ge=0, le=120)
+    boat_landing_minutes: float = Field(default=PLANNING_DEFAULTS.boat_landing_minutes, ge=0, le=120)
+    road_speed_kmh: float = Field(default=PLANNING_DEFAULTS.road_speed_kmh, gt=0, le=150)
+    road_detour_factor: float = Field(default=PLANNING_DEFAULTS.road_detour_factor, ge=1, le=5)
 
+    # argon2id cost (RFC 9106's second recommended option by default); tests lower it to stay fast.
+    password_time_cost: int = Field(default=3, ge=1, le=20)
+    password_memory_kib: int = Field(default=64 * 1024, ge=1024, le=4 * 1024 * 1024)
     # A sign-in lasts one command-centre shift.
     session_hours: float = Field(default=12, gt=0, le=24 * 14)
     # Phone clocks drift; a device time up to this far ahead of the server counts as "now", beyond is refused.

@@ -70,7 +70,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def services(engine: Engine, clock: FrozenClock) -> Services:
-    return services_on(engine, Settings(follow_poll_seconds=0.05), clock)
+    # Cheap password hashing: the tests check who may do what, not argon2's cost.
+    settings = Settings(follow_poll_seconds=0.05, password_time_cost=1, password_memory_kib=1024)
+    return services_on(engine, settings, clock)
 
 
 @pytest.fixture

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from dispatch.commands import ChangeResourceStatus, RegisterResource, ReportResourcePosition, ResourceCommand
+from dispatch.commands import (
+    ChangeResourceStatus,
+    RegisterResource,
+    ReportResourcePosition,
+    ResourceCommand,
+    UpdateResource,
+)
 from dispatch.errors import InvalidInput, InvalidStatusChange, ResourceAlreadyExists, ResourceNotFound
 from dispatch.events.catalogue import (
     Event,
@@ -81,6 +87,8 @@ def decide(command: ResourceCommand, resource: Resource | None) -> list[Event]:
             ]
         case ReportResourcePosition():
             return [ResourcePositionReported(at=command.at, resource_id=resource.id, position=command.position)]
+        case UpdateResource():
+            return _update(command, resource)
     raise InvalidStatusChange(f"{type(command).__name__} is not a resource command")
 
 
@@ -94,3 +102,22 @@ def _registered(command: RegisterResource) -> ResourceRegistered:
         subtype=command.subtype, speed_knots=command.speed_knots, position=command.position,
         home_site_id=command.home_site_id, zone=command.zone,
     )
+
+
+def _update(command: UpdateResource, resource: Resource) -> list[Event]:
+    if command.status is None and command.position is None:
+        raise InvalidInput("give a status, a position, or both", field="status")
+    events: list[Event] = []
+    if command.position is not None:
+        events += decide(
+            ReportResourcePosition(actor=command.actor, at=command.at, resource_id=resource.id,
+                                   position=command.position),
+            resource,
+        )
+    if command.status is not None:
+        events += decide(
+            ChangeResourceStatus(actor=command.actor, at=command.at, resource_id=resource.id, status=command.status,
+                                 reason=command.reason),
+            resource,
+        )
+    return events

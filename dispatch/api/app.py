@@ -1,0 +1,81 @@
+"""create_app(services): the FastAPI application, its error answers and its routes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from dispatch.api.metrics import Metrics
+from dispatch.api.schemas import ErrorOut
+from dispatch.api.routes import auth, events, health, incidents, places, resources
+from dispatch.bootstrap import Services
+from dispatch.errors import ConcurrencyConflict, DispatchError
+
+UI_DIR = Path(__file__).resolve().parents[2] / "ui"
+# Documented on every route, so clients (and schemathesis) know each error's shape.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"description": text, "model": ErrorOut}
+    for status, text in [(401, "no or expired credentials"), (403, "your role may not do this"),
+                         (404, "unknown id"), (409, "a rule or a concurrent change"), (422, "invalid input")]
+}
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Andaman maritime dispatch",
+        version="0.1.0",
+        description="Report, triage, dispatch and refer maritime emergencies on the Phang Nga coast. "
+        "Every command takes an Idempotency-Key header; errors answer with code, message and field.",
+    )
+    app.state.services = services
+    app.state.metrics = Metrics()
+    for module in (auth, incidents, resources, places, events, health):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.middleware("http")(_measure)
+    if UI_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=UI_DIR, html=True), name="ui")
+    return app
+
+
+async def _dispatch_error(request: Request, exc: DispatchError) -> JSONResponse:
+    body: dict[str, object] = {"code": exc.code, "message": exc.message, "field": exc.field}
+    if isinstance(exc, ConcurrencyConflict):
+        body["current_version"] = exc.current_version
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    field = ".".join(location) or None
+    return JSONResponse(
+        {
+            "code": "invalid_input",
+            "message": f"{field}: {first.get('msg')}" if field else str(first.get("msg")),
+            "field": field,
+            "errors": [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
+                       for e in errors],
+        },
+        status_code=422,
+    )
+
+
+async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    path = getattr(route, "path", "unmatched")
+    metrics: Metrics = request.app.state.metrics
+    metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+    metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
+    return response

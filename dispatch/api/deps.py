@@ -1,0 +1,94 @@
+"""Request dependencies: the services, the signed-in actor, role checks and the Idempotency-Key."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from dispatch.accounts import AuthenticationFailed
+from dispatch.bootstrap import Services
+from dispatch.commands import Actor
+from dispatch.errors import NotPermitted
+
+SESSION_COOKIE = "dispatch_session"
+_bearer = HTTPBearer(auto_error=False, description="the token from POST /api/auth/login")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def session_token(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    if credentials is not None:
+        return credentials.credentials
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        return cookie
+    raise AuthenticationFailed("sign in first: no bearer token or session cookie", field="Authorization")
+
+
+def current_actor(services: ServicesDep, token: Annotated[str, Depends(session_token)]) -> Actor:
+    actor, _name = services.accounts.authenticate(token)
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def require(*roles: str) -> Callable[[Actor], Actor]:
+    """A dependency that lets only these roles through (DESIGN.md §6)."""
+
+    def check(actor: ActorDep) -> Actor:
+        if actor.role not in roles:
+            raise NotPermitted(f"{actor.role} {actor.id} may not do this; it needs {' or '.join(roles)}")
+        return actor
+
+    return check
+
+
+Lifeguard = Annotated[Actor, Depends(require("lifeguard", "operator"))]
+Operator = Annotated[Actor, Depends(require("operator"))]
+Reader = Annotated[Actor, Depends(require("lifeguard", "operator", "official", "admin"))]
+Auditor = Annotated[Actor, Depends(require("operator", "official"))]
+FleetReader = Annotated[Actor, Depends(require("operator", "official", "admin"))]
+Admin = Annotated[Actor, Depends(require("admin"))]
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key", min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$",
+            description="made by the client before the first try; the same key again returns the first answer",
+        ),
+    ] = None,
+) -> str | None:
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+
+
+def command_id(actor: Actor, key: str | None) -> str | None:
+    """Keys are per person, so one user's key can neither clash with nor reveal another's command."""
+    return f"{actor.id}:{key}" if key else None
+
+
+def new_id(actor: Actor, key: str | None) -> str:
+    """An id for a new incident: derived from the key, so a retried report names the same incident."""
+    if key:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"dispatch:{actor.id}:{key}").hex[:12]
+    return uuid.uuid4().hex[:12]
+
+
+def request_id(request: Request) -> str:
+    return request.headers.get("X-Request-ID") or uuid.uuid4().hex

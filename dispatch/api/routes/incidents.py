@@ -1,0 +1,131 @@
+"""Incident commands and the incident's own view (state and timeline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from dispatch.api import views
+from dispatch.api.commanding import not_future, run, stamp
+from dispatch.api.deps import IdempotencyKey, Lifeguard, Operator, Reader, ServicesDep, new_id
+from dispatch.api.schemas import (
+    AppendedOut,
+    CloseIn,
+    DispatchIn,
+    MilestoneIn,
+    NoteIn,
+    ReferralIn,
+    ReferralOut,
+    ReportIn,
+    TriageIn,
+)
+from dispatch.commands import (
+    AddNote,
+    CloseIncident,
+    DispatchResource,
+    RecordMilestone,
+    ReportIncident,
+    RequestReferral,
+    TriageIncident,
+)
+from dispatch.errors import FacilityNotFound, InvalidInput
+from dispatch.events.catalogue import ReferralPolicy, ReferralRequested
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+
+
+@router.post("", status_code=201, response_model=AppendedOut, summary="Report an incident")
+def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
+                    request: Request, response: Response) -> AppendedOut:
+    places = services.places
+    site = places.find(body.site_id) if body.site_id else None
+    if body.site_id and site is None:
+        raise InvalidInput(f"site {body.site_id} is not a known place; pick one from /api/places", field="site_id")
+    if body.position is None and site is None:
+        raise InvalidInput("give the place: a known site_id, a GPS position, or both", field="position")
+    position = body.position.to_position() if body.position else site.position  # type: ignore[union-attr]
+    incident_id = new_id(actor, key)
+    command = ReportIncident(
+        **stamp(actor, services, key, request), device_at=not_future(body.device_time, services, "device_time"),
+        incident_id=incident_id, source=body.source, position=position, site_id=body.site_id,
+        zone=places.zone_of(position), triage=body.triage, category=body.category, patients=body.patients,
+        description=body.description, language=body.language,
+    )
+    return AppendedOut.of(incident_id, run(command, services, response))
+
+
+@router.get("/{incident_id}", summary="An incident's current state and full timeline")
+def get_incident(incident_id: str, actor: Reader, services: ServicesDep) -> dict[str, Any]:
+    return views.incident_view(services, incident_id)
+
+
+@router.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code")
+def triage(incident_id: str, body: TriageIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
+           request: Request, response: Response) -> AppendedOut:
+    command = TriageIncident(**stamp(actor, services, key, request), incident_id=incident_id, stage=body.stage,
+                             code=body.code, expected_version=body.expected_version)
+    return AppendedOut.of(incident_id, run(command, services, response))
+
+
+@router.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team")
+def dispatch_resource(incident_id: str, body: DispatchIn, actor: Operator, services: ServicesDep,
+                      key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
+    command = DispatchResource(**stamp(actor, services, key, request), incident_id=incident_id,
+                               resource_id=body.resource_id, expected_version=body.expected_version)
+    return AppendedOut.of(incident_id, run(command, services, response))
+
+
+@router.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone")
+def record_milestone(incident_id: str, body: MilestoneIn, actor: Lifeguard, services: ServicesDep,
+                     key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
+    command = RecordMilestone(**stamp(actor, services, key, request), incident_id=incident_id,
+                              resource_id=body.resource_id, milestone=body.milestone,
+                              happened_at=not_future(body.happened_at, services, "happened_at"))
+    return AppendedOut.of(incident_id, run(command, services, response))
+
+
+@router.post("/{incident_id}/referral", response_model=ReferralOut,
+             summary="Request a referral; the answer says the guarantee's deadline")
+def request_referral(incident_id: str, body: ReferralIn, actor: Operator, services: ServicesDep,
+                     key: IdempotencyKey, request: Request, response: Response) -> ReferralOut:
+    if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
+        facility = services.places.find(body.facility_id)
+        if facility is None or not facility.is_facility:
+            raise FacilityNotFound(f"{body.facility_id} is not a known hospital or health unit",
+                                   field="facility_id")
+    zone = views.incident_zone(services, incident_id)
+    setting = services.settings.zone_policies.get(zone) if zone else None
+    policy = ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,  # type: ignore[arg-type]
+                            warning_minutes=setting.warning_minutes) if setting else None
+    command = RequestReferral(**stamp(actor, services, key, request), incident_id=incident_id,
+                              facility_id=body.facility_id, resource_id=body.resource_id,
+                              from_site_id=body.from_site_id, policy=policy)
+    result = run(command, services, response)
+    requested = next((e.event for e in result.events if isinstance(e.event, ReferralRequested)), None)
+    base = AppendedOut.of(incident_id, result).model_dump()
+    if requested is None:
+        return ReferralOut(**base, facility_id=body.facility_id)
+    return ReferralOut(
+        **base, referral_id=requested.referral_id, facility_id=requested.facility_id,
+        guarantee_minutes=requested.policy.guarantee_minutes if requested.policy else None,
+        warning_at=requested.warning_at, deadline_at=requested.deadline_at,
+    )
+
+
+@router.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident")
+def add_note(incident_id: str, body: NoteIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
+             request: Request, response: Response) -> AppendedOut:
+    command = AddNote(**stamp(actor, services, key, request), incident_id=incident_id, text=body.text,
+                      resource_id=body.resource_id)
+    return AppendedOut.of(incident_id, run(command, services, response))
+
+
+@router.post("/{incident_id}/close", response_model=AppendedOut,
+             summary="Close the incident with its outcome; releases its resources")
+def close_incident(incident_id: str, body: CloseIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
+                   request: Request, response: Response) -> AppendedOut:
+    command = CloseIncident(**stamp(actor, services, key, request), incident_id=incident_id,
+                            outcome=body.outcome, deceased=body.deceased, summary=body.summary)
+    return AppendedOut.of(incident_id, run(command, services, response))
+

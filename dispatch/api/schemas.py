@@ -1,0 +1,188 @@
+"""Request and response bodies. Requests forbid unknown fields and bound every text and number."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from dispatch.events.catalogue import Position
+from dispatch.events.store import AppendResult
+from dispatch.events.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
+
+Id = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
+RecordableMilestone = Literal[
+    "en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over", "back_in_service", "cancelled"
+]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PositionIn(In):
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude, decimal degrees")
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude, decimal degrees")
+
+    def to_position(self) -> Position:
+        return Position(lat=self.lat, lon=self.lon)
+
+
+class ReportIn(In):
+    """A report from a beach, a boat, an island or a clinic. Give a known site, a GPS position, or both."""
+
+    source: Source
+    site_id: str | None = Field(default=None, min_length=1, max_length=80)
+    position: PositionIn | None = None
+    triage: Triage
+    category: Category
+    patients: int = Field(default=1, ge=1, le=500)
+    description: str = Field(default="", max_length=1000)
+    language: Language = "th"
+    device_time: AwareDatetime | None = Field(default=None, description="the phone's clock when the report was made")
+
+
+class TriageIn(In):
+    stage: TriageStage = Field(description="dispatch: the command centre's code (IDC); scene: the crew's (RC)")
+    code: Triage
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class DispatchIn(In):
+    resource_id: str = Id
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class MilestoneIn(In):
+    resource_id: str = Id
+    milestone: RecordableMilestone
+    happened_at: AwareDatetime | None = Field(
+        default=None, description="when it happened, if earlier than now (a crew logging after regaining signal)"
+    )
+
+
+class ReferralIn(In):
+    facility_id: str = Field(min_length=0, max_length=80)
+    resource_id: str | None = Field(default=None, min_length=1, max_length=80)
+    from_site_id: str | None = Field(default=None, min_length=1, max_length=80)
+
+
+class NoteIn(In):
+    text: str = Field(min_length=1, max_length=2000)
+    resource_id: str | None = Field(default=None, min_length=1, max_length=80)
+
+
+class CloseIn(In):
+    outcome: Outcome
+    deceased: int = Field(default=0, ge=0, le=500)
+    summary: str = Field(default="", max_length=2000)
+
+
+class ResourceIn(In):
+    id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    kind: ResourceKind
+    name: str = Field(min_length=1, max_length=120)
+    subtype: str = Field(default="", max_length=40)
+    speed_knots: float | None = Field(default=None, gt=0, le=80)
+    position: PositionIn | None = None
+    home_site_id: str | None = Field(default=None, min_length=1, max_length=80)
+
+
+class ResourcePatchIn(In):
+    status: Literal["available", "out_of_service"] | None = None
+    position: PositionIn | None = None
+    reason: str = Field(default="", max_length=500)
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class LoginIn(In):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class UserIn(In):
+    username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: Role
+    password: str = Field(min_length=10, max_length=200)
+    display_name: str = Field(default="", max_length=120)
+    resource_id: str | None = Field(default=None, min_length=1, max_length=80)
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+
+class EventRefOut(BaseModel):
+    position: int
+    stream_id: str
+    version: int
+    type: str
+
+
+class AppendedOut(BaseModel):
+    """What a command appended; `replayed` when it was a repeat and the original answer is returned."""
+
+    id: str
+    position: int | None = Field(description="the log position of the last event appended (None: nothing to do)")
+    events: list[EventRefOut]
+    replayed: bool
+
+    @classmethod
+    def of(cls, subject_id: str, result: AppendResult) -> AppendedOut:
+        return cls(
+            id=subject_id,
+            position=result.last_position,
+            events=[EventRefOut(position=e.position, stream_id=e.stream_id, version=e.version, type=e.type)
+                    for e in result.events],
+            replayed=result.replayed,
+        )
+
+
+class ReferralOut(AppendedOut):
+    referral_id: str | None = None
+    facility_id: str
+    guarantee_minutes: int | None = None
+    warning_at: datetime | None = None
+    deadline_at: datetime | None = None
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="machine-readable rule or error name")
+    message: str = Field(description="what went wrong, in words")
+    field: str | None = Field(default=None, description="the input at fault, if one is")
+    current_version: int | None = None
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: datetime
+    user: MeOut
+
+
+class MeOut(BaseModel):
+    id: str
+    role: str
+    display_name: str
+    resource_id: str | None = None
+
+
+class StoredEventOut(BaseModel):
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+class EventsPageOut(BaseModel):
+    events: list[StoredEventOut]
+    next_after: int = Field(description="pass as ?after= to read on")
+    head: int
+
+
+SessionOut.model_rebuild()

@@ -1,0 +1,361 @@
+"""The HTTP contract: every route, every error class, roles, idempotent retries (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dispatch.api.app import create_app
+from dispatch.bootstrap import Services
+from dispatch.clock import FrozenClock
+from tests.conftest import T0
+
+PASSWORD = "correct horse battery"
+ROLES = ("lifeguard", "operator", "official", "admin")
+KHAO_LAK = {"lat": 8.6436, "lon": 98.2478}
+REPORT: dict[str, Any] = {"source": "beach", "site_id": "beach_nang_thong", "triage": "red",
+                          "category": "drowning", "patients": 1, "description": "swimmer pulled from rip current"}
+
+
+class Api:
+    """A test client that signs in as a role and keeps its token."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.tokens: dict[str, str] = {}
+
+    def as_(self, role: str) -> dict[str, str]:
+        if role not in self.tokens:
+            answer = self.client.post("/api/auth/login", json={"username": role, "password": PASSWORD})
+            assert answer.status_code == 200, answer.text
+            self.tokens[role] = answer.json()["token"]
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def post(self, path: str, role: str, body: dict[str, Any], key: str | None = None) -> Any:
+        headers = self.as_(role) | ({"Idempotency-Key": key} if key else {})
+        return self.client.post(path, json=body, headers=headers)
+
+    def get(self, path: str, role: str) -> Any:
+        return self.client.get(path, headers=self.as_(role))
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[Api]:
+    for role in ROLES:
+        services.accounts.add_user(role, role, PASSWORD, resource_id="KL-TEAM-1" if role == "lifeguard" else None)
+    with TestClient(create_app(services)) as client:
+        yield Api(client)
+
+
+def report(api: Api, role: str = "lifeguard", **overrides: Any) -> str:
+    answer = api.post("/api/incidents", role, REPORT | overrides)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def register(api: Api, resource_id: str = "KL-BOAT-1", kind: str = "boat", **extra: Any) -> None:
+    body = {"id": resource_id, "kind": kind, "name": f"{resource_id} demo", "home_site_id": "pier_thap_lamu"}
+    body |= {"speed_knots": 25} if kind == "boat" else {}
+    answer = api.post("/api/resources", "operator", body | extra)
+    assert answer.status_code == 201, answer.text
+
+
+# --- reporting ---------------------------------------------------------------------------------------
+
+
+def test_a_report_answers_201_with_its_id_and_log_position(api: Api) -> None:
+    answer = api.post("/api/incidents", "lifeguard", REPORT)
+
+    assert answer.status_code == 201
+    body = answer.json()
+    assert body["position"] == 1 and body["events"][0]["type"] == "IncidentReported" and not body["replayed"]
+
+
+def test_the_incident_shows_its_state_and_a_timeline_with_server_and_device_time(
+    api: Api, clock: FrozenClock
+) -> None:
+    device = (T0 - timedelta(seconds=40)).isoformat()
+    incident_id = report(api, device_time=device)
+
+    view = api.get(f"/api/incidents/{incident_id}", "official").json()
+
+    assert view["zone"] == "khao_lak_coast" and view["triage"] == {"dispatch": "red", "scene": None}
+    entry = view["timeline"][0]
+    assert (entry["type"], entry["actor_id"], entry["role"]) == ("IncidentReported", "lifeguard", "lifeguard")
+    assert entry["recorded_at"].startswith("2026-03-14T07:00:00") and entry["device_at"].startswith(
+        "2026-03-14T06:59:20")
+
+
+def test_the_same_idempotency_key_returns_the_first_answer_and_appends_nothing(api: Api) -> None:
+    first = api.post("/api/incidents", "lifeguard", REPORT, key="phone-7f3a")
+    again = api.post("/api/incidents", "lifeguard", REPORT, key="phone-7f3a")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"] and again.json()["position"] == first.json()["position"]
+    assert again.json()["replayed"] and again.headers["Idempotent-Replayed"] == "true"
+    assert api.get("/api/events", "official").json()["head"] == 1
+
+
+def test_a_key_reused_for_a_different_report_is_refused(api: Api) -> None:
+    api.post("/api/incidents", "lifeguard", REPORT, key="phone-7f3a")
+
+    answer = api.post("/api/incidents", "lifeguard", REPORT | {"patients": 3}, key="phone-7f3a")
+
+    assert answer.status_code == 422 and answer.json()["code"] == "idempotency_key_reused"
+
+
+def test_two_people_may_use_the_same_key_without_clashing(api: Api) -> None:
+    mine = api.post("/api/incidents", "lifeguard", REPORT, key="k1").json()
+    theirs = api.post("/api/incidents", "operator", REPORT, key="k1").json()
+
+    assert mine["id"] != theirs["id"] and not theirs["replayed"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"position": {"lat": 91, "lon": 98.2}}, "position.lat"),
+        ({"position": {"lat": 8.6, "lon": -181}}, "position.lon"),
+        ({"patients": 0}, "patients"),
+        ({"patients": 100000}, "patients"),
+        ({"triage": "purple"}, "triage"),
+        ({"description": "x" * 1001}, "description"),
+        ({"favourite_colour": "blue"}, "favourite_colour"),
+        ({"site_id": "atlantis"}, "site_id"),
+        ({"site_id": None}, "position"),
+        ({"device_time": "2026-03-14T09:00:00+00:00"}, "device_time"),
+    ],
+    ids=["lat", "lon", "no-patients", "too-many", "colour", "long-text", "unknown-field", "unknown-site",
+         "no-place", "future-device-time"],
+)
+def test_bad_reports_get_a_422_naming_the_field_and_append_nothing(
+    api: Api, change: dict[str, Any], field: str
+) -> None:
+    answer = api.post("/api/incidents", "lifeguard", REPORT | change)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field and answer.json()["message"]
+    assert api.get("/api/events", "official").json()["head"] == 0
+
+
+def test_broken_json_is_a_422_not_a_crash(api: Api) -> None:
+    answer = api.client.post("/api/incidents", content=b"{not json", headers=api.as_("lifeguard") | {
+        "Content-Type": "application/json"})
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_input"
+
+
+# --- the incident's life -------------------------------------------------------------------------------
+
+
+def test_operator_triages_dispatches_records_milestones_and_closes(api: Api, clock: FrozenClock) -> None:
+    incident_id = report(api)
+    register(api)
+    base = f"/api/incidents/{incident_id}"
+
+    assert api.post(f"{base}/triage", "operator", {"stage": "scene", "code": "yellow"}).status_code == 200
+    assert api.post(f"{base}/dispatch", "operator", {"resource_id": "KL-BOAT-1"}).status_code == 200
+    clock.advance(timedelta(minutes=4))
+    assert api.post(f"{base}/milestones", "operator", {"resource_id": "KL-BOAT-1", "milestone": "en_route"}
+                    ).status_code == 200
+    assert api.post(f"{base}/notes", "operator", {"text": "CPR in progress"}).status_code == 200
+    closed = api.post(f"{base}/close", "operator", {"outcome": "transferred"})
+
+    assert closed.status_code == 200
+    view = api.get(base, "operator").json()
+    assert view["triage"] == {"dispatch": "red", "scene": "yellow"} and view["outcome"] == "transferred"
+    assert view["assignments"][0]["milestones"]["en_route"].startswith("2026-03-14T07:04")
+    assert api.get("/api/resources/KL-BOAT-1", "operator").json()["status"] == "available"
+
+
+def test_dispatching_a_boat_already_on_another_incident_is_a_409_naming_the_rule(api: Api) -> None:
+    first, second = report(api), report(api)
+    register(api)
+    api.post(f"/api/incidents/{first}/dispatch", "operator", {"resource_id": "KL-BOAT-1"})
+
+    answer = api.post(f"/api/incidents/{second}/dispatch", "operator", {"resource_id": "KL-BOAT-1"})
+
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "resource_unavailable" and answer.json()["field"] == "resource_id"
+    assert first in answer.json()["message"]
+
+
+def test_a_stale_expected_version_is_a_409_with_the_current_version(api: Api) -> None:
+    incident_id = report(api)
+    api.post(f"/api/incidents/{incident_id}/notes", "operator", {"text": "first"})
+
+    answer = api.post(f"/api/incidents/{incident_id}/triage", "operator",
+                      {"stage": "dispatch", "code": "yellow", "expected_version": 1})
+
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "concurrency_conflict" and answer.json()["current_version"] == 2
+
+
+def test_commands_on_unknown_ids_are_404(api: Api) -> None:
+    assert api.get("/api/incidents/nope", "operator").status_code == 404
+    answer = api.post("/api/incidents/nope/notes", "operator", {"text": "x"})
+    assert answer.status_code == 404 and answer.json()["code"] == "incident_not_found"
+    assert api.get("/api/resources/nope", "operator").status_code == 404
+
+
+def test_a_closed_incident_takes_no_more_commands(api: Api) -> None:
+    incident_id = report(api)
+    api.post(f"/api/incidents/{incident_id}/close", "operator", {"outcome": "false_alarm"})
+
+    answer = api.post(f"/api/incidents/{incident_id}/notes", "operator", {"text": "late note"})
+
+    assert answer.status_code == 409 and answer.json()["code"] == "incident_closed"
+
+
+def test_a_koh_yao_referral_answers_with_its_80_minute_deadline(api: Api) -> None:
+    incident_id = report(api, source="clinic", site_id="hu_phru_nai", category="trauma")
+
+    answer = api.post(f"/api/incidents/{incident_id}/referral", "operator", {"facility_id": "hosp_vachira_phuket"})
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["guarantee_minutes"] == 80
+    assert body["deadline_at"].startswith("2026-03-14T08:20") and body["warning_at"].startswith("2026-03-14T08:00")
+
+
+def test_a_referral_needs_a_real_facility(api: Api) -> None:
+    incident_id = report(api)
+    empty = api.post(f"/api/incidents/{incident_id}/referral", "operator", {"facility_id": ""})
+    beach = api.post(f"/api/incidents/{incident_id}/referral", "operator", {"facility_id": "beach_nang_thong"})
+
+    assert empty.status_code == 422 and empty.json()["code"] == "referral_needs_destination"
+    assert beach.status_code == 422 and beach.json()["code"] == "facility_not_found"
+
+
+def test_a_lifeguard_adds_notes_to_their_own_report_but_not_to_others(api: Api) -> None:
+    mine = report(api, "lifeguard")
+    theirs = report(api, "operator")
+
+    assert api.post(f"/api/incidents/{mine}/notes", "lifeguard", {"text": "patient conscious"}).status_code == 200
+    refused = api.post(f"/api/incidents/{theirs}/notes", "lifeguard", {"text": "hello"})
+    assert refused.status_code == 403 and refused.json()["code"] == "not_permitted"
+
+
+def test_resources_register_change_status_and_position(api: Api) -> None:
+    register(api, "KY-BOAT-1")
+
+    moved = api.client.patch("/api/resources/KY-BOAT-1", headers=api.as_("operator"),
+                             json={"status": "out_of_service", "position": KHAO_LAK, "reason": "engine"})
+
+    assert moved.status_code == 200 and [e["type"] for e in moved.json()["events"]] == [
+        "ResourcePositionReported", "ResourceStatusChanged"]
+    state = api.get("/api/resources/KY-BOAT-1", "official").json()
+    assert state["status"] == "out_of_service" and state["position"] == KHAO_LAK
+    assert api.post("/api/resources", "operator", {"id": "X", "kind": "boat", "name": "no speed"}
+                    ).json()["field"] == "speed_knots"
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def test_the_raw_log_pages_after_a_position(api: Api) -> None:
+    for _ in range(3):
+        report(api)
+
+    page = api.get("/api/events?after=1&limit=1", "official").json()
+
+    assert [e["position"] for e in page["events"]] == [2] and page["next_after"] == 2 and page["head"] == 3
+    assert page["events"][0]["meta"]["actor_id"] == "lifeguard" and len(page["events"][0]["hash"]) == 64
+
+
+def test_places_list_sites_facilities_and_zones(api: Api) -> None:
+    body = api.get("/api/places", "lifeguard").json()
+    ids = {place["id"] for place in body["places"]}
+    assert {"hosp_vachira_phuket", "hu_phru_nai", "pier_bang_rong"} <= ids
+    assert {zone["zone"] for zone in body["zones"]} >= {"similan", "surin", "koh_yao", "khao_lak_coast"}
+
+
+# --- people ---------------------------------------------------------------------------------------
+
+
+def test_no_credentials_is_401_and_a_bad_password_is_401(api: Api) -> None:
+    assert api.client.post("/api/incidents", json=REPORT).status_code == 401
+    wrong = api.client.post("/api/auth/login", json={"username": "operator", "password": "guess-guess-guess"})
+    assert wrong.status_code == 401 and wrong.json()["code"] == "authentication_failed"
+
+
+def test_me_names_the_signed_in_person_and_logout_ends_the_session(api: Api) -> None:
+    headers = api.as_("lifeguard")
+    assert api.client.get("/api/me", headers=headers).json() == {
+        "id": "lifeguard", "role": "lifeguard", "display_name": "lifeguard", "resource_id": "KL-TEAM-1"}
+
+    assert api.client.post("/api/auth/logout", headers=headers).status_code == 204
+    assert api.client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_a_session_expires_after_its_shift(api: Api, clock: FrozenClock, services: Services) -> None:
+    headers = api.as_("operator")
+    clock.advance(timedelta(hours=services.settings.session_hours, seconds=1))
+    assert api.client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_admins_add_people_and_nobody_else_can(api: Api) -> None:
+    person = {"username": "somchai", "role": "lifeguard", "password": "a long enough password"}
+    assert api.post("/api/users", "operator", person).status_code == 403
+    assert api.post("/api/users", "admin", person).status_code == 201
+    assert api.client.post("/api/auth/login", json={"username": "somchai", "password": person["password"]}
+                           ).status_code == 200
+
+
+# Who may call what (DESIGN.md §6). A route a role may not use answers 403 before anything else.
+ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
+    ("POST", "/api/incidents", {"lifeguard", "operator"}),
+    ("GET", "/api/incidents/{id}", {"lifeguard", "operator", "official", "admin"}),
+    ("POST", "/api/incidents/{id}/triage", {"operator"}),
+    ("POST", "/api/incidents/{id}/dispatch", {"operator"}),
+    ("POST", "/api/incidents/{id}/milestones", {"lifeguard", "operator"}),
+    ("POST", "/api/incidents/{id}/referral", {"operator"}),
+    ("POST", "/api/incidents/{id}/notes", {"lifeguard", "operator"}),
+    ("POST", "/api/incidents/{id}/close", {"operator"}),
+    ("POST", "/api/resources", {"operator"}),
+    ("GET", "/api/resources/{rid}", {"operator", "official", "admin"}),
+    ("PATCH", "/api/resources/{rid}", {"operator"}),
+    ("GET", "/api/places", {"lifeguard", "operator", "official", "admin"}),
+    ("GET", "/api/events", {"operator", "official"}),
+    ("POST", "/api/users", {"admin"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), ROUTE_ROLES, ids=[f"{m} {p}" for m, p, _ in ROUTE_ROLES])
+def test_each_role_on_each_route(api: Api, method: str, path: str, allowed: set[str]) -> None:
+    incident_id = report(api, "operator")
+    register(api, "KL-BOAT-9")
+    url = path.format(id=incident_id, rid="KL-BOAT-9")
+    for role in ROLES:
+        answer = api.client.request(method, url, headers=api.as_(role), json={})
+        if role in allowed:
+            assert answer.status_code != 403, f"{role} was refused {method} {url}"
+        else:
+            assert answer.status_code == 403, f"{role} got {answer.status_code} on {method} {url}"
+            assert answer.json()["code"] == "not_permitted"
+
+
+# --- operations ---------------------------------------------------------------------------------------
+
+
+def test_healthz_reports_the_database_and_redis(api: Api) -> None:
+    body = api.client.get("/healthz").json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "not configured"
+
+
+def test_metrics_count_requests_in_prometheus_format(api: Api) -> None:
+    report(api)
+    text = api.client.get("/metrics").text
+    assert 'dispatch_http_requests_total{method="POST",route="/api/incidents",status="201"} 1.0' in text
+    assert "dispatch_log_head_position 1.0" in text
+
+
+def test_every_route_is_documented(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    expected = {(m, p.replace("{id}", "{incident_id}").replace("{rid}", "{resource_id}")) for m, p, _ in ROUTE_ROLES}
+    assert expected <= documented
+    assert api.client.get("/docs").status_code == 200
