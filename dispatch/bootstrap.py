@@ -14,6 +14,7 @@ from dispatch.database import make_engine
 from dispatch.events.store import EventStore
 from dispatch.geo.places import Places, load_places
 from dispatch.migrations.runner import upgrade
+from dispatch.policies import Scheduler
 from dispatch.settings import Settings
 
 
@@ -26,6 +27,8 @@ class Services:
     places: Places
     # None when no Redis is configured (tests of the log alone); the API then reports it as absent.
     redis: Redis | None = None
+    # Follow-ups after an append (the referral deadline checks); None where no worker queue is wired.
+    scheduler: Scheduler | None = None
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Services:

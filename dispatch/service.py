@@ -41,6 +41,8 @@ def handle(command: Command, services: Services) -> AppendResult:
         _log(command, started, outcome=exc.code)
         raise
     _log(command, started, outcome="replayed" if result.replayed else "ok", position=result.last_position)
+    if services.scheduler is not None and result.events and not result.replayed:
+        services.scheduler.after_append(result.events)
     return result
 
 
