@@ -307,6 +307,11 @@ def _milestone(command: RecordMilestone, incident: Incident, resource: Resource 
             f"{command.milestone} is already recorded for {command.resource_id} on incident {incident.id}",
             field="milestone",
         )
+    if command.milestone == "cancelled" and "at_destination" in assignment.milestones:
+        raise MilestoneOutOfOrder(
+            f"{command.resource_id} already delivered the patient; a response cannot be cancelled after arrival",
+            field="milestone",
+        )
     if assignment.released:
         raise ResourceNotAssigned(
             f"{command.resource_id} was released from incident {incident.id}; record no more milestones",
@@ -361,6 +366,12 @@ def _milestone_consequences(
     carries_patient = referral is not None and referral.resource_id in (None, command.resource_id)
     match command.milestone:
         case "at_destination" if referral is not None and carries_patient:
+            if happened_at < referral.requested_at:
+                raise InvalidTime(
+                    f"arrival at {happened_at.isoformat()} is before referral {referral.referral_id} was requested "
+                    f"at {referral.requested_at.isoformat()}",
+                    field="happened_at",
+                )
             return [
                 PatientArrivedAtFacility(
                     at=happened_at, incident_id=incident.id, referral_id=referral.referral_id,

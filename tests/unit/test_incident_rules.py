@@ -1069,3 +1069,23 @@ def test_a_fingerprint_covers_positions_policies_and_stated_times() -> None:
     assert referral.fingerprint() != request_referral(from_position=PIER, policy=KOH_YAO_POLICY).fingerprint()
     assert referral.fingerprint() != request_referral(from_position=HEALTH_UNIT, policy=None).fingerprint()
     assert milestone.fingerprint() != record_milestone(happened_at=NOW - minutes(4)).fingerprint()
+
+
+def test_an_arrival_stated_before_the_referral_was_requested_is_refused() -> None:
+    incident = incident_from(
+        incident_reported(), resource_dispatched(at=DISPATCHED_AT),
+        referral_requested(at=T0 + minutes(30), resource_id=BOAT),
+    )
+    with pytest.raises(InvalidTime) as raised:
+        decide(record_milestone(milestone="at_destination", at=T0 + minutes(40), happened_at=T0 + minutes(25)),
+               incident, by_id(assigned_resource()))
+    assert raised.value.field == "happened_at"
+
+
+def test_a_response_cannot_be_cancelled_after_the_patient_arrived() -> None:
+    incident = incident_from(
+        incident_reported(), resource_dispatched(at=DISPATCHED_AT),
+        milestone_recorded(milestone="at_destination", at=T0 + minutes(30)),
+    )
+    with pytest.raises(MilestoneOutOfOrder):
+        decide(record_milestone(milestone="cancelled", at=T0 + minutes(31)), incident, by_id(assigned_resource()))
