@@ -6,5 +6,6 @@ from sqlmodel import SQLModel
 
 import dispatch.accounts  # noqa: F401  (each import registers its tables)
 import dispatch.events.tables  # noqa: F401
+import dispatch.projections.tables  # noqa: F401
 
 metadata = SQLModel.metadata

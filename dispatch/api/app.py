@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dispatch.api.metrics import Metrics
 from dispatch.api.schemas import ErrorOut
-from dispatch.api.routes import auth, events, health, incidents, places, resources
+from dispatch.api.routes import auth, board, events, health, incidents, places, resources
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
 
@@ -35,7 +35,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.state.metrics = Metrics()
-    for module in (auth, incidents, resources, places, events, health):
+    for module in (auth, incidents, board, resources, places, events, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

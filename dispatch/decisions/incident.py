@@ -100,12 +100,21 @@ class Referral:
 
     @property
     def status(self) -> ReferralStatus:
-        if self.arrived_at is not None:
-            late = self.deadline_at is not None and self.arrived_at > self.deadline_at
-            return "missed" if late else "met"
-        if self.breached:
-            return "breached"
-        return "at_risk" if self.at_risk else "on_track"
+        return referral_status(
+            arrived_at=self.arrived_at, deadline_at=self.deadline_at, breached=self.breached, at_risk=self.at_risk
+        )
+
+
+def referral_status(
+    *, arrived_at: datetime | None, deadline_at: datetime | None, breached: bool, at_risk: bool
+) -> ReferralStatus:
+    """met / missed once the patient arrived (arriving exactly at the deadline is within it); before that
+    breached, at_risk or on_track."""
+    if arrived_at is not None:
+        return "missed" if deadline_at is not None and arrived_at > deadline_at else "met"
+    if breached:
+        return "breached"
+    return "at_risk" if at_risk else "on_track"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,102 @@
+"""Per-incident facts and per-response NEMSIS times and intervals (DESIGN.md §1), kept for the reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Table
+
+from dispatch.events.catalogue import (
+    IncidentClosed,
+    IncidentEvent,
+    IncidentReported,
+    IncidentTriaged,
+    MilestoneRecorded,
+    ResourceDispatched,
+)
+from dispatch.events.envelope import StoredEvent
+from dispatch.projections.rows import Row, RowSet
+from dispatch.projections.tables import IncidentFactsRow, IntervalRow
+
+FACTS = "incident_facts"
+RESPONSES = "response_intervals"
+# interval name -> (from column, to column), as DESIGN.md §1 defines them
+INTERVALS: dict[str, tuple[str, str]] = {
+    "response_seconds": ("resource_notified_at", "on_scene_at"),
+    "scene_seconds": ("on_scene_at", "left_scene_at"),
+    "transport_seconds": ("left_scene_at", "at_destination_at"),
+    "hospital_wall_seconds": ("at_destination_at", "handed_over_at"),
+    "total_seconds": ("reported_at", "at_destination_at"),
+}
+_MILESTONE_COLUMNS = ("en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over",
+                      "back_in_service", "cancelled")
+
+
+def response_key(incident_id: str, resource_id: str) -> str:
+    return f"{incident_id}/{resource_id}"
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> int | None:
+    return int((end - start).total_seconds()) if start is not None and end is not None else None
+
+
+class Intervals:
+    name = "intervals"
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return (IncidentFactsRow.__table__, IntervalRow.__table__)  # type: ignore[attr-defined]
+
+    def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
+        event = stored.event
+        if not isinstance(event, IncidentEvent):
+            return []
+        keys = [(FACTS, event.incident_id)]
+        if isinstance(event, ResourceDispatched | MilestoneRecorded):
+            keys.append((RESPONSES, response_key(event.incident_id, event.resource_id)))
+        return keys
+
+    def apply(self, rows: RowSet, stored: StoredEvent) -> None:
+        event = stored.event
+        if not isinstance(event, IncidentEvent):
+            return
+        facts = rows.get(FACTS, event.incident_id)
+        match event:
+            case IncidentReported():
+                self._facts(rows, stored, {
+                    "incident_id": event.incident_id, "zone": event.zone, "source": event.source,
+                    "category": event.category, "triage_dispatch": event.triage, "triage_scene": None,
+                    "patients": event.patients, "reported_at": event.at, "reached_at": None, "closed_at": None,
+                    "outcome": None, "deceased": 0,
+                })
+            case IncidentTriaged() if facts is not None:
+                self._facts(rows, stored, {**facts, f"triage_{event.stage}": event.code})
+            case IncidentClosed() if facts is not None:
+                self._facts(rows, stored, {**facts, "closed_at": event.at, "outcome": event.outcome,
+                                           "deceased": event.deceased})
+            case ResourceDispatched() if facts is not None:
+                response = {
+                    "response_id": response_key(event.incident_id, event.resource_id),
+                    "incident_id": event.incident_id, "resource_id": event.resource_id, "kind": event.kind,
+                    "reported_at": facts["reported_at"], "resource_notified_at": event.at, "late_entries": 0,
+                    **{f"{name}_at": None for name in _MILESTONE_COLUMNS},
+                }
+                self._response(rows, stored, response)
+            case MilestoneRecorded() if facts is not None:
+                key = response_key(event.incident_id, event.resource_id)
+                response = rows.get(RESPONSES, key)
+                if response is None:
+                    return
+                self._response(rows, stored, {**response, f"{event.milestone}_at": event.at,
+                                              "late_entries": response["late_entries"] + int(event.late)})
+                if event.milestone in ("on_scene", "at_patient") and facts["reached_at"] is None:
+                    self._facts(rows, stored, {**facts, "reached_at": event.at})
+
+    def _facts(self, rows: RowSet, stored: StoredEvent, facts: Row) -> None:
+        rows.put(FACTS, facts["incident_id"], {**facts, "position": stored.position}, stored.position)
+
+    def _response(self, rows: RowSet, stored: StoredEvent, response: Row) -> None:
+        for name, (start, end) in INTERVALS.items():
+            response[name] = seconds_between(response[start], response[end])
+        rows.put(RESPONSES, response["response_id"], {**response, "position": stored.position}, stored.position)

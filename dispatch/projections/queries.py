@@ -1,0 +1,95 @@
+"""Reading the read models: the board as it is now (or was), the fleet and the referrals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select, text
+
+from dispatch.events.store import EventStore
+from dispatch.projections.board import Board
+from dispatch.projections.board import TABLE as BOARD_TABLE
+from dispatch.projections.rows import Row
+from dispatch.projections.runner import replay_in_memory
+from dispatch.projections.tables import BoardRow, Checkpoint, ReferralRow, ResourceRow
+
+LIVE_PROJECTIONS = ("board", "resources", "referrals")
+
+
+def shared_position(engine: Engine) -> int:
+    """The log position every live view has reached: what the board on screen reflects."""
+    table = Checkpoint.__table__
+    with engine.connect() as db:
+        found = db.execute(
+            select(func.min(table.c.position), func.count()).where(table.c.name.in_(LIVE_PROJECTIONS))  # type: ignore[attr-defined]
+        ).one()
+    return int(found[0]) if found[1] == len(LIVE_PROJECTIONS) else 0
+
+
+def board_rows(rows: list[Row], now: datetime) -> list[Row]:
+    """Open incidents, most severe first, then oldest first; with age and the referral's time left."""
+    open_rows = [row for row in rows if row["status"] == "open"]
+    open_rows.sort(key=lambda row: (row["triage_rank"], row["reported_at"]))
+    return [_with_clock(row, now) for row in open_rows]
+
+
+def _with_clock(row: Row, now: datetime) -> Row:
+    shown = {**row, "age_seconds": int((now - row["reported_at"]).total_seconds())}
+    referral = row.get("referral")
+    if referral and referral.get("deadline_at") and not referral.get("arrived_at"):
+        deadline = datetime.fromisoformat(referral["deadline_at"])
+        shown["referral"] = {**referral, "seconds_left": int((deadline - now).total_seconds())}
+    return shown
+
+
+def current_board(engine: Engine, now: datetime) -> dict[str, Any]:
+    table = BoardRow.__table__
+    with engine.connect() as db:
+        rows = [dict(row) for row in db.execute(select(table).where(table.c.status == "open")).mappings()]  # type: ignore[attr-defined]
+    return {"position": shared_position(engine), "as_of": None, "incidents": board_rows(rows, now)}
+
+
+def board_as_of(store: EventStore, position: int, moment: datetime) -> dict[str, Any]:
+    """The board as it stood after `position`, replayed from the log (after-action review)."""
+    events = []
+    for stored in store.iter_all():
+        if stored.position > position:
+            break
+        events.append(stored)
+    rows = replay_in_memory(Board(), events).rows(BOARD_TABLE)
+    return {"position": position, "as_of": moment, "incidents": board_rows(rows, moment)}
+
+
+def position_at(engine: Engine, moment: datetime) -> int:
+    """The last log position recorded at or before `moment`."""
+    with engine.connect() as db:
+        found = db.execute(
+            text("SELECT COALESCE(MAX(position), 0) FROM events WHERE recorded_at <= :moment"),
+            {"moment": moment if engine.dialect.name != "sqlite" else moment.strftime("%Y-%m-%d %H:%M:%S.%f")},
+        ).scalar()
+    return int(found or 0)
+
+
+def resources(engine: Engine, now: datetime) -> dict[str, Any]:
+    table = ResourceRow.__table__
+    with engine.connect() as db:
+        rows = [dict(row) for row in db.execute(select(table).order_by(table.c.kind, table.c.resource_id)).mappings()]  # type: ignore[attr-defined]
+    for row in rows:
+        row["seconds_in_status"] = int((now - row["status_since"]).total_seconds())
+    return {"position": shared_position(engine), "resources": rows}
+
+
+def referrals(engine: Engine, now: datetime, *, recent_since: datetime) -> dict[str, Any]:
+    """Open referrals and those closed since `recent_since`, with elapsed time and time left."""
+    table = ReferralRow.__table__
+    with engine.connect() as db:
+        query = select(table).where(or_(table.c.arrived_at.is_(None), table.c.arrived_at >= recent_since))  # type: ignore[attr-defined]
+        rows = [dict(row) for row in db.execute(query.order_by(table.c.requested_at)).mappings()]  # type: ignore[attr-defined]
+    for row in rows:
+        end = row["arrived_at"] or now
+        row["elapsed_seconds"] = int((end - row["requested_at"]).total_seconds())
+        row["seconds_left"] = int((row["deadline_at"] - now).total_seconds()) if row["deadline_at"] and not row[
+            "arrived_at"] else None
+    return {"position": shared_position(engine), "referrals": rows}
+

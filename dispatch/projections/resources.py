@@ -1,0 +1,63 @@
+"""The fleet view: every boat, AED and team with status, position, assignment and latest milestone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Table
+
+from dispatch.events.catalogue import (
+    MilestoneRecorded,
+    ResourceDispatched,
+    ResourcePositionReported,
+    ResourceRegistered,
+    ResourceStatusChanged,
+)
+from dispatch.events.envelope import StoredEvent
+from dispatch.projections.rows import Row, RowSet
+from dispatch.projections.tables import ResourceRow
+
+TABLE = "resources_view"
+
+
+class Resources:
+    name = "resources"
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return (ResourceRow.__table__,)  # type: ignore[attr-defined]
+
+    def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
+        resource_id = getattr(stored.event, "resource_id", None)
+        return [(TABLE, resource_id)] if resource_id else []
+
+    def apply(self, rows: RowSet, stored: StoredEvent) -> None:
+        event = stored.event
+        resource_id = getattr(event, "resource_id", None)
+        if resource_id is None:
+            return
+        current = rows.get(TABLE, resource_id)
+        updated: Row | None = None
+        match event:
+            case ResourceRegistered():
+                updated = {
+                    "resource_id": resource_id, "kind": event.kind, "name": event.name, "subtype": event.subtype,
+                    "speed_knots": event.speed_knots, "lat": event.position.lat if event.position else None,
+                    "lon": event.position.lon if event.position else None,
+                    "position_at": event.at if event.position else None, "home_site_id": event.home_site_id,
+                    "zone": event.zone, "status": "available", "status_since": event.at, "incident_id": None,
+                    "milestone": None,
+                }
+            case ResourceStatusChanged() if current is not None:
+                assigned = event.status == "assigned"
+                updated = {**current, "status": event.status, "status_since": event.at,
+                           "incident_id": event.incident_id if assigned else None,
+                           "milestone": current["milestone"] if assigned else None}
+            case ResourcePositionReported() if current is not None:
+                updated = {**current, "lat": event.position.lat, "lon": event.position.lon, "position_at": event.at}
+            case ResourceDispatched() if current is not None:
+                updated = {**current, "milestone": "resource_notified"}
+            case MilestoneRecorded() if current is not None and current["incident_id"] == event.incident_id:
+                updated = {**current, "milestone": event.milestone}
+        if updated is not None:
+            rows.put(TABLE, resource_id, {**updated, "position": stored.position}, stored.position)

@@ -1,0 +1,236 @@
+"""The projector: reads the log after each projection's checkpoint, applies a batch in memory, and commits
+the changed rows and the checkpoint in one transaction (DESIGN.md §3). A crash replays a batch, never
+skips or double-counts one, because rows and checkpoint move together.
+
+Only one projector writes at a time: on PostgreSQL it holds an advisory lock for its life, on SQLite an
+exclusive file lock next to the database; a second projector waits for the first to go away.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy.engine import make_url
+
+from dispatch.events.envelope import StoredEvent
+from dispatch.events.store import EventStore
+from dispatch.projections.rows import Change, Projection, Row, RowSet
+from dispatch.projections.tables import Checkpoint
+
+log = logging.getLogger("dispatch.projector")
+PROJECTOR_LOCK_KEY: Final[int] = 1669_0081
+_IN_CHUNK: Final[int] = 500
+Publisher = Callable[[list[Change]], None]
+
+
+@dataclass(frozen=True)
+class Batch:
+    read: int
+    position: int
+    changes: list[Change]
+
+
+class Projector:
+    def __init__(
+        self,
+        store: EventStore,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 2000,
+        publish: Publisher | None = None,
+    ) -> None:
+        self.store = store
+        self.engine: Engine = store.engine
+        self.projections = {projection.name: projection for projection in projections}
+        self.batch_size = batch_size
+        self.publish = publish
+
+    # --- catching up -------------------------------------------------------------------------------
+
+    def catch_up(self, projections: Sequence[Projection], *, until: int | None = None) -> Batch:
+        """Apply one batch of events after the projections' shared checkpoint (up to `until`), committing
+        every changed row and every checkpoint in one transaction; an empty batch at the head."""
+        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as db, db.begin():
+            checkpoints = {self._checkpoint(db, projection.name, lock=True) for projection in projections}
+            if len(checkpoints) != 1:
+                raise ValueError(f"projections {[p.name for p in projections]} are at different positions")
+            (checkpoint,) = checkpoints
+            limit = self.batch_size if until is None else min(self.batch_size, until - checkpoint)
+            events = self.store.read_all(after=checkpoint, limit=limit) if limit > 0 else []
+            if not events:
+                return Batch(read=0, position=checkpoint, changes=[])
+            changes: list[Change] = []
+            for projection in projections:
+                rows = self._load(db, projection, events)
+                for stored in events:
+                    projection.apply(rows, stored)
+                changes += self._write(db, projection, rows)
+                self._set_checkpoint(db, projection.name, events[-1].position)
+        changes.sort(key=lambda change: change.position)
+        return Batch(read=len(events), position=events[-1].position, changes=changes)
+
+    def catch_up_all(self) -> int:
+        """Bring every projection to the head; returns how many changes were published.
+
+        Projections normally move together, so each batch's changes are published once, in log order:
+        a board that saw position P has seen every change up to P. A projection left behind (a rebuild
+        of one) first catches up alone to the others, and then a resync tells boards to reload.
+        """
+        published = 0
+        if self._align():
+            published += self._publish([Change(view="*", key="resync", position=self._shared_position(), row=None)])
+        group = list(self.projections.values())
+        while (batch := self.catch_up(group)).read:
+            published += self._publish(batch.changes)
+        return published
+
+    def _align(self) -> bool:
+        """Catch lagging projections up to the furthest one; True if any had to."""
+        positions = {name: self.position(name) for name in self.projections}
+        target = max(positions.values())
+        laggards = [self.projections[name] for name, at in positions.items() if at < target]
+        for projection in laggards:
+            while self.catch_up([projection], until=target).read:
+                pass
+        return bool(laggards)
+
+    def _shared_position(self) -> int:
+        return min(self.position(name) for name in self.projections)
+
+    def _publish(self, changes: list[Change]) -> int:
+        if self.publish is not None and changes:
+            self.publish(changes)
+        return len(changes)
+
+    def position(self, name: str) -> int:
+        with self.engine.connect() as db:
+            return self._checkpoint(db, name, lock=False)
+
+    def run(self, stop: threading.Event, *, wait_seconds: float = 1.0) -> None:
+        """Follow the log until `stop` is set: catch up, then sleep until a wake-up or the poll interval."""
+        with self.leadership():
+            while not stop.is_set():
+                self.catch_up_all()
+                self.store.wait_for_events(after=self._shared_position(), timeout=wait_seconds)
+
+    # --- rebuilding --------------------------------------------------------------------------------
+
+    def rebuild(self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Drop and replay projections from the log; returns the number of events replayed."""
+        chosen = [self.projections[name] for name in (names or list(self.projections))]
+        with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as db, db.begin():
+            for projection in chosen:
+                self._checkpoint(db, projection.name, lock=True)
+                for table in projection.tables:
+                    db.execute(delete(table))
+                self._set_checkpoint(db, projection.name, 0)
+        replayed = 0
+        while (batch := self.catch_up(chosen)).read:
+            if progress is not None:
+                progress(batch.read)
+            replayed = batch.position
+        return replayed
+
+    # --- one writer --------------------------------------------------------------------------------
+
+    @contextmanager
+    def leadership(self) -> Iterator[None]:
+        """Hold the projector lock; a second projector blocks here until the first stops."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as holder:
+                holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROJECTOR_LOCK_KEY})
+                holder.commit()
+                try:
+                    yield
+                finally:
+                    holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROJECTOR_LOCK_KEY})
+                    holder.commit()
+            return
+        with _file_lock(_lock_path(self.engine)):
+            yield
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _checkpoint(self, db: Connection, name: str, *, lock: bool) -> int:
+        table = Checkpoint.__table__
+        query = select(table.c.position).where(table.c.name == name)  # type: ignore[attr-defined]
+        if lock and db.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found = db.execute(query).scalar()
+        if found is None:
+            db.execute(insert(table).values(name=name, position=0))  # type: ignore[arg-type]
+            return 0
+        return int(found)
+
+    def _set_checkpoint(self, db: Connection, name: str, position: int) -> None:
+        table = Checkpoint.__table__
+        db.execute(update(table).where(table.c.name == name).values(position=position))  # type: ignore[attr-defined]
+
+    def _load(self, db: Connection, projection: Projection, events: list[StoredEvent]) -> RowSet:
+        wanted: dict[str, set[str]] = {}
+        for stored in events:
+            for table_name, key in projection.keys(stored):
+                wanted.setdefault(table_name, set()).add(key)
+        loaded: dict[tuple[str, str], Row] = {}
+        tables = {table.name: table for table in projection.tables}
+        for table_name, keys in wanted.items():
+            table = tables[table_name]
+            primary = _primary(table)
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), _IN_CHUNK):
+                chunk = ordered[start:start + _IN_CHUNK]
+                for found in db.execute(select(table).where(primary.in_(chunk))).mappings():
+                    loaded[(table_name, found[primary.name])] = dict(found)
+        return RowSet(loaded)
+
+    def _write(self, db: Connection, projection: Projection, rows: RowSet) -> list[Change]:
+        changes: list[Change] = []
+        for table in projection.tables:
+            changed = rows.changed(table.name)
+            if not changed:
+                continue
+            primary = _primary(table)
+            keys = [key for key, _row, _position in changed]
+            for start in range(0, len(keys), _IN_CHUNK):
+                db.execute(delete(table).where(primary.in_(keys[start:start + _IN_CHUNK])))
+            db.execute(insert(table), [row for _key, row, _position in changed])
+            changes.extend(Change(view=table.name, key=key, position=position, row=row)
+                           for key, row, position in changed)
+        return changes
+
+
+def replay_in_memory(projection: Projection, events: Sequence[StoredEvent]) -> RowSet:
+    """The projection's rows as of the last of `events`, built without touching the database (time travel)."""
+    rows = RowSet()
+    for stored in events:
+        projection.apply(rows, stored)
+    return rows
+
+
+def _primary(table: Any) -> Any:
+    (column,) = table.primary_key.columns
+    return column
+
+
+def _lock_path(engine: Engine) -> Path:
+    database = make_url(str(engine.url)).database or "dispatch.db"
+    return Path(f"{database}.projector.lock")
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    handle: IO[str] = path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
