@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.geo.eta import PLANNING_DEFAULTS
@@ -62,9 +62,36 @@ class Settings(BaseSettings):
     device_clock_skew_seconds: int = Field(default=120, ge=0, le=3600)
     # Largest request body the API reads, in bytes: a report is a few hundred.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Live board: a quiet socket still hears from the server this often; a client this far behind is resynced.
+    ws_heartbeat_seconds: float = Field(default=10, gt=0, le=120)
+    ws_queue_size: int = Field(default=200, ge=1, le=10_000)
+    # The Redis channel the projector publishes board changes on (one per deployment sharing a Redis).
+    live_channel: str = Field(default="dispatch:changes", min_length=1, max_length=100)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
+
+    # --- referral deadline workers (issue 5; dispatch/workers/) ---------------------------------------
+    # The RQ queue for referral checks; also namespaces their job ids, so two deployments (or two tests)
+    # can share one Redis.
+    queue_name: str = Field(
+        default="dispatch-referrals", min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    # How often a worker re-derives every open referral's pending checks from the log (after a Redis loss).
+    reconcile_seconds: float = Field(default=30, gt=0, le=3600)
+    # Waits before a failed check runs again (a database blip); after the last, the reconcile sweep retries.
+    check_retry_seconds: tuple[int, ...] = Field(default=(5, 30, 120), min_length=1)
+    # Drills and tests: time runs clock_speed times as fast from clock_anchor_at on, shifted by
+    # clock_offset_seconds (dispatch.clock.ScaledClock). Every process of one deployment must agree on them.
+    clock_speed: float = Field(default=1.0, gt=0, le=10_000)
+    clock_anchor_at: AwareDatetime | None = None
+    clock_offset_seconds: float = 0.0
+
+    @model_validator(mode="after")
+    def scaled_clock_needs_anchor(self) -> Settings:
+        if self.clock_speed != 1.0 and self.clock_anchor_at is None:
+            raise ValueError("clock_speed other than 1 needs clock_anchor_at, so all processes read one time")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -13,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from dispatch.api.metrics import Metrics
 from dispatch.api.schemas import ErrorOut
-from dispatch.api.routes import auth, board, events, health, incidents, places, resources
+from dispatch.api.live import LiveHub
+from dispatch.api.routes import auth, board, events, health, incidents, live, places, resources
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
 
@@ -26,17 +28,30 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
+    """The API over these services; with `redis_url` its LiveHub relays the projector's changes."""
+    hub = LiveHub(services.store.engine, redis_url, channel=services.settings.live_channel,
+                  queue_size=services.settings.ws_queue_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        yield
+        await hub.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Andaman maritime dispatch",
         version="0.1.0",
         description="Report, triage, dispatch and refer maritime emergencies on the Phang Nga coast. "
         "Every command takes an Idempotency-Key header; errors answer with code, message and field.",
     )
     app.state.services = services
+    app.state.hub = hub
     app.state.metrics = Metrics()
     for module in (auth, incidents, board, resources, places, events, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(live.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.middleware("http")(_measure)
@@ -79,3 +94,17 @@ async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Re
     metrics.requests.labels(request.method, path, str(response.status_code)).inc()
     metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
     return response
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each production API process builds it: settings from DISPATCH_* variables."""
+    from redis import Redis
+
+    from dispatch.bootstrap import build_services
+    from dispatch.settings import get_settings
+
+    settings = get_settings()
+    services = build_services(settings)
+    if settings.redis_url:
+        services.redis = Redis.from_url(settings.redis_url)
+    return create_app(services, redis_url=settings.redis_url)

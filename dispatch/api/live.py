@@ -1,0 +1,163 @@
+"""LiveHub: relays projector changes from Redis to this process's WebSocket clients.
+
+A client gets a snapshot with its position first (or, reconnecting with ?after=P, the rows changed
+since P), then every later batch with its position: no gap, no duplicate. Each client has a bounded
+queue; one that falls too far behind is sent a fresh snapshot instead of a backlog, so a slow tablet
+never slows the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
+from sqlalchemy import Engine, select
+
+from dispatch.projections.tables import BoardRow, Checkpoint, ReferralRow, ResourceRow
+
+log = logging.getLogger("dispatch.live")
+VIEW_TABLES = {"board_incidents": BoardRow.__table__, "resources_view": ResourceRow.__table__,
+               "referrals_view": ReferralRow.__table__}
+
+
+@dataclass(eq=False)
+class Client:
+    queue: asyncio.Queue[dict[str, Any]]
+    position: int = 0
+    needs_snapshot: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def read_views(engine: Engine, after: int | None) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Rows of the live views (all, or those changed after `after`) and the position they reflect, read in
+    one snapshot so the position and the rows agree."""
+    isolation = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**isolation) as db, db.begin():
+        position = _position(db)
+        views: dict[str, list[dict[str, Any]]] = {}
+        for view, table in VIEW_TABLES.items():
+            query = select(table)
+            if after is not None:
+                query = query.where(table.c.position > after)
+            elif view == "board_incidents":
+                query = query.where(table.c.status == "open")
+            views[view] = [dict(row) for row in db.execute(query).mappings() if row["position"] <= position]
+    return position, views
+
+
+def _position(db: Any) -> int:
+    table = Checkpoint.__table__
+    found = db.execute(select(table.c.position).where(table.c.name.in_(["board", "resources", "referrals"]))).all()
+    return min((row[0] for row in found), default=0) if len(found) == 3 else 0
+
+
+class LiveHub:
+    def __init__(self, engine: Engine, redis_url: str | None, *, channel: str, queue_size: int = 200) -> None:
+        self.engine = engine
+        self.redis_url = redis_url
+        self.channel = channel
+        self.queue_size = queue_size
+        self.clients: set[Client] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.redis_url is not None:
+            self._task = asyncio.create_task(self._listen(), name="live-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        """Follow the channel; after any Redis outage every client is resynced (it may have missed a batch)."""
+        assert self.redis_url is not None
+        backoff = 0.5
+        while True:
+            try:
+                redis = AsyncRedis.from_url(self.redis_url)
+                async with redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self.resync_all()
+                    backoff = 0.5
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.broadcast(orjson.loads(message["data"]))
+            except (RedisError, OSError) as exc:
+                log.warning("live hub lost redis; retrying", extra={"error": str(exc), "retry_s": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+
+    # --- clients -----------------------------------------------------------------------------------
+
+    def connect(self) -> Client:
+        client = Client(queue=asyncio.Queue(maxsize=self.queue_size))
+        self.clients.add(client)
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Queue a batch for every client; a client whose queue is full gets a snapshot instead."""
+        if any(change["view"] == "*" for change in message["changes"]):
+            self.resync_all()
+            return
+        delta = {"type": "delta", "position": message["position"], "changes": message["changes"]}
+        for client in self.clients:
+            if client.needs_snapshot:
+                continue
+            try:
+                client.queue.put_nowait(delta)
+            except asyncio.QueueFull:
+                client.needs_snapshot = True
+            client.wake.set()
+
+    def resync_all(self) -> None:
+        for client in self.clients:
+            client.needs_snapshot = True
+            client.wake.set()
+
+    async def opening(self, client: Client, after: int | None) -> dict[str, Any]:
+        """The first message: a snapshot, or the rows changed since `after` (a reconnect)."""
+        position, views = await asyncio.to_thread(read_views, self.engine, after)
+        if after is not None and after > position:
+            after = None  # the client is ahead of this database (it was rebuilt): start over
+            position, views = await asyncio.to_thread(read_views, self.engine, None)
+        client.position = position
+        kind = "snapshot" if after is None else "catchup"
+        return {"type": kind, "position": position, "after": after, **views}
+
+    async def next_message(self, client: Client, timeout: float) -> dict[str, Any] | None:
+        """The next message for this client, skipping what its snapshot already covered; None on timeout."""
+        while True:
+            if client.needs_snapshot:
+                client.needs_snapshot = False
+                _drain(client.queue)
+                return await self.opening(client, None)
+            if not client.queue.empty():
+                delta = client.queue.get_nowait()
+                if delta["position"] <= client.position:
+                    continue  # already in the snapshot it was sent
+                client.position = delta["position"]
+                return delta
+            client.wake.clear()
+            try:
+                await asyncio.wait_for(client.wake.wait(), timeout)
+            except TimeoutError:
+                return None
+
+
+def _drain(queue: asyncio.Queue[dict[str, Any]]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
+

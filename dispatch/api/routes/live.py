@@ -1,0 +1,70 @@
+"""WS /ws/board: the live board, authenticated like the API (session cookie or ?token=)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+
+from dispatch.accounts import AuthenticationFailed
+from dispatch.api.deps import SESSION_COOKIE
+from dispatch.api.live import Client, LiveHub
+from dispatch.bootstrap import Services
+
+router = APIRouter()
+BOARD_ROLES = frozenset({"operator", "official", "admin"})
+
+
+@router.websocket("/ws/board")
+async def board_socket(
+    websocket: WebSocket,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    token: Annotated[str | None, Query(max_length=200)] = None,
+) -> None:
+    services: Services = websocket.app.state.services
+    hub: LiveHub = websocket.app.state.hub
+    await websocket.accept()
+    credential = token or websocket.cookies.get(SESSION_COOKIE)
+    try:
+        if not credential:
+            raise AuthenticationFailed("sign in first")
+        actor, _name = await asyncio.to_thread(services.accounts.authenticate, credential)
+    except AuthenticationFailed as exc:
+        await websocket.close(code=4401, reason=exc.message[:120])
+        return
+    if actor.role not in BOARD_ROLES:
+        await websocket.close(code=4403, reason=f"{actor.role} may not watch the board")
+        return
+    client = hub.connect()
+    listener = asyncio.create_task(_drain_incoming(websocket))
+    try:
+        await _send(websocket, await hub.opening(client, after))
+        await _relay(websocket, hub, client, services.settings.ws_heartbeat_seconds, listener)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away; nothing to tell it
+    finally:
+        hub.disconnect(client)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await listener
+
+
+async def _relay(websocket: WebSocket, hub: LiveHub, client: Client, heartbeat: float,
+                 listener: asyncio.Task[None]) -> None:
+    while not listener.done():
+        message = await hub.next_message(client, timeout=heartbeat)
+        # A heartbeat lets the browser notice a dead link even when the board is quiet.
+        await _send(websocket, message or {"type": "heartbeat", "position": client.position})
+
+
+async def _drain_incoming(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a close is noticed at once."""
+    while True:
+        await websocket.receive_text()
+
+
+async def _send(websocket: WebSocket, message: dict[str, object]) -> None:
+    await websocket.send_text(orjson.dumps(message).decode())

@@ -1,0 +1,229 @@
+"""dispatch up | api | projector | worker | rebuild | verify | users | migrate"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from redis import Redis
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from dispatch.bootstrap import Services, build_services
+from dispatch.commands import SYSTEM, RegisterResource
+from dispatch.embedded_redis import EmbeddedRedis
+from dispatch.events.vocabulary import ROLES
+from dispatch.geo.fleet import load_demo_fleet
+from dispatch.logs import configure_logging
+from dispatch.projections import all_projections
+from dispatch.projections.publish import RedisPublisher
+from dispatch.projections.runner import Projector
+from dispatch.service import handle
+from dispatch.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Andaman maritime emergency dispatch.")
+users_app = typer.Typer(no_args_is_help=True, help="People who may sign in.")
+app.add_typer(users_app, name="users")
+console = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where the SQLite log and Redis live")]
+
+
+def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if data_dir is not None:
+        given["data_dir"] = data_dir
+    return Settings(**given)  # type: ignore[arg-type]
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the whole system on this machine: log, embedded Redis, API with the pages, projector, worker."""
+    settings = _settings(data_dir, host=host, port=port)
+    configure_logging(settings.log_level)
+    embedded = EmbeddedRedis(settings.data_dir / "redis") if settings.redis_url is None else None
+    redis_url = embedded.start() if embedded else settings.redis_url
+    settings = settings.model_copy(update={"redis_url": redis_url})
+    stop = threading.Event()
+    worker: subprocess.Popen[bytes] | None = None
+    projector_thread: threading.Thread | None = None
+    try:
+        services = _services_with_redis(settings)
+        _first_start(services)
+        projector = Projector(services.store, all_projections(), publish=RedisPublisher(services.redis, settings.live_channel))  # type: ignore[arg-type]
+        projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
+        projector_thread.start()
+        worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
+        console.print(f"[bold green]Andaman dispatch is up:[/] http://{settings.host}:{settings.port}/ "
+                      f"(API docs at /docs). Ctrl-C stops everything.")
+        _serve(services, redis_url, settings.host, settings.port)
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if projector_thread is not None:
+            projector_thread.join(timeout=10)
+        if embedded is not None:
+            embedded.stop()
+        console.print("stopped.")
+
+
+def _services_with_redis(settings: Settings) -> Services:
+    services = build_services(settings)
+    if settings.redis_url:
+        services.redis = Redis.from_url(settings.redis_url)
+        from dispatch.workers.queue import RqScheduler  # the worker package builds on RQ
+
+        services.scheduler = RqScheduler(services.redis, settings.queue_name)
+    return services
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DISPATCH_DATA_DIR"] = str(settings.data_dir)
+    env["DISPATCH_DATABASE_URL"] = settings.resolved_database_url
+    env["DISPATCH_REDIS_URL"] = settings.redis_url or ""
+    return env
+
+
+def _first_start(services: Services) -> None:
+    """On an empty system: demo accounts with random passwords (shown once) and the demo fleet."""
+    if not services.accounts.has_users():
+        table = ["First start: demo accounts (passwords are shown only now):"]
+        for role in ROLES:
+            password = secrets.token_urlsafe(12)
+            services.accounts.add_user(f"demo-{role}", role, password, display_name=f"Demo {role}")
+            table.append(f"  {role:<10} demo-{role:<16} {password}")
+        console.print("\n".join(table))
+    if services.store.head() == 0:
+        for resource in load_demo_fleet():
+            handle(RegisterResource(
+                actor=SYSTEM, at=services.clock.now(), command_id=f"demo-fleet:{resource.id}",
+                resource_id=resource.id, kind=resource.kind, name=resource.name, subtype=resource.subtype,
+                speed_knots=resource.speed_knots, position=resource.position, home_site_id=resource.home_site_id,
+                zone=services.places.zone_of(resource.position),
+            ), services)
+        console.print(f"Loaded the demo fleet ({len(load_demo_fleet())} resources) and the Phang Nga places.")
+
+
+def _serve(services: Services, redis_url: str | None, host: str, port: int, workers: int = 1) -> None:
+    from dispatch.api.app import create_app
+
+    config = uvicorn.Config(create_app(services, redis_url=redis_url), host=host, port=port, log_config=None,
+                            ws_max_size=64 * 1024)
+    uvicorn.Server(config).run()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(help="API processes")] = 1,
+) -> None:
+    """Run the API alone (production: against DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL)."""
+    settings = _settings(host=host, port=port)
+    configure_logging(settings.log_level)
+    if workers > 1:
+        uvicorn.run("dispatch.api.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
+                    workers=workers, log_config=None, ws_max_size=64 * 1024)
+        return
+    _serve(_services_with_redis(settings), settings.redis_url, settings.host, settings.port)
+
+
+@app.command()
+def projector() -> None:
+    """Run the projector alone: one at a time (a second waits for the first's lock)."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    services = _services_with_redis(settings)
+    publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    Projector(services.store, all_projections(), publish=publish).run(stop)
+
+
+@app.command()
+def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
+    """Run an RQ worker with its scheduler: referral warnings, breaches and predictions."""
+    from dispatch.workers.runner import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_worker(settings, burst=burst)
+
+
+@app.command()
+def rebuild(name: Annotated[list[str] | None, typer.Argument(help="projections to rebuild (default all)")] = None
+            ) -> None:
+    """Drop read models and replay them from the log."""
+    settings = _settings()
+    services = build_services(settings)
+    projector = Projector(services.store, all_projections())
+    unknown = set(name or []) - set(projector.projections)
+    if unknown:
+        raise typer.BadParameter(f"unknown projection(s) {', '.join(sorted(unknown))}; "
+                                 f"choose from {', '.join(projector.projections)}")
+    total = services.store.head()
+    with Progress(TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console) as bar:
+        task = bar.add_task("events", total=total)
+        replayed = projector.rebuild(name or None, progress=lambda read: bar.advance(task, read))
+    console.print(f"rebuilt {', '.join(name or list(projector.projections))} from {replayed} events")
+
+
+@app.command()
+def verify() -> None:
+    """Walk the log's hash chain; exit 1 and name the first altered position if it is broken."""
+    report = build_services(_settings()).store.verify()
+    if report.intact:
+        console.print(f"[green]intact[/]: {report.checked} events, head {report.head_position}")
+        return
+    console.print(f"[red]BROKEN[/] at position {report.first_bad_position}: {report.problem}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration."""
+    build_services(_settings())
+    console.print("schema is up to date")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    password: Annotated[str | None, typer.Option(help="default: a random one, printed once")] = None,
+    resource: Annotated[str | None, typer.Option(help="the team or boat this person belongs to")] = None,
+    display_name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Set up a person who may sign in."""
+    chosen = password or secrets.token_urlsafe(12)
+    build_services(_settings()).accounts.add_user(name, role, chosen, display_name=display_name,
+                                                  resource_id=resource)
+    console.print(f"added {name} ({role})" + ("" if password else f"; password: {chosen}"))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
