@@ -90,7 +90,8 @@ class Intervals:
                     return
                 self._response(rows, stored, {**response, f"{event.milestone}_at": event.at,
                                               "late_entries": response["late_entries"] + int(event.late)})
-                if event.milestone in ("on_scene", "at_patient") and facts["reached_at"] is None:
+                reached = facts["reached_at"]
+                if event.milestone in ("on_scene", "at_patient") and (reached is None or event.at < reached):
                     self._facts(rows, stored, {**facts, "reached_at": event.at})
 
     def _facts(self, rows: RowSet, stored: StoredEvent, facts: Row) -> None:

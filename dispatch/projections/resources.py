@@ -14,6 +14,7 @@ from dispatch.events.catalogue import (
     ResourceStatusChanged,
 )
 from dispatch.events.envelope import StoredEvent
+from dispatch.events.vocabulary import MILESTONE_ORDER
 from dispatch.projections.rows import Row, RowSet
 from dispatch.projections.tables import ResourceRow
 
@@ -58,6 +59,8 @@ class Resources:
             case ResourceDispatched() if current is not None:
                 updated = {**current, "milestone": "resource_notified"}
             case MilestoneRecorded() if current is not None and current["incident_id"] == event.incident_id:
-                updated = {**current, "milestone": event.milestone}
+                # A late entry of an earlier step leaves the latest milestone shown, as the board does.
+                if MILESTONE_ORDER[event.milestone] > MILESTONE_ORDER.get(current["milestone"] or "", -1):
+                    updated = {**current, "milestone": event.milestone}
         if updated is not None:
             rows.put(TABLE, resource_id, {**updated, "position": stored.position}, stored.position)

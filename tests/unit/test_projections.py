@@ -587,11 +587,6 @@ def test_resource_milestone_of_another_incident_does_not_change_its_milestone() 
     assert row["position"] == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: projections/resources.py Resources.apply sets milestone to any MilestoneRecorded, so a late "
-    "entry of an earlier milestone moves the fleet view's latest milestone back (the board keeps the latest)",
-)
 def test_resource_late_entry_of_an_earlier_milestone_does_not_move_its_milestone_back() -> None:
     row = resource_row(
         *assigned_boat(),
@@ -776,11 +771,6 @@ def test_facts_reached_at_is_the_first_arrival_on_scene_or_at_patient(milestone:
     assert row["reached_at"] == reached
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: projections/intervals.py Intervals.apply sets reached_at only while it is None, so a late "
-    "entry stating an earlier arrival (by another resource) never becomes the incident's first reach time",
-)
 def test_facts_reached_at_takes_a_late_entry_of_an_earlier_arrival() -> None:
     team_reached = T0 + minutes(8)
     row = facts_row(
