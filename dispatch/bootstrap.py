@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from sqlalchemy import Engine
 
 from dispatch.accounts import Accounts
-from dispatch.clock import Clock, SystemClock
+from dispatch.clock import Clock, ScaledClock, SystemClock
 from dispatch.database import make_engine
 from dispatch.events.store import EventStore
 from dispatch.geo.places import Places, load_places
 from dispatch.migrations.runner import upgrade
 from dispatch.policies import Scheduler
 from dispatch.settings import Settings
+from dispatch.workers.queue import RqScheduler
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Services:
 
 def build_services(settings: Settings, *, clock: Clock | None = None, migrate: bool = True) -> Services:
     """Engine, migrated schema and store for these settings."""
-    clock = clock or SystemClock()
+    clock = clock or clock_for(settings)
     engine = make_engine(
         settings.resolved_database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
@@ -51,3 +52,27 @@ def services_on(engine: Engine, settings: Settings, clock: Clock) -> Services:
     accounts = Accounts(engine, clock, timedelta(hours=settings.session_hours),
                         time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
     return Services(settings=settings, clock=clock, store=store, accounts=accounts, places=load_places())
+
+
+# --- referral deadline workers (issue 5) -------------------------------------------------------------
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The system clock, or the scaled one a drill or a test configured (every process must agree)."""
+    if settings.clock_speed == 1.0 and settings.clock_offset_seconds == 0.0:
+        return SystemClock()
+    return ScaledClock(settings.clock_anchor_at or datetime.now(UTC), settings.clock_speed,
+                       timedelta(seconds=settings.clock_offset_seconds))
+
+
+def attach_scheduler(services: Services, redis: Redis) -> Services:
+    """Schedule referral checks on `redis` after every append; the API processes and the workers both need it.
+
+    Give `redis` short socket timeouts (a few seconds): a command waits for its scheduling, and a Redis that
+    hangs must not hold up a dispatch. A Redis that refuses is only logged (the reconcile sweep catches up).
+    """
+    settings = services.settings
+    services.redis = redis
+    services.scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock,
+                                     retry_seconds=settings.check_retry_seconds)
+    return services

@@ -1,0 +1,476 @@
+"""Recommendations: what to send to an incident, where to refer a patient, when an open referral arrives.
+
+Pure functions over resource states (folded from their streams) and places; nothing here reads the log,
+the clock or settings. Distances are WGS84 geodesics (geopy) like the rest of dispatch/geo, but a geodesic
+costs ~0.2 ms, too much to take for each of 500 boats on every call. So every ranking runs best-first:
+a cheap spherical (haversine) lower bound orders the candidates, and the exact geodesic is taken only for
+those whose bound could still make the list. The result is the same as ranking everything exactly.
+
+The province's rule is "refer from wherever is nearest" (DESIGN.md §1): facilities rank by predicted
+arrival, the level of care only breaks ties; a caller that needs a floor passes `min_level_of_care`.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import insort
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, TypeVar
+
+from dispatch.decisions.incident import Assignment, Incident
+from dispatch.decisions.resource import Resource
+from dispatch.events.catalogue import Position, ReferralRequested
+from dispatch.events.vocabulary import ResourceKind
+from dispatch.geo.eta import (
+    EtaSettings,
+    NoSeaRoute,
+    ReferralRoute,
+    km_to_nmi,
+    minutes,
+    referral_route,
+    sea_leg,
+)
+from dispatch.geo.places import HasLatLon, Place, Places, distance_km
+
+# Haversine on the mean-radius sphere is within 0.6% of the WGS84 geodesic anywhere; bounds are shrunk by
+# twice that so a lower bound never exceeds the exact value.
+BOUND_SLACK: Final[float] = 0.012
+EARTH_MEAN_RADIUS_KM: Final[float] = 6371.0088
+# A boat this close to the patient is there: the pickup leg is nothing but loading, counted in the launch.
+AT_PATIENT_KM: Final[float] = 0.5
+# "Nearer facility" advice names only hospitals with a 24-hour emergency room and doctors (level 3 and up):
+# a health unit can stabilise, but a referral exists because the patient needs more than that.
+ADVICE_MIN_LEVEL_OF_CARE: Final[int] = 3
+DEFAULT_LIMIT: Final[int] = 3
+
+T = TypeVar("T")
+R = TypeVar("R")
+SortKey = tuple[float, float, str]
+
+
+# --- resources for an incident ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceOption:
+    """A resource that could go, how far it is, and (boats) when it would be there."""
+
+    resource: Resource
+    distance_km: float
+    eta: timedelta | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceRecommendation:
+    """The nearest available suitable resources of each kind, best first."""
+
+    boats: tuple[ResourceOption, ...]
+    aeds: tuple[ResourceOption, ...]
+    teams: tuple[ResourceOption, ...]
+
+
+def recommend_resources(
+    scene: HasLatLon, resources: Iterable[Resource], params: EtaSettings, *, limit: int = DEFAULT_LIMIT
+) -> ResourceRecommendation:
+    """Boats by ETA to the scene (launch + transit at their speed + landing), AEDs and teams by distance.
+
+    Only available resources with a known position are considered: an assigned or out-of-service one is
+    never recommended, and one whose position is unknown cannot be ranked.
+    """
+    candidates = [resource for resource in resources if _can_go(resource)]
+    by_kind: dict[ResourceKind, list[Resource]] = {"boat": [], "aed": [], "team": []}
+    for resource in candidates:
+        by_kind[resource.kind].append(resource)
+    return ResourceRecommendation(
+        boats=tuple(_nearest_boats(scene, by_kind["boat"], params, limit)),
+        aeds=tuple(_nearest_by_distance(scene, by_kind["aed"], limit)),
+        teams=tuple(_nearest_by_distance(scene, by_kind["team"], limit)),
+    )
+
+
+def _can_go(resource: Resource) -> bool:
+    if resource.status != "available" or resource.position is None:
+        return False
+    return resource.kind != "boat" or (resource.speed_knots or 0) > 0
+
+
+def _nearest_boats(
+    scene: HasLatLon, boats: list[Resource], params: EtaSettings, limit: int
+) -> list[ResourceOption]:
+    fixed = params.boat_launch_minutes + params.boat_landing_minutes
+
+    def bound(boat: Resource) -> float:
+        return fixed + _sea_minutes_at_least(_haversine_km(_at(boat), scene), _speed(boat))
+
+    def exact(boat: Resource) -> tuple[SortKey, ResourceOption]:
+        km = distance_km(_at(boat), scene)
+        eta = minutes(fixed) + sea_leg(km, _speed(boat))
+        return (_minutes_of(eta), 0.0, boat.id), ResourceOption(resource=boat, distance_km=km, eta=eta)
+
+    return _smallest(boats, bound, exact, limit)
+
+
+def _nearest_by_distance(scene: HasLatLon, resources: list[Resource], limit: int) -> list[ResourceOption]:
+    def bound(resource: Resource) -> float:
+        return _haversine_km(_at(resource), scene) * (1 - BOUND_SLACK)
+
+    def exact(resource: Resource) -> tuple[SortKey, ResourceOption]:
+        km = distance_km(_at(resource), scene)
+        return (km, 0.0, resource.id), ResourceOption(resource=resource, distance_km=km)
+
+    return _smallest(resources, bound, exact, limit)
+
+
+# --- facilities for a referral ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class FacilityOption:
+    """A receiving facility and the fastest modelled way to its door."""
+
+    facility: Place
+    route: ReferralRoute
+
+    @property
+    def eta(self) -> timedelta:
+        return self.route.total
+
+
+def recommend_facilities(
+    origin: HasLatLon,
+    places: Places,
+    speed_knots: float,
+    params: EtaSettings,
+    *,
+    min_level_of_care: int | None = None,
+    exclude: Iterable[str] = (),
+    limit: int = DEFAULT_LIMIT,
+) -> list[FacilityOption]:
+    """Facilities by predicted door-to-door time from `origin` at `speed_knots`, then by level of care.
+
+    Facilities no modelled sea route reaches from the origin (NoSeaRoute) are left out, as are `exclude`d ids.
+    """
+    skip = set(exclude)
+    facilities = [f for f in places.facilities(min_level_of_care=min_level_of_care) if f.id not in skip]
+
+    def bound(facility: Place) -> float:
+        return _route_minutes_at_least(origin, facility, places, speed_knots, params)
+
+    def exact(facility: Place) -> tuple[SortKey, FacilityOption] | None:
+        try:
+            route = referral_route(origin, facility, speed_knots, params, places=places)
+        except NoSeaRoute:
+            return None
+        key = (_minutes_of(route.total), -float(facility.level_of_care or 0), facility.id)
+        return key, FacilityOption(facility=facility, route=route)
+
+    return _smallest(facilities, bound, exact, limit)
+
+
+def _route_minutes_at_least(
+    origin: HasLatLon, facility: Place, places: Places, speed_knots: float, params: EtaSettings
+) -> float:
+    """A lower bound of referral_route's total: the best of every way it might take (road, or any landing)."""
+    road_km = _haversine_km(origin, facility) * (1 - BOUND_SLACK) * params.road_detour_factor
+    options = [road_km / params.road_speed_kmh * 60]
+    fixed = params.boat_launch_minutes + params.boat_landing_minutes
+    for landing in facility.landings:
+        via = places.find(landing.via_id)
+        if via is not None:
+            sea = _sea_minutes_at_least(_haversine_km(origin, via), speed_knots)
+            options.append(fixed + sea + landing.road_minutes)
+    return min(options)
+
+
+# --- predicted arrival of an open referral --------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prediction:
+    """When the patient of an open referral will reach the facility, and how; made at `made_at`."""
+
+    made_at: datetime
+    arrival_at: datetime
+    # The boat carrying or fetching the patient; None for a road-only transfer. `assigned` is False when no
+    # boat is on the referral yet and this is the available one that would deliver soonest.
+    boat: Resource | None
+    assigned: bool
+    # Where the patient is now: at the origin, or aboard `boat` (then at its last reported position).
+    patient_at: HasLatLon
+    aboard: bool
+    facility: Place
+    pickup: timedelta
+    route: ReferralRoute
+
+
+def predict_arrival(
+    requested: ReferralRequested,
+    incident: Incident,
+    fleet: Mapping[str, Resource],
+    now: datetime,
+    places: Places,
+    params: EtaSettings,
+) -> Prediction | None:
+    """now + the ETA of the remaining legs: fetching the patient if the boat has not yet, then the route.
+
+    The boat is the referral's, else the fastest boat active on the incident; with none, a road-only
+    transfer when the facility is on the origin's landmass, else the available boat that would deliver
+    soonest (if even that one is late, the referral is at risk whatever is sent). None when no boat can be
+    found or no modelled route reaches the facility.
+    """
+    facility = places.find(requested.facility_id)
+    if facility is None or not facility.is_facility:
+        return None
+    origin = _origin(requested, places)
+    boat = _transport(requested, incident, fleet)
+    if boat is None:
+        return _by_road(origin, facility, now, places, params) or _best_available_boat(
+            origin, facility, fleet, now, places, params
+        )
+    assignment = incident.assignments.get(boat.id)
+    left_at = assignment.milestones.get("left_scene") if assignment else None
+    if left_at is None:
+        pickup = _pickup(boat, assignment, origin, params)
+        return _predicted(boat, origin, facility, pickup, now, places, params, aboard=False)
+    # The patient is aboard: from the boat's last position if it reported one since leaving, else the origin.
+    moved = boat.position is not None and boat.position_at is not None and boat.position_at >= left_at
+    here = boat.position if moved and boat.position is not None else origin
+    return _predicted(boat, here, facility, timedelta(0), now, places, params, aboard=True)
+
+
+def advise(prediction: Prediction, fleet: Iterable[Resource], places: Places, params: EtaSettings) -> str:
+    """What would bring the patient in sooner (a faster boat, a nearer facility), or which boat to send;
+    "" when nothing would."""
+    parts = []
+    if prediction.boat is not None and not prediction.assigned:
+        parts.append(f"send a boat: {_boat_eta(prediction.boat, prediction.arrival_at)}")
+    elif prediction.boat is not None and not prediction.aboard:
+        faster = _faster_boat(prediction, fleet, places, params)
+        if faster is not None and faster.boat is not None:
+            parts.append(f"send a faster boat: {_boat_eta(faster.boat, faster.arrival_at)}")
+    if (nearer := _nearer_facility(prediction, places, params)) is not None:
+        parts.append(f"nearer facility: {nearer.facility.name_en} (level {nearer.facility.level_of_care}) "
+                     f"ETA {_clock(nearer.arrival_at)}")
+    return "; ".join(parts)
+
+
+def _origin(requested: ReferralRequested, places: Places) -> HasLatLon:
+    # The named site when known: its stored landmass and zone are exact, a bare position's are looked up.
+    site = places.find(requested.from_site_id) if requested.from_site_id else None
+    return site if site is not None else requested.from_position
+
+
+def _transport(
+    requested: ReferralRequested, incident: Incident, fleet: Mapping[str, Resource]
+) -> Resource | None:
+    if requested.resource_id is not None:
+        named = fleet.get(requested.resource_id)
+        return named if named is not None and _is_boat(named) else None
+    active = [fleet.get(rid) for rid in incident.active_resource_ids()]
+    boats = [boat for boat in active if boat is not None and _is_boat(boat)]
+    return max(boats, key=lambda boat: (_speed(boat), boat.id), default=None)
+
+
+def _pickup(
+    boat: Resource, assignment: Assignment | None, origin: HasLatLon, params: EtaSettings
+) -> timedelta:
+    """How long until the boat is at the patient: launch (unless under way) + transit; nothing if there."""
+    reached = assignment is not None and bool({"on_scene", "at_patient"} & assignment.milestones.keys())
+    if reached or boat.position is None:
+        return timedelta(0)
+    km = distance_km(boat.position, origin)
+    if km < AT_PATIENT_KM:
+        return timedelta(0)
+    under_way = assignment is not None and "en_route" in assignment.milestones
+    return minutes(0 if under_way else params.boat_launch_minutes) + sea_leg(km, _speed(boat))
+
+
+def _predicted(
+    boat: Resource,
+    here: HasLatLon,
+    facility: Place,
+    pickup: timedelta,
+    now: datetime,
+    places: Places,
+    params: EtaSettings,
+    *,
+    aboard: bool,
+) -> Prediction | None:
+    try:
+        route = referral_route(here, facility, _speed(boat), params, places=places)
+    except NoSeaRoute:
+        return None
+    return Prediction(
+        made_at=now, arrival_at=now + pickup + _remaining(route, aboard), boat=boat, assigned=True,
+        patient_at=here, aboard=aboard, facility=facility, pickup=pickup, route=route,
+    )
+
+
+def _remaining(route: ReferralRoute, aboard: bool) -> timedelta:
+    # A boat already under way with the patient has cast off: the launch is behind it.
+    return route.total - route.launch if aboard else route.total
+
+
+def _by_road(
+    origin: HasLatLon, facility: Place, now: datetime, places: Places, params: EtaSettings
+) -> Prediction | None:
+    """A transfer by road when the facility stands on the origin's landmass (no boat needed)."""
+    try:
+        # A road route ignores the boat speed; any positive one will do.
+        route = referral_route(origin, facility, 1.0, params, places=places)
+    except NoSeaRoute:
+        return None
+    if not route.road_only:
+        return None
+    return Prediction(made_at=now, arrival_at=now + route.total, boat=None, assigned=False, patient_at=origin,
+                      aboard=False, facility=facility, pickup=timedelta(0), route=route)
+
+
+def _best_available_boat(
+    origin: HasLatLon,
+    facility: Place,
+    fleet: Mapping[str, Resource],
+    now: datetime,
+    places: Places,
+    params: EtaSettings,
+) -> Prediction | None:
+    options = _boat_options(origin, facility, fleet.values(), now, places, params, limit=1)
+    return options[0] if options else None
+
+
+def _faster_boat(
+    prediction: Prediction, fleet: Iterable[Resource], places: Places, params: EtaSettings
+) -> Prediction | None:
+    busy = prediction.boat.id if prediction.boat is not None else None
+    others = [boat for boat in fleet if boat.id != busy]
+    options = _boat_options(
+        prediction.patient_at, prediction.facility, others, prediction.made_at, places, params, limit=1
+    )
+    return next((o for o in options if o.arrival_at < prediction.arrival_at), None)
+
+
+def _boat_options(
+    origin: HasLatLon,
+    facility: Place,
+    fleet: Iterable[Resource],
+    now: datetime,
+    places: Places,
+    params: EtaSettings,
+    *,
+    limit: int,
+) -> list[Prediction]:
+    """Available boats by when they would deliver the patient waiting at `origin` to `facility`."""
+    boats = [boat for boat in fleet if _is_boat(boat) and _can_go(boat)]
+    routes: dict[float, ReferralRoute | None] = {}  # the route depends on the speed only; fleets have few
+
+    def route_at(speed: float) -> ReferralRoute | None:
+        if speed not in routes:
+            try:
+                routes[speed] = referral_route(origin, facility, speed, params, places=places)
+            except NoSeaRoute:
+                routes[speed] = None
+        return routes[speed]
+
+    def bound(boat: Resource) -> float:
+        route = route_at(_speed(boat))
+        if route is None:
+            return math.inf
+        km = _haversine_km(_at(boat), origin) * (1 - BOUND_SLACK)
+        fetch = 0.0 if km < AT_PATIENT_KM else params.boat_launch_minutes + km_to_nmi(km) / _speed(boat) * 60
+        return fetch + _minutes_of(route.total)
+
+    def exact(boat: Resource) -> tuple[SortKey, Prediction] | None:
+        route = route_at(_speed(boat))
+        if route is None:
+            return None
+        pickup = _pickup(boat, None, origin, params)
+        prediction = Prediction(
+            made_at=now, arrival_at=now + pickup + route.total, boat=boat, assigned=False, patient_at=origin,
+            aboard=False, facility=facility, pickup=pickup, route=route,
+        )
+        return (_minutes_of(pickup + route.total), 0.0, boat.id), prediction
+
+    return _smallest(boats, bound, exact, limit)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _FacilityArrival:
+    facility: Place
+    arrival_at: datetime
+
+
+def _nearer_facility(prediction: Prediction, places: Places, params: EtaSettings) -> _FacilityArrival | None:
+    speed = _speed(prediction.boat) if prediction.boat is not None else 1.0  # road only: speed unused
+    options = recommend_facilities(
+        prediction.patient_at, places, speed, params,
+        min_level_of_care=ADVICE_MIN_LEVEL_OF_CARE, exclude=[prediction.facility.id], limit=1,
+    )
+    for option in options:
+        arrival_at = prediction.made_at + prediction.pickup + _remaining(option.route, prediction.aboard)
+        if arrival_at < prediction.arrival_at:
+            return _FacilityArrival(facility=option.facility, arrival_at=arrival_at)
+    return None
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _smallest(
+    items: Iterable[T],
+    bound: Callable[[T], float],
+    exact: Callable[[T], tuple[SortKey, R] | None],
+    limit: int,
+) -> list[R]:
+    """The `limit` results with the smallest exact keys, best first.
+
+    `bound(item)` must never exceed the first element of its exact key; `exact` then runs only while an
+    item's bound could still beat (or tie) the limit-th key found so far, and may return None to drop it.
+    """
+    kept: list[tuple[SortKey, R]] = []
+    for low, item in sorted(((bound(item), item) for item in items), key=lambda pair: pair[0]):
+        if len(kept) >= limit and low > kept[limit - 1][0][0]:
+            break
+        found = exact(item)
+        if found is not None:
+            insort(kept, found, key=lambda pair: pair[0])
+    return [result for _, result in kept[:limit]]
+
+
+def _haversine_km(a: HasLatLon, b: HasLatLon) -> float:
+    lat_a, lat_b = math.radians(a.lat), math.radians(b.lat)
+    half_dlat = (lat_b - lat_a) / 2
+    half_dlon = math.radians(b.lon - a.lon) / 2
+    h = math.sin(half_dlat) ** 2 + math.cos(lat_a) * math.cos(lat_b) * math.sin(half_dlon) ** 2
+    return 2 * EARTH_MEAN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _sea_minutes_at_least(haversine_km: float, speed_knots: float) -> float:
+    return km_to_nmi(haversine_km * (1 - BOUND_SLACK)) / speed_knots * 60
+
+
+def _at(resource: Resource) -> Position:
+    assert resource.position is not None, "only resources with a position are ranked"
+    return resource.position
+
+
+def _speed(boat: Resource) -> float:
+    assert boat.speed_knots is not None and boat.speed_knots > 0, "only boats with a speed are ranked"
+    return boat.speed_knots
+
+
+def _is_boat(resource: Resource) -> bool:
+    return resource.kind == "boat" and (resource.speed_knots or 0) > 0
+
+
+def _boat_eta(boat: Resource, arrival_at: datetime) -> str:
+    return f"{boat.name} ({boat.speed_knots or 0:g} kn) ETA {_clock(arrival_at)}"
+
+
+def _minutes_of(duration: timedelta) -> float:
+    return duration.total_seconds() / 60
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%H:%M} UTC"

@@ -1,0 +1,193 @@
+"""Referral checks as RQ jobs: scheduled after every append (RqScheduler) and by the reconcile sweep.
+
+RQ executes; the log decides (DESIGN.md §4). Job ids are deterministic, and scheduling uses RQ's
+`unique=True`, which refuses a job id whose job still exists in Redis (DuplicateJobError) instead of
+overwriting it. Without it, RQ 3.0's `enqueue_at` overwrites the stored job and re-adds the id to the
+scheduled registry: harmless while the job waits (one registry entry, the last write wins), but a job
+already moved to the queue would then run twice (rq/rq#1701 reports the same for `enqueue`; checked
+against rq 3.0.0's Queue.schedule_job and the UNIQUE_SCHEDULE_SCRIPT it runs). A job that exists but has
+finished or failed while the log still wants its check (a run too early on a skewed clock, retries used
+up during a database outage) is deleted and scheduled afresh, so the sweep heals those too.
+
+The job ids carry the queue name, since RQ keeps every job under one Redis key space: two deployments, or
+two tests, can share a Redis server as long as their queue names differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final, Literal
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from rq.job import Job, JobStatus
+
+from dispatch.clock import Clock, SystemClock, real_time
+from dispatch.decisions import incident as incident_rules
+from dispatch.events.catalogue import incident_stream
+from dispatch.events.envelope import StoredEvent
+from dispatch.policies import Check, follow_up, reconcile_checks
+from dispatch.workers.views import OpenReferrals
+
+if TYPE_CHECKING:
+    from dispatch.bootstrap import Services
+
+log = logging.getLogger("dispatch.workers")
+
+# By dotted path, as RQ stores them anyway: deadlines.py imports bootstrap, which imports this module.
+CHECK_DEADLINE_JOB: Final[str] = "dispatch.workers.deadlines.check_referral_deadline"
+CHECK_PREDICTION_JOB: Final[str] = "dispatch.workers.deadlines.check_referral_prediction"
+# Finished or failed jobs linger in Redis (results, failure records); their id no longer means "pending".
+FINAL_STATUSES: Final[frozenset[JobStatus]] = frozenset(
+    {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+)
+# Settings.check_retry_seconds's default, for callers without settings at hand (tests, scripts).
+DEFAULT_RETRY_SECONDS: Final[tuple[int, ...]] = (5, 30, 120)
+_UNSAFE_IN_JOB_ID = re.compile(r"[^A-Za-z0-9_-]+")
+
+Outcome = Literal["scheduled", "kept", "rescheduled"]
+
+
+class RqScheduler:
+    """Schedules referral checks on an RQ queue: deadlines with `enqueue_at`, predictions at once.
+
+    `clock` is the one the checks' times come from. RQ releases scheduled jobs by the system clock, so a
+    check due at a moment of a ScaledClock is scheduled at the real moment that clock reaches it.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        queue_name: str,
+        *,
+        clock: Clock | None = None,
+        retry_seconds: Sequence[int] = DEFAULT_RETRY_SECONDS,
+    ) -> None:
+        self.queue = Queue(queue_name, connection=redis)
+        self.clock: Clock = clock or SystemClock()
+        self.retry = Retry(max=len(retry_seconds), interval=list(retry_seconds))
+
+    def after_append(self, events: Sequence[StoredEvent]) -> None:
+        """Schedule the checks new events call for. A Redis failure is logged, never raised: the append has
+        happened, and the reconcile sweep will schedule from the log what was missed here."""
+        checks = follow_up(events)
+        try:
+            for check in checks:
+                self.schedule(check)
+        except RedisError as exc:
+            log.warning(
+                "could not schedule referral checks; the reconcile sweep will",
+                extra={"jobs": [check.job_id for check in checks], "error": repr(exc)},
+            )
+
+    def schedule(self, check: Check) -> Outcome:
+        """Schedule a check unless its job is already waiting or running; raises RedisError."""
+        job_id = self.job_id(check)
+        try:
+            self._enqueue(check, job_id)
+            return "scheduled"
+        except DuplicateJobError:
+            pass
+        existing = self.queue.fetch_job(job_id)
+        still_pending = existing is not None and existing.get_status() not in FINAL_STATUSES
+        # A prediction that has run is done with: the next event brings its own.
+        if check.kind == "predicted" or still_pending:
+            return "kept"
+        if existing is not None:
+            existing.delete()
+        try:
+            self._enqueue(check, job_id)
+        except DuplicateJobError:
+            return "kept"  # someone scheduled it between our delete and our enqueue
+        return "rescheduled"
+
+    def job_id(self, check: Check) -> str:
+        """The RQ job id of a check: its deterministic id within this queue, in the characters RQ accepts."""
+        return job_id_in(self.queue.name, check.job_id)
+
+    def _enqueue(self, check: Check, job_id: str) -> Job:
+        if check.kind == "predicted":
+            job = self.queue.create_job(
+                CHECK_PREDICTION_JOB, args=(check.incident_id, check.resource_id), job_id=job_id,
+                retry=self.retry, description=f"predict arrival after log position {check.job_id}",
+            )
+            return self.queue.enqueue_job(job, unique=True)
+        assert check.run_at is not None, "a deadline check has a time"
+        job = self.queue.create_job(
+            CHECK_DEADLINE_JOB, args=(check.incident_id, check.referral_id, check.kind), job_id=job_id,
+            retry=self.retry, description=f"{check.kind} check of referral {check.referral_id}",
+        )
+        due = real_time(self.clock, check.run_at)
+        if due <= datetime.now(UTC):
+            # Overdue (found by the sweep after a Redis loss): now, rather than on the scheduler's next tick.
+            return self.queue.enqueue_job(job, unique=True)
+        return self.queue.schedule_job(job, not_before(due), unique=True)
+
+
+def job_id_in(queue_name: str, check_id: str) -> str:
+    """`{queue}-{check id}` with any character RQ refuses replaced (incident ids may hold '.' and ':'),
+    plus a digest of the original when something had to be replaced, so two ids never collide."""
+    raw = f"{queue_name}-{check_id}"
+    safe = _UNSAFE_IN_JOB_ID.sub("_", raw)
+    if safe == raw:
+        return raw
+    return f"{safe}-{_digest(raw)}"
+
+
+def not_before(moment: datetime) -> datetime:
+    """`moment` rounded up to a whole second. RQ scores scheduled jobs in whole seconds, truncating, so a
+    check due at 12:00:00.7 would otherwise be released at 12:00:00.0 and find its deadline not yet passed."""
+    return datetime.fromtimestamp(math.ceil(moment.timestamp()), UTC)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+# --- reconcile -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReconcileReport:
+    """What a sweep found and did: open referrals looked at, and the fate of each check it derived."""
+
+    open_referrals: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: Outcome) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+def reconcile(
+    services: Services, scheduler: RqScheduler, index: OpenReferrals | None = None
+) -> ReconcileReport:
+    """Re-derive every open referral's pending checks from the log and schedule the missing ones.
+
+    Safe at any time and any number of times (deterministic job ids). How it scales: `index` follows the
+    log, so a long-lived worker passes the same one each time and a sweep reads only the events appended
+    since the last, plus the streams of the referrals still open (tens in practice, bounded by the fleet).
+    Without one, the sweep reads the whole log once. A referrals read model (issue 4's projections) will
+    replace the index with a query; this function keeps its shape.
+    """
+    index = index or OpenReferrals()
+    index.catch_up(services.store)
+    report = ReconcileReport()
+    for incident_id in index.incident_ids():
+        stored = services.store.read_stream(incident_stream(incident_id))
+        incident = incident_rules.fold(item.event for item in stored)
+        if incident is None or incident.open_referral is None:
+            continue
+        report.open_referrals += 1
+        reports = [index.last_position_report(rid) for rid in incident.active_resource_ids()]
+        trigger = max([stored[-1].position, *reports])
+        for check in reconcile_checks(incident, trigger):
+            report.count(scheduler.schedule(check))
+    return report

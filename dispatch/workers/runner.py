@@ -1,0 +1,106 @@
+"""The worker process: reconcile, keep reconciling, and work the referral queue with RQ's scheduler.
+
+`run_worker` does what `rq worker --with-scheduler <queue>` does, plus the reconcile sweep of DESIGN.md §4:
+once at start and then every `reconcile_seconds`, so a Redis that lost its jobs (a restart without
+persistence, a FLUSHALL) costs at most one interval, never a missed warning.
+
+The periodic sweep is a thread of this process, not an RQ job. RQ 3.0 offers two ways to repeat a job and
+neither survives the loss it exists for: a job that re-enqueues itself lives in Redis and goes with it, and
+`rq cron` is another process to run. The thread only reads the log and calls enqueue, and it stops with
+the worker.
+
+The worker is RQ's SimpleWorker: a job runs in this process instead of a forked child. Checks are a few
+milliseconds of reads and one append, less than a fork costs, and running here keeps the Services built
+once (pooled connections, the fleet view that follows the log). The jobs work under a plain forking
+`rq worker` too (see deadlines.py), only slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+import threading
+
+import psycopg
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.worker import SimpleWorker
+from sqlalchemy.exc import SQLAlchemyError
+
+from dispatch.bootstrap import Services, attach_scheduler, build_services
+from dispatch.settings import Settings, get_settings
+from dispatch.workers.deadlines import use_services
+from dispatch.workers.queue import RqScheduler, reconcile
+from dispatch.workers.views import OpenReferrals
+
+log = logging.getLogger("dispatch.workers")
+# What a sweep may meet that the next sweep may not: Redis or the database away for a while.
+PASSING_FAILURES = (RedisError, OSError, sqlite3.Error, psycopg.Error, SQLAlchemyError)
+
+
+def run_worker(settings: Settings, *, redis: Redis | None = None, burst: bool = False) -> bool:
+    """Work the referral queue until stopped (SIGTERM/SIGINT), or until it is empty with `burst`.
+
+    `redis`: the connection to use; by default one to `settings.redis_url` (`dispatch up` passes the
+    embedded Redis it started). Migrates the database first: a worker may be the first process up.
+    Returns whether any job was run.
+    """
+    connection = redis if redis is not None else _connect(settings)
+    services = attach_scheduler(build_services(settings), connection)
+    scheduler = services.scheduler
+    assert isinstance(scheduler, RqScheduler)
+    use_services(services)
+    index = OpenReferrals()
+    report = reconcile(services, scheduler, index)
+    log.info("reconciled at start", extra={"referrals": report.open_referrals, "checks": report.outcomes})
+    sweeps = ReconcileLoop(services, scheduler, index, settings.reconcile_seconds)
+    if not burst:
+        sweeps.start()
+    worker = SimpleWorker([scheduler.queue], connection=connection)
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    finally:
+        sweeps.stop()
+
+
+class ReconcileLoop(threading.Thread):
+    """Runs the reconcile sweep every `interval_seconds` until stopped; a failed sweep waits for the next."""
+
+    def __init__(
+        self, services: Services, scheduler: RqScheduler, index: OpenReferrals, interval_seconds: float
+    ) -> None:
+        super().__init__(name="reconcile", daemon=True)
+        self.services, self.scheduler, self.index = services, scheduler, index
+        self.interval_seconds = interval_seconds
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.interval_seconds):
+            try:
+                report = reconcile(self.services, self.scheduler, self.index)
+            except PASSING_FAILURES as exc:
+                log.warning("reconcile sweep failed; trying again next interval", extra={"error": repr(exc)})
+                continue
+            if report.outcomes.get("scheduled") or report.outcomes.get("rescheduled"):
+                log.warning("reconcile restored lost referral checks", extra={"checks": report.outcomes})
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _connect(settings: Settings) -> Redis:
+    if settings.redis_url is None:
+        raise ValueError("no redis_url: pass the Redis connection (dispatch up starts an embedded one)")
+    return Redis.from_url(settings.redis_url)
+
+
+def main() -> None:
+    """`python -m dispatch.workers.runner [--burst]`, with settings from the environment."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--burst", action="store_true", help="quit when the queue is empty")
+    run_worker(get_settings(), burst=parser.parse_args().burst)
+
+
+if __name__ == "__main__":
+    main()
