@@ -12,6 +12,7 @@ from dispatch.accounts import Accounts
 from dispatch.clock import Clock, ScaledClock, SystemClock
 from dispatch.database import make_engine
 from dispatch.events.store import EventStore
+from dispatch.events.wakeup import RedisWakeup
 from dispatch.geo.places import Places, load_places
 from dispatch.migrations.runner import upgrade
 from dispatch.policies import Scheduler
@@ -76,3 +77,14 @@ def attach_scheduler(services: Services, redis: Redis) -> Services:
     services.scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock,
                                      retry_seconds=settings.check_retry_seconds)
     return services
+
+
+def connect_redis(services: Services) -> Services:
+    """Attach Redis where settings name one: cross-process wake-ups, and the deadline queue for follow-ups."""
+    url = services.settings.redis_url
+    if not url:
+        return services
+    # Short timeouts: a Redis that hangs must not hold up a report (see attach_scheduler).
+    redis = Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+    services.store.wakeup = RedisWakeup(redis, services.settings.append_channel)
+    return attach_scheduler(services, redis)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-from redis import Redis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from dispatch.bootstrap import Services, build_services
+from dispatch.bootstrap import Services, build_services, connect_redis
 from dispatch.commands import SYSTEM, RegisterResource
 from dispatch.embedded_redis import EmbeddedRedis
 from dispatch.events.vocabulary import ROLES
@@ -57,6 +58,10 @@ def up(
     redis_url = embedded.start() if embedded else settings.redis_url
     settings = settings.model_copy(update={"redis_url": redis_url})
     stop = threading.Event()
+    # uvicorn hands SIGINT/SIGTERM back to the previous handler once it has shut down; ours only marks the
+    # stop, so the `finally` below always runs and stops the worker and Redis too.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     worker: subprocess.Popen[bytes] | None = None
     projector_thread: threading.Thread | None = None
     try:
@@ -66,9 +71,10 @@ def up(
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
-        console.print(f"[bold green]Andaman dispatch is up:[/] http://{settings.host}:{settings.port}/ "
-                      f"(API docs at /docs). Ctrl-C stops everything.")
-        _serve(services, redis_url, settings.host, settings.port)
+        if not stop.is_set():
+            _serve(services, redis_url, settings.host, settings.port, on_ready=lambda: console.print(
+                f"[bold green]Andaman dispatch is up:[/] http://{settings.host}:{settings.port}/ "
+                "(API docs at /docs). Ctrl-C stops everything."))
     finally:
         stop.set()
         if worker is not None:
@@ -85,13 +91,7 @@ def up(
 
 
 def _services_with_redis(settings: Settings) -> Services:
-    services = build_services(settings)
-    if settings.redis_url:
-        services.redis = Redis.from_url(settings.redis_url)
-        from dispatch.workers.queue import RqScheduler  # the worker package builds on RQ
-
-        services.scheduler = RqScheduler(services.redis, settings.queue_name)
-    return services
+    return connect_redis(build_services(settings))
 
 
 def _child_env(settings: Settings) -> dict[str, str]:
@@ -122,12 +122,26 @@ def _first_start(services: Services) -> None:
         console.print(f"Loaded the demo fleet ({len(load_demo_fleet())} resources) and the Phang Nga places.")
 
 
-def _serve(services: Services, redis_url: str | None, host: str, port: int, workers: int = 1) -> None:
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it actually listens (so "is up" is never printed too early)."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.on_ready is not None and self.started:
+            self.on_ready()
+
+
+def _serve(services: Services, redis_url: str | None, host: str, port: int,
+           on_ready: Callable[[], None] | None = None) -> None:
     from dispatch.api.app import create_app
 
     config = uvicorn.Config(create_app(services, redis_url=redis_url), host=host, port=port, log_config=None,
                             ws_max_size=64 * 1024)
-    uvicorn.Server(config).run()
+    _Server(config, on_ready).run()
 
 
 @app.command()

@@ -21,12 +21,15 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, sqlite_synchronous, busy_timeout_ms, pool_size)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
     args = dict(connect_args or {})
     # Times come back in UTC whatever the server's zone, so hashes and intervals never depend on it.
-    args["options"] = " ".join(filter(None, [args.get("options"), "-c timezone=UTC"]))
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=args)
+    # Options given in the URL (e.g. ?options=-csearch_path%3Dx) are kept beside it.
+    url_options = parsed.query.get("options")
+    args["options"] = " ".join(filter(None, [url_options, args.get("options"), "-c timezone=UTC"]))  # type: ignore[list-item]
+    parsed = parsed.difference_update_query(["options"])
+    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, connect_args=args)
 
 
 def _sqlite_engine(url: str, synchronous: str, busy_timeout_ms: int, pool_size: int) -> Engine:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     ws_queue_size: int = Field(default=200, ge=1, le=10_000)
     # The Redis channel the projector publishes board changes on (one per deployment sharing a Redis).
     live_channel: str = Field(default="dispatch:changes", min_length=1, max_length=100)
+    # The channel every append announces its position on, so the projector wakes at once.
+    append_channel: str = Field(default="dispatch:appended", min_length=1, max_length=100)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"

@@ -98,13 +98,8 @@ async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Re
 
 def app_from_environment() -> FastAPI:
     """The app as each production API process builds it: settings from DISPATCH_* variables."""
-    from redis import Redis
-
-    from dispatch.bootstrap import build_services
+    from dispatch.bootstrap import build_services, connect_redis
     from dispatch.settings import get_settings
 
     settings = get_settings()
-    services = build_services(settings)
-    if settings.redis_url:
-        services.redis = Redis.from_url(settings.redis_url)
-    return create_app(services, redis_url=settings.redis_url)
+    return create_app(connect_redis(build_services(settings)), redis_url=settings.redis_url)

@@ -6,8 +6,13 @@ never an event. The in-process wake-up serves `dispatch up`; the Redis one cross
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Protocol
+from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger("dispatch.wakeup")
 
 
 class Wakeup(Protocol):
@@ -43,3 +48,50 @@ class LocalWakeup:
     def wait(self, token: int, timeout: float) -> None:
         with self._condition:
             self._condition.wait_for(lambda: self._generation != token, timeout=timeout)
+
+
+class RedisWakeup:
+    """Wake-ups across processes: each append publishes its position on a Redis channel, and a listener
+    thread turns what it hears into local wake-ups. If Redis is down, followers fall back to polling."""
+
+    def __init__(self, redis: Any, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._local = LocalWakeup()
+        self._listener: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    def notify(self, position: int) -> None:
+        self._local.notify(position)
+        try:
+            self._redis.publish(self._channel, str(position))
+        except RedisError:
+            log.debug("append wake-up not published; followers will poll")
+
+    def token(self) -> int:
+        self._ensure_listening()
+        return self._local.token()
+
+    def wait(self, token: int, timeout: float) -> None:
+        self._local.wait(token, timeout)
+
+    def close(self) -> None:
+        self._stopped.set()
+
+    def _ensure_listening(self) -> None:
+        # Only followers subscribe (the first time they ask for a token); appenders just publish.
+        if self._listener is None:
+            self._listener = threading.Thread(target=self._listen, name="log-wakeup", daemon=True)
+            self._listener.start()
+
+    def _listen(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self._channel)
+                while not self._stopped.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._local.notify(int(message["data"]))
+            except RedisError:
+                self._stopped.wait(1.0)  # Redis is away; polling covers the gap until it is back
