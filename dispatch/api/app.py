@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dispatch.api.metrics import Metrics
 from dispatch.api.schemas import ErrorOut
+from dispatch.api.limits import BodyLimit
 from dispatch.api.live import LiveHub
 from dispatch.api.routes import auth, board, events, health, incidents, live, places, resources
 from dispatch.bootstrap import Services
@@ -55,6 +56,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.middleware("http")(_measure)
+    app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
     if UI_DIR.is_dir():
         app.mount("/", StaticFiles(directory=UI_DIR, html=True), name="ui")
     return app

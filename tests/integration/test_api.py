@@ -142,6 +142,13 @@ def test_bad_reports_get_a_422_naming_the_field_and_append_nothing(
     assert api.get("/api/events", "official").json()["head"] == 0
 
 
+def test_an_oversized_body_is_refused_with_413_and_appends_nothing(api: Api, services: Services) -> None:
+    huge = REPORT | {"description": "x" * (services.settings.max_body_bytes + 10)}
+    answer = api.client.post("/api/incidents", json=huge, headers=api.as_("lifeguard"))
+    assert answer.status_code == 413 and answer.json()["code"] == "payload_too_large"
+    assert services.store.head() == 0
+
+
 def test_broken_json_is_a_422_not_a_crash(api: Api) -> None:
     answer = api.client.post("/api/incidents", content=b"{not json", headers=api.as_("lifeguard") | {
         "Content-Type": "application/json"})
