@@ -70,12 +70,15 @@ def attach_scheduler(services: Services, redis: Redis) -> Services:
     """Schedule referral checks on `redis` after every append; the API processes and the workers both need it.
 
     Give `redis` short socket timeouts (a few seconds): a command waits for its scheduling, and a Redis that
-    hangs must not hold up a dispatch. A Redis that refuses is only logged (the reconcile sweep catches up).
+    hangs must not hold up a dispatch. A Redis that fails is only logged (the reconcile sweep catches up),
+    and commands then skip it for one sweep interval, so it costs one command its client's retries.
     """
     settings = services.settings
     services.redis = redis
+    # After a Redis failure, commands skip scheduling for one sweep interval: the sweep then catches up.
     services.scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock,
-                                     retry_seconds=settings.check_retry_seconds)
+                                     retry_seconds=settings.check_retry_seconds,
+                                     pause_after_failure_seconds=settings.reconcile_seconds)
     return services
 
 

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import math
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,8 +50,9 @@ CHECK_PREDICTION_JOB: Final[str] = "dispatch.workers.deadlines.check_referral_pr
 FINAL_STATUSES: Final[frozenset[JobStatus]] = frozenset(
     {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 )
-# Settings.check_retry_seconds's default, for callers without settings at hand (tests, scripts).
+# Settings' defaults (check_retry_seconds, reconcile_seconds), for callers without settings at hand.
 DEFAULT_RETRY_SECONDS: Final[tuple[int, ...]] = (5, 30, 120)
+DEFAULT_PAUSE_SECONDS: Final[float] = 30.0
 _UNSAFE_IN_JOB_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 Outcome = Literal["scheduled", "kept", "rescheduled"]
@@ -70,23 +72,34 @@ class RqScheduler:
         *,
         clock: Clock | None = None,
         retry_seconds: Sequence[int] = DEFAULT_RETRY_SECONDS,
+        pause_after_failure_seconds: float = DEFAULT_PAUSE_SECONDS,
     ) -> None:
         self.queue = Queue(queue_name, connection=redis)
         self.clock: Clock = clock or SystemClock()
         self.retry = Retry(max=len(retry_seconds), interval=list(retry_seconds))
+        self.pause_after_failure_seconds = pause_after_failure_seconds
+        self._paused_until = 0.0
 
     def after_append(self, events: Sequence[StoredEvent]) -> None:
         """Schedule the checks new events call for. A Redis failure is logged, never raised: the append has
         happened, and the reconcile sweep will schedule from the log what was missed here."""
         checks = follow_up(events)
+        if not checks:
+            return
+        jobs = [check.job_id for check in checks]
+        # A Redis that is down costs each try its client's retries (seconds with redis-py's defaults): after
+        # one failure, commands stop waiting on it for a while and leave their checks to the sweep.
+        if time.monotonic() < self._paused_until:
+            log.warning("Redis failed moments ago; leaving referral checks to the reconcile sweep",
+                        extra={"jobs": jobs})
+            return
         try:
             for check in checks:
                 self.schedule(check)
         except RedisError as exc:
-            log.warning(
-                "could not schedule referral checks; the reconcile sweep will",
-                extra={"jobs": [check.job_id for check in checks], "error": repr(exc)},
-            )
+            self._paused_until = time.monotonic() + self.pause_after_failure_seconds
+            log.warning("could not schedule referral checks; the reconcile sweep will",
+                        extra={"jobs": jobs, "error": repr(exc)})
 
     def schedule(self, check: Check) -> Outcome:
         """Schedule a check unless its job is already waiting or running; raises RedisError."""
