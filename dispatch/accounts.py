@@ -121,7 +121,7 @@ class Accounts:
             found = db.exec(  # type: ignore[call-overload]
                 select(SessionRecord, UserRecord)
                 .join(UserRecord, UserRecord.id == SessionRecord.user_id)  # type: ignore[arg-type]
-                .where(SessionRecord.token_hash == _token_hash(token))
+                .where(SessionRecord.token_hash == _token_hash(token))  # type: ignore[arg-type]
             ).first()
         if found is None:
             raise AuthenticationFailed("the session token is not known; sign in again")
@@ -132,7 +132,7 @@ class Accounts:
 
     def revoke(self, token: str) -> None:
         with Session(self.engine) as db:
-            db.exec(  # type: ignore[call-overload]
+            db.exec(
                 update(SessionRecord)
                 .where(SessionRecord.token_hash == _token_hash(token))  # type: ignore[arg-type]
                 .values(revoked_at=self.clock.now())

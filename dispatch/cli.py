@@ -67,7 +67,8 @@ def up(
     try:
         services = _services_with_redis(settings)
         _first_start(services)
-        projector = Projector(services.store, all_projections(), publish=RedisPublisher(services.redis, settings.live_channel))  # type: ignore[arg-type]
+        publish = RedisPublisher(services.redis, settings.live_channel)  # type: ignore[arg-type]
+        projector = Projector(services.store, all_projections(), publish=publish)
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))

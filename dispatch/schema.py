@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-import dispatch.accounts  # noqa: F401  (each import registers its tables)
-import dispatch.events.tables  # noqa: F401
+import dispatch.accounts
+import dispatch.events.tables
 import dispatch.projections.tables  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -16,7 +16,6 @@ from dispatch.events.catalogue import Event, incident_stream, resource_stream
 from dispatch.events.envelope import EventMeta
 from dispatch.events.store import AppendResult, EventStore, StreamWrite
 
-
 log = logging.getLogger("dispatch.commands")
 
 

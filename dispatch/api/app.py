@@ -12,11 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dispatch.api.metrics import Metrics
-from dispatch.api.schemas import ErrorOut
 from dispatch.api.limits import BodyLimit
 from dispatch.api.live import LiveHub
+from dispatch.api.metrics import Metrics
 from dispatch.api.routes import auth, board, events, health, incidents, live, places, resources
+from dispatch.api.schemas import ErrorOut
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
 

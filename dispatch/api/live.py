@@ -19,11 +19,11 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 from sqlalchemy import Engine, select
 
-from dispatch.projections.tables import BoardRow, Checkpoint, ReferralRow, ResourceRow
+from dispatch.projections.tables import BOARD, CHECKPOINTS, REFERRALS, RESOURCES
 
 log = logging.getLogger("dispatch.live")
-VIEW_TABLES = {"board_incidents": BoardRow.__table__, "resources_view": ResourceRow.__table__,
-               "referrals_view": ReferralRow.__table__}
+VIEW_TABLES = {"board_incidents": BOARD, "resources_view": RESOURCES,
+               "referrals_view": REFERRALS}
 
 
 @dataclass(eq=False)
@@ -52,7 +52,7 @@ def read_views(engine: Engine, after: int | None) -> tuple[int, dict[str, list[d
 
 
 def _position(db: Any) -> int:
-    table = Checkpoint.__table__
+    table = CHECKPOINTS
     found = db.execute(select(table.c.position).where(table.c.name.in_(["board", "resources", "referrals"]))).all()
     return min((row[0] for row in found), default=0) if len(found) == 3 else 0
 

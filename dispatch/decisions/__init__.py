@@ -1,1 +1,1 @@
-"""Pure decisions: `evolve(state, event) -> state` folds a stream; `decide(command, state) -> events` applies the rules."""
+"""Pure decisions: `evolve(state, event)` folds a stream; `decide(command, state)` applies the rules."""

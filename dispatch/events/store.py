@@ -332,9 +332,9 @@ class EventStore:
         try:
             cursor = connection.cursor()
             cursor.execute(sql, params)
-            value = cursor.fetchone()[0]
+            row = cursor.fetchone()
             connection.rollback()
-            return value
+            return row[0] if row else None
         finally:
             connection.close()
 

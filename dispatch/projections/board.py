@@ -26,7 +26,7 @@ from dispatch.events.catalogue import (
 from dispatch.events.envelope import StoredEvent
 from dispatch.events.vocabulary import MILESTONE_ORDER, TRIAGE_ORDER
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import BoardRow
+from dispatch.projections.tables import BOARD
 
 TABLE = "board_incidents"
 
@@ -41,7 +41,7 @@ class Board:
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        return (BoardRow.__table__,)  # type: ignore[attr-defined]
+        return (BOARD,)
 
     def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
         event = stored.event

@@ -17,7 +17,8 @@ from dispatch.events.catalogue import (
 )
 from dispatch.events.envelope import StoredEvent
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import IncidentFactsRow, IntervalRow
+from dispatch.projections.tables import INCIDENT_FACTS
+from dispatch.projections.tables import RESPONSES as RESPONSES_TABLE
 
 FACTS = "incident_facts"
 RESPONSES = "response_intervals"
@@ -46,7 +47,7 @@ class Intervals:
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        return (IncidentFactsRow.__table__, IntervalRow.__table__)  # type: ignore[attr-defined]
+        return (INCIDENT_FACTS, RESPONSES_TABLE)
 
     def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
         event = stored.event
@@ -85,11 +86,11 @@ class Intervals:
                 self._response(rows, stored, response)
             case MilestoneRecorded() if facts is not None:
                 key = response_key(event.incident_id, event.resource_id)
-                response = rows.get(RESPONSES, key)
-                if response is None:
+                recorded = rows.get(RESPONSES, key)
+                if recorded is None:
                     return
-                self._response(rows, stored, {**response, f"{event.milestone}_at": event.at,
-                                              "late_entries": response["late_entries"] + int(event.late)})
+                self._response(rows, stored, {**recorded, f"{event.milestone}_at": event.at,
+                                              "late_entries": recorded["late_entries"] + int(event.late)})
                 reached = facts["reached_at"]
                 if event.milestone in ("on_scene", "at_patient") and (reached is None or event.at < reached):
                     self._facts(rows, stored, {**facts, "reached_at": event.at})

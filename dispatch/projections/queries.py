@@ -8,21 +8,21 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select, text
 
 from dispatch.events.store import EventStore
-from dispatch.projections.board import Board
 from dispatch.projections.board import TABLE as BOARD_TABLE
+from dispatch.projections.board import Board
 from dispatch.projections.rows import Row
 from dispatch.projections.runner import replay_in_memory
-from dispatch.projections.tables import BoardRow, Checkpoint, ReferralRow, ResourceRow
+from dispatch.projections.tables import BOARD, CHECKPOINTS, REFERRALS, RESOURCES
 
 LIVE_PROJECTIONS = ("board", "resources", "referrals")
 
 
 def shared_position(engine: Engine) -> int:
     """The log position every live view has reached: what the board on screen reflects."""
-    table = Checkpoint.__table__
+    table = CHECKPOINTS
     with engine.connect() as db:
         found = db.execute(
-            select(func.min(table.c.position), func.count()).where(table.c.name.in_(LIVE_PROJECTIONS))  # type: ignore[attr-defined]
+            select(func.min(table.c.position), func.count()).where(table.c.name.in_(LIVE_PROJECTIONS))
         ).one()
     return int(found[0]) if found[1] == len(LIVE_PROJECTIONS) else 0
 
@@ -44,9 +44,9 @@ def _with_clock(row: Row, now: datetime) -> Row:
 
 
 def current_board(engine: Engine, now: datetime) -> dict[str, Any]:
-    table = BoardRow.__table__
+    table = BOARD
     with engine.connect() as db:
-        rows = [dict(row) for row in db.execute(select(table).where(table.c.status == "open")).mappings()]  # type: ignore[attr-defined]
+        rows = [dict(row) for row in db.execute(select(table).where(table.c.status == "open")).mappings()]
     return {"position": shared_position(engine), "as_of": None, "incidents": board_rows(rows, now)}
 
 
@@ -72,9 +72,9 @@ def position_at(engine: Engine, moment: datetime) -> int:
 
 
 def resources(engine: Engine, now: datetime) -> dict[str, Any]:
-    table = ResourceRow.__table__
+    table = RESOURCES
     with engine.connect() as db:
-        rows = [dict(row) for row in db.execute(select(table).order_by(table.c.kind, table.c.resource_id)).mappings()]  # type: ignore[attr-defined]
+        rows = [dict(row) for row in db.execute(select(table).order_by(table.c.kind, table.c.resource_id)).mappings()]
     for row in rows:
         row["seconds_in_status"] = int((now - row["status_since"]).total_seconds())
     return {"position": shared_position(engine), "resources": rows}
@@ -82,10 +82,10 @@ def resources(engine: Engine, now: datetime) -> dict[str, Any]:
 
 def referrals(engine: Engine, now: datetime, *, recent_since: datetime) -> dict[str, Any]:
     """Open referrals and those closed since `recent_since`, with elapsed time and time left."""
-    table = ReferralRow.__table__
+    table = REFERRALS
     with engine.connect() as db:
-        query = select(table).where(or_(table.c.arrived_at.is_(None), table.c.arrived_at >= recent_since))  # type: ignore[attr-defined]
-        rows = [dict(row) for row in db.execute(query.order_by(table.c.requested_at)).mappings()]  # type: ignore[attr-defined]
+        query = select(table).where(or_(table.c.arrived_at.is_(None), table.c.arrived_at >= recent_since))
+        rows = [dict(row) for row in db.execute(query.order_by(table.c.requested_at)).mappings()]
     for row in rows:
         end = row["arrived_at"] or now
         row["elapsed_seconds"] = int((end - row["requested_at"]).total_seconds())

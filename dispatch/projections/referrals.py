@@ -17,7 +17,7 @@ from dispatch.events.catalogue import (
 from dispatch.events.envelope import StoredEvent
 from dispatch.geo.places import zone_of
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import ReferralRow
+from dispatch.projections.tables import REFERRALS
 
 TABLE = "referrals_view"
 _REFERRAL_EVENTS = (ReferralRequested, ReferralAtRisk, ReferralBreached, PatientArrivedAtFacility, PatientHandedOver)
@@ -28,7 +28,7 @@ class Referrals:
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        return (ReferralRow.__table__,)  # type: ignore[attr-defined]
+        return (REFERRALS,)
 
     def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
         event = stored.event
@@ -41,7 +41,7 @@ class Referrals:
             return
         current = rows.get(TABLE, event.referral_id)
         if isinstance(event, ReferralRequested):
-            updated: Row | None = _requested(event)
+            updated = _requested(event)
         elif current is None:
             return
         else:

@@ -16,7 +16,7 @@ from dispatch.events.catalogue import (
 from dispatch.events.envelope import StoredEvent
 from dispatch.events.vocabulary import MILESTONE_ORDER
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import ResourceRow
+from dispatch.projections.tables import RESOURCES
 
 TABLE = "resources_view"
 
@@ -26,7 +26,7 @@ class Resources:
 
     @property
     def tables(self) -> tuple[Table, ...]:
-        return (ResourceRow.__table__,)  # type: ignore[attr-defined]
+        return (RESOURCES,)
 
     def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
         resource_id = getattr(stored.event, "resource_id", None)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from dispatch.events.envelope import StoredEvent
 from dispatch.events.store import EventStore
 from dispatch.projections.rows import Change, Projection, Row, RowSet
-from dispatch.projections.tables import Checkpoint
+from dispatch.projections.tables import CHECKPOINTS
 
 log = logging.getLogger("dispatch.projector")
 PROJECTOR_LOCK_KEY: Final[int] = 1669_0081
@@ -160,19 +160,19 @@ class Projector:
     # --- helpers -----------------------------------------------------------------------------------
 
     def _checkpoint(self, db: Connection, name: str, *, lock: bool) -> int:
-        table = Checkpoint.__table__
-        query = select(table.c.position).where(table.c.name == name)  # type: ignore[attr-defined]
+        table = CHECKPOINTS
+        query = select(table.c.position).where(table.c.name == name)
         if lock and db.dialect.name == "postgresql":
             query = query.with_for_update()
         found = db.execute(query).scalar()
         if found is None:
-            db.execute(insert(table).values(name=name, position=0))  # type: ignore[arg-type]
+            db.execute(insert(table).values(name=name, position=0))
             return 0
         return int(found)
 
     def _set_checkpoint(self, db: Connection, name: str, position: int) -> None:
-        table = Checkpoint.__table__
-        db.execute(update(table).where(table.c.name == name).values(position=position))  # type: ignore[attr-defined]
+        table = CHECKPOINTS
+        db.execute(update(table).where(table.c.name == name).values(position=position))
 
     def _load(self, db: Connection, projection: Projection, events: list[StoredEvent]) -> RowSet:
         wanted: dict[str, set[str]] = {}

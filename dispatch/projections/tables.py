@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Float, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Column, Float, Integer, String, Table, Text
 from sqlmodel import Field, SQLModel
 
 from dispatch.events.tables import UTCDateTime
@@ -150,3 +150,16 @@ class IntervalRow(SQLModel, table=True):
     transport_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     hospital_wall_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     total_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel class (typed, which `Model.__table__` is not)."""
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+CHECKPOINTS = table_of(Checkpoint)
+BOARD = table_of(BoardRow)
+RESOURCES = table_of(ResourceRow)
+REFERRALS = table_of(ReferralRow)
+INCIDENT_FACTS = table_of(IncidentFactsRow)
+RESPONSES = table_of(IntervalRow)
