@@ -15,7 +15,17 @@ from fastapi.staticfiles import StaticFiles
 from dispatch.api.limits import BodyLimit
 from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
-from dispatch.api.routes import auth, board, events, health, incidents, live, places, resources
+from dispatch.api.routes import (
+    auth,
+    board,
+    events,
+    health,
+    incidents,
+    live,
+    places,
+    recommendations,
+    resources,
+)
 from dispatch.api.schemas import ErrorOut
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
@@ -50,7 +60,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     app.state.metrics = Metrics()
-    for module in (auth, incidents, board, resources, places, events, health):
+    for module in (auth, incidents, recommendations, board, resources, places, events, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(live.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]

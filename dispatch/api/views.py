@@ -83,6 +83,13 @@ def incident_view(services: Services, incident_id: str) -> dict[str, Any]:
     }
 
 
+def incident_state(services: Services, incident_id: str) -> incident_rules.Incident:
+    incident = incident_rules.fold(item.event for item in services.store.read_stream(incident_stream(incident_id)))
+    if incident is None:
+        raise IncidentNotFound(f"incident {incident_id} does not exist", field="incident_id")
+    return incident
+
+
 def incident_zone(services: Services, incident_id: str) -> str | None:
     incident = incident_rules.fold(item.event for item in services.store.read_stream(incident_stream(incident_id)))
     return incident.report.zone if incident else None

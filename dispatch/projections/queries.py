@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
 
+from dispatch.decisions.resource import Resource
+from dispatch.events.catalogue import Position
 from dispatch.events.store import EventStore
 from dispatch.projections.board import TABLE as BOARD_TABLE
 from dispatch.projections.board import Board
@@ -93,3 +95,19 @@ def referrals(engine: Engine, now: datetime, *, recent_since: datetime) -> dict[
             "arrived_at"] else None
     return {"position": shared_position(engine), "referrals": rows}
 
+
+
+def fleet(engine: Engine) -> list[Resource]:
+    """Every resource as the decisions and recommendations see one, from the fleet view."""
+    with engine.connect() as db:
+        rows = list(db.execute(select(RESOURCES)).mappings())
+    return [
+        Resource(
+            id=row["resource_id"], kind=row["kind"], name=row["name"], subtype=row["subtype"],
+            speed_knots=row["speed_knots"],
+            position=Position(lat=row["lat"], lon=row["lon"]) if row["lat"] is not None else None,
+            position_at=row["position_at"], home_site_id=row["home_site_id"], zone=row["zone"],
+            status=row["status"], status_since=row["status_since"], incident_id=row["incident_id"],
+        )
+        for row in rows
+    ]

@@ -366,3 +366,26 @@ def test_every_route_is_documented(api: Api) -> None:
     expected = {(m, p.replace("{id}", "{incident_id}").replace("{rid}", "{resource_id}")) for m, p, _ in ROUTE_ROLES}
     assert expected <= documented
     assert api.client.get("/docs").status_code == 200
+
+
+def test_recommendations_rank_available_boats_by_eta_and_facilities_by_arrival(
+    api: Api, services: Services
+) -> None:
+    from dispatch.projections import all_projections
+    from dispatch.projections.runner import Projector
+
+    incident_id = report(api, source="clinic", site_id="hu_phru_nai", category="trauma")
+    register(api, "KY-FAST", speed_knots=30, home_site_id="isl_ko_yao_noi")
+    register(api, "KY-SLOW", speed_knots=9, home_site_id="isl_ko_yao_noi")
+    register(api, "KY-BROKEN", speed_knots=40, home_site_id="isl_ko_yao_noi")
+    api.client.patch("/api/resources/KY-BROKEN", headers=api.as_("operator"), json={"status": "out_of_service"})
+    Projector(services.store, all_projections()).catch_up_all()
+
+    answer = api.get(f"/api/incidents/{incident_id}/recommendations", "operator")
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    boats = [boat["resource_id"] for boat in body["resources"]["boats"]]
+    assert boats == ["KY-FAST", "KY-SLOW"], "fastest first; the out-of-service boat is never offered"
+    etas = [facility["eta_minutes"] for facility in body["facilities"]]
+    assert etas == sorted(etas) and "hu_phru_nai" not in [f["facility_id"] for f in body["facilities"]]
