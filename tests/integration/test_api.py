@@ -328,6 +328,10 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/places", {"lifeguard", "operator", "official", "admin"}),
     ("GET", "/api/events", {"operator", "official"}),
     ("POST", "/api/users", {"admin"}),
+    ("GET", "/api/incidents/{id}/recommendations", {"operator", "official", "admin"}),
+    ("GET", "/api/board", {"operator", "official", "admin"}),
+    ("GET", "/api/resources", {"operator", "official", "admin"}),
+    ("GET", "/api/referrals", {"lifeguard", "operator", "official", "admin"}),
 ]
 
 
