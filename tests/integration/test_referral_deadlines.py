@@ -2,9 +2,11 @@
 
 The story is the issue's: the Phru Nai health unit on Koh Yao Yai refers a patient to Vachira Phuket
 Hospital by boat, under Koh Yao's 80-minute guarantee (warning at 60). Every process reads one ScaledClock
-(speed 600: the 80 minutes pass in 8 real seconds), so the worker decides on the same timeline the test
-writes on. The test waits for what it expects by polling the log (or a job's state) within a bound; the
-bound is only a guard against a hang, never part of what is asserted.
+(speed 400: the 80 minutes pass in 12 real seconds), so the worker decides on the same timeline the test
+writes on. One real second is 6.7 minutes of referral time, and a prediction is "now + the remaining legs":
+a worker still starting up would predict late what is on time, so each test waits until its worker listens.
+Tests wait for what they expect by polling the log (or a job's state) within a bound; the bound is only a
+guard against a hang, never part of what is asserted.
 
 Each test has its own database (SQLite file, or a PostgreSQL database) and its own queue name, which also
 namespaces the job ids, so tests share the Redis on 127.0.0.1:6379 with anyone else. FLUSHALL is the
@@ -30,6 +32,8 @@ from typing import TypeVar
 import psycopg
 import pytest
 from redis import Redis
+from rq import Queue
+from rq import Worker as RqWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -65,7 +69,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SPEED = 600  # 80 minutes of referral time in 8 seconds
+SPEED = 400  # 80 minutes of referral time in 12 seconds
+FAST_KNOTS = 35  # from the health unit to Vachira in ~58 minutes: on time with 3 real seconds to spare
 WAIT_SECONDS = 90  # a guard against a hang; a passing run waits ~10 s
 POLL_SECONDS = 0.05
 PLACES = load_places()
@@ -115,7 +120,7 @@ def private_redis(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str) -> Settings:
-    """One timeline for the test and its worker: a clock 600 times as fast, anchored now."""
+    """One timeline for the test and its worker: a clock 400 times as fast, anchored now."""
     return Settings(
         database_url=database_url, redis_url=redis_url, queue_name=f"test-{uuid.uuid4().hex[:10]}",
         clock_speed=SPEED, clock_anchor_at=datetime.now(UTC), reconcile_seconds=1,
@@ -160,7 +165,10 @@ class Worker:
 
     def alive_or_fail(self) -> None:
         if self.process.poll() is not None:
-            pytest.fail(f"the worker exited with {self.process.returncode}:\n{self.log_path.read_text()[-4000:]}")
+            pytest.fail(f"the worker exited with {self.process.returncode}:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log_path.read_text()[-4000:]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -173,18 +181,21 @@ class Worker:
 
 
 @pytest.fixture
-def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """Starts a worker subprocess on this test's settings: run_worker by default, or another command."""
+def start_worker(settings: Settings, redis: Redis, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Starts a worker subprocess on this test's settings (run_worker, or another command) and waits until
+    it listens on the queue."""
     started: list[Worker] = []
+    queue = Queue(settings.queue_name, connection=redis)
 
     def start(*command: str) -> Worker:
         log_path = tmp_path / f"worker-{len(started)}.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                command or (sys.executable, "-m", "dispatch.workers.runner"), cwd=REPO, env=_environment(settings),
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                command or (sys.executable, "-m", "dispatch.workers.runner"), cwd=REPO,
+                env=_environment(settings), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )
         started.append(Worker(process, log_path))
+        wait_for("the worker to start", lambda: RqWorker.all(queue=queue) or None, started[-1])
         return started[-1]
 
     yield start
@@ -213,9 +224,9 @@ def run(services: Services, command: Command) -> list[Event]:
 
 
 def boat(services: Services, boat_id: str, at: Place, speed_knots: float) -> None:
-    run(services, RegisterResource(actor=operator(), at=services.clock.now(), resource_id=boat_id, kind="boat",
-                                   name=f"boat {boat_id}", speed_knots=speed_knots, position=at.position,
-                                   home_site_id=at.id, zone=at.zone))
+    run(services, RegisterResource(actor=operator(), at=services.clock.now(), resource_id=boat_id,
+                                   kind="boat", name=f"boat {boat_id}", speed_knots=speed_knots,
+                                   position=at.position, home_site_id=at.id, zone=at.zone))
 
 
 def refer(services: Services, incident_id: str, boat_id: str) -> ReferralRequested:
@@ -226,13 +237,27 @@ def refer(services: Services, incident_id: str, boat_id: str) -> ReferralRequest
                                  site_id=PHRU_NAI.id))
     run(services, DispatchResource(actor=operator(), at=now(), incident_id=incident_id, resource_id=boat_id))
     [requested] = run(services, RequestReferral(actor=operator(), at=now(), incident_id=incident_id,
-                                                facility_id=VACHIRA, resource_id=boat_id, policy=KOH_YAO_POLICY))
+                                                facility_id=VACHIRA, resource_id=boat_id,
+                                                policy=KOH_YAO_POLICY))
     assert isinstance(requested, ReferralRequested) and requested.deadline_at is not None
     return requested
 
 
+def on_time(
+    services: Services, incident_id: str, *, leaves: bool = True, boat_id: str = "KY-01"
+) -> ReferralRequested:
+    """A fast boat waiting at the health unit takes the referral: on time by prediction (about 58 minutes
+    door to door); with `leaves`, it has left with the patient (and is never heard of again)."""
+    boat(services, boat_id, PHRU_NAI, FAST_KNOTS)
+    requested = refer(services, incident_id, boat_id)
+    if leaves:
+        milestone(services, requested, boat_id, "left_scene")
+    return requested
+
+
 def milestone(
-    services: Services, requested: ReferralRequested, boat_id: str, name: Milestone, at: datetime | None = None
+    services: Services, requested: ReferralRequested, boat_id: str, name: Milestone,
+    at: datetime | None = None,
 ) -> None:
     """The crew records `name` now, or at the stated moment `at` of the referral's timeline."""
     run(services, RecordMilestone(actor=operator(), at=at or services.clock.now(),
@@ -240,7 +265,8 @@ def milestone(
 
 
 def events_of(services: Services, incident_id: str, kind: type[T]) -> list[T]:
-    return [s.event for s in services.store.read_stream(incident_stream(incident_id)) if isinstance(s.event, kind)]
+    stream = services.store.read_stream(incident_stream(incident_id))
+    return [stored.event for stored in stream if isinstance(stored.event, kind)]
 
 
 def wait_for(what: str, found: Callable[[], T | None], worker: Worker) -> T:
@@ -249,7 +275,7 @@ def wait_for(what: str, found: Callable[[], T | None], worker: Worker) -> T:
     while (value := found()) is None:
         worker.alive_or_fail()
         if time.monotonic() > deadline:
-            pytest.fail(f"no {what} within {WAIT_SECONDS} s; worker log:\n{worker.log_path.read_text()[-4000:]}")
+            pytest.fail(f"no {what} within {WAIT_SECONDS} s; worker log:\n{worker.tail()}")
         time.sleep(POLL_SECONDS)
     return value
 
@@ -278,10 +304,9 @@ def finished(redis: Redis, job_id: str) -> Job | None:
 def test_a_referral_that_arrives_in_50_minutes_gets_no_warning(
     services: Services, redis: Redis, settings: Settings, start_worker: Callable[..., Worker]
 ) -> None:
-    # given a 30-knot boat waiting at the health unit: on time by prediction (about 62 minutes)
+    # given a fast boat waiting at the health unit: on time by prediction (about 58 minutes)
     worker = start_worker()
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-arrives", "KY-01")
+    requested = on_time(services, "inc-arrives", leaves=False)
     # when the boat leaves at minute 5 and the crew records the arrival at minute 50 (times on the referral's
     # timeline, written at once: the worker's checks at 60 and 80 then meet an arrived patient, race-free)
     milestone(services, requested, "KY-01", "left_scene", at=requested.at + minutes(5))
@@ -298,9 +323,7 @@ def test_a_referral_still_travelling_is_at_risk_at_60_and_breached_at_80_each_on
 ) -> None:
     # given a boat on time by prediction that leaves the health unit and is never heard of again
     worker = start_worker()
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-travelling", "KY-01")
-    milestone(services, requested, "KY-01", "left_scene")
+    requested = on_time(services, "inc-travelling")
     # when the guarantee runs out
     breach = wait_for("breach", appended(services, "inc-travelling", ReferralBreached), worker)
     # then the warning came at the warning point, and the breach at the deadline
@@ -336,16 +359,17 @@ def test_a_referral_whose_boat_is_too_far_away_is_at_risk_at_once_with_its_laten
     # given the boat sent is a 15-knot one at Thap Lamu, across the province, while a fast one waits nearby
     worker = start_worker()
     boat(services, "TL-01", THAP_LAMU, 15)
-    boat(services, "KY-01", PHRU_NAI, 30)
+    boat(services, "KY-01", PHRU_NAI, FAST_KNOTS)
     requested = refer(services, "inc-far", "TL-01")
     # when the worker predicts the arrival
     risk = wait_for("a predicted risk", appended(services, "inc-far", ReferralAtRisk), worker)
     # then the referral is at risk by prediction, not by the clock, with how late and what would help
     assert risk.reason == "predicted_late"
     assert risk.predicted_arrival_at is not None and requested.deadline_at is not None
-    assert risk.predicted_late_seconds == int((risk.predicted_arrival_at - requested.deadline_at).total_seconds())
+    late_by = risk.predicted_arrival_at - requested.deadline_at
+    assert risk.predicted_late_seconds == int(late_by.total_seconds())
     assert risk.predicted_late_seconds > 60 * 60
-    assert risk.advice.startswith("send a faster boat: boat KY-01 (30 kn) ETA ")
+    assert risk.advice.startswith(f"send a faster boat: boat KY-01 ({FAST_KNOTS} kn) ETA ")
 
 
 @pytest.mark.parametrize("redis_url", ["private"], indirect=True)
@@ -354,9 +378,7 @@ def test_redis_flushed_mid_referral_the_sweep_restores_the_breach_once(
 ) -> None:
     # given a referral whose checks are scheduled, on a Redis of this test's own
     worker = start_worker()
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-flushed", "KY-01")
-    milestone(services, requested, "KY-01", "left_scene")
+    requested = on_time(services, "inc-flushed")
     breach_job = job_id_in(settings.queue_name, breach_job_id(requested.referral_id))
     assert Job.exists(breach_job, connection=redis)
     # when Redis loses everything, long before the deadline
@@ -376,10 +398,9 @@ def test_a_worker_started_after_the_referral_reconciles_it_at_start(
 ) -> None:
     # given a referral appended while no scheduler was attached (Redis down, or the API without one)
     services = build()
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-unscheduled", "KY-01")
-    milestone(services, requested, "KY-01", "left_scene")
-    assert not Job.exists(job_id_in(settings.queue_name, breach_job_id(requested.referral_id)), connection=redis)
+    requested = on_time(services, "inc-unscheduled")
+    breach_job = job_id_in(settings.queue_name, breach_job_id(requested.referral_id))
+    assert not Job.exists(breach_job, connection=redis)
     # when a worker starts, then its start-up sweep schedules the checks and the breach comes, once
     worker = start_worker()
     wait_for("breach", appended(services, "inc-unscheduled", ReferralBreached), worker)
@@ -393,9 +414,7 @@ def test_a_plain_rq_worker_with_scheduler_runs_the_checks(
     # given the checks scheduled by the command side, and `rq worker --with-scheduler` (forking) to run them
     worker = start_worker(sys.executable, "-m", "rq.cli", "worker", "--with-scheduler", "--url",
                           settings.redis_url or REDIS_URL, settings.queue_name)
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-rq", "KY-01")
-    milestone(services, requested, "KY-01", "left_scene")
+    on_time(services, "inc-rq")
     # then its jobs append the warning and the breach, once each
     wait_for("breach", appended(services, "inc-rq", ReferralBreached), worker)
     [warning] = events_of(services, "inc-rq", ReferralAtRisk)
@@ -410,8 +429,7 @@ def test_reconcile_twice_schedules_each_check_once_at_its_real_time(
 ) -> None:
     # given a referral appended with no scheduler attached
     services = build()
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-twice", "KY-01")
+    requested = on_time(services, "inc-twice", leaves=False)
     scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock)
     # when the sweep runs twice
     first_sweep = reconcile(services, scheduler)
@@ -427,7 +445,8 @@ def test_reconcile_twice_schedules_each_check_once_at_its_real_time(
     # at the real moment the scaled clock reaches the deadline (RQ keeps whole seconds, rounded up)
     assert requested.deadline_at is not None
     real_deadline = real_time(services.clock, requested.deadline_at)
-    scheduled = registry.get_scheduled_time(job_id_in(settings.queue_name, breach_job_id(requested.referral_id)))
+    breach_job = job_id_in(settings.queue_name, breach_job_id(requested.referral_id))
+    scheduled = registry.get_scheduled_time(breach_job)
     assert 0 <= (scheduled - real_deadline).total_seconds() < 1
 
 
@@ -436,14 +455,12 @@ def test_a_command_succeeds_when_redis_is_down_and_the_sweep_schedules_it_later(
 ) -> None:
     # given the command side's Redis refuses connections
     services = attach_scheduler(build(), Redis(port=1, socket_connect_timeout=0.5))
-    boat(services, "KY-01", PHRU_NAI, 30)
-    boat(services, "KY-02", PHRU_NAI, 30)
     # when two referrals are requested, then both are in the log all the same and the lost scheduling is
     # logged; the second command does not wait on Redis again: it leaves its checks to the sweep at once
     with caplog.at_level(logging.WARNING, logger="dispatch.workers"):
-        requested = refer(services, "inc-redis-down", "KY-01")
+        requested = on_time(services, "inc-redis-down", leaves=False)
         assert "could not schedule referral checks; the reconcile sweep will" in caplog.text
-        refer(services, "inc-redis-still-down", "KY-02")
+        on_time(services, "inc-redis-still-down", leaves=False, boat_id="KY-02")
         assert "Redis failed moments ago; leaving referral checks to the reconcile sweep" in caplog.text
     # and once Redis is back, the sweep schedules what was missed
     scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock)
@@ -456,8 +473,7 @@ def test_a_finished_check_the_log_still_wants_is_scheduled_again(
 ) -> None:
     # given a breach check that ran before its time (a skewed clock) and decided nothing
     services = build()
-    boat(services, "KY-01", PHRU_NAI, 30)
-    requested = refer(services, "inc-early", "KY-01")
+    requested = on_time(services, "inc-early", leaves=False)
     scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock)
     reconcile(services, scheduler)
     breach = Job.fetch(job_id_in(settings.queue_name, breach_job_id(requested.referral_id)), connection=redis)
