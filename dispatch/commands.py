@@ -41,13 +41,17 @@ SYSTEM = Actor(id="system", role="system")
 @dataclass(frozen=True, kw_only=True)
 class Command:
     # Fields that differ between two sends of the same request, so they stay out of the fingerprint.
-    VOLATILE: ClassVar[frozenset[str]] = frozenset({"at", "command_id", "device_at", "correlation_id"})
+    VOLATILE: ClassVar[frozenset[str]] = frozenset(
+        {"at", "command_id", "device_at", "correlation_id", "causation_id"}
+    )
 
     actor: Actor
     at: datetime
     command_id: str | None = None
     device_at: datetime | None = None
     correlation_id: str | None = None
+    # What led to this command (e.g. "position:812", the event a worker's check reacts to), for the audit.
+    causation_id: str | None = None
     # The stream version the client last saw (HTTP If-Match); None: whatever the service reads now.
     expected_version: int | None = None
 

@@ -130,5 +130,6 @@ def _meta(command: Command) -> EventMeta:
         role=command.actor.role,
         command_id=command.command_id,
         correlation_id=command.correlation_id,
+        causation_id=command.causation_id,
         device_at=command.device_at,
     )
