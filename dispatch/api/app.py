@@ -16,6 +16,7 @@ from dispatch.api.limits import BodyLimit
 from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
 from dispatch.api.routes import (
+    assets,
     auth,
     board,
     events,
@@ -63,6 +64,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     for module in (auth, incidents, recommendations, board, resources, places, events, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(live.router)
+    app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.middleware("http")(_measure)

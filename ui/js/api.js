@@ -1,0 +1,67 @@
+// Talking to the API: the session cookie rides along; every error answers {code, message, field}.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `HTTP ${status}`);
+    this.status = status; // 0: no answer at all (no signal)
+    this.code = body?.code || (status === 0 ? "network" : "http_error");
+    this.field = body?.field || null;
+  }
+
+  /** Worth trying again later with the same Idempotency-Key: no signal, a server hiccup, a rate limit. */
+  get retryable() {
+    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+let clockOffsetMs = 0;
+
+/** The server's clock, estimated from the Date header of its answers (phones' clocks drift). */
+export function serverNow() {
+  return Date.now() + clockOffsetMs;
+}
+
+function learnClock(response, sentAt) {
+  const stamp = Date.parse(response.headers.get("Date") || "");
+  if (Number.isNaN(stamp)) return;
+  const estimate = stamp + 500 - (sentAt + Date.now()) / 2; // Date has whole seconds: aim for the middle
+  // Only correct clocks that are clearly off; a second of jitter would make countdowns flicker.
+  clockOffsetMs = Math.abs(estimate) > 2000 ? estimate : 0;
+}
+
+/** Call the API; resolves to the JSON answer, rejects with an ApiError (status 0 when there is no signal). */
+export async function api(path, { method = "GET", body, key, timeoutMs = 15000 } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (key) headers["Idempotency-Key"] = key;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  const sentAt = Date.now();
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, credentials: "same-origin", signal: controller.signal,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, null);
+  } finally {
+    clearTimeout(timer);
+  }
+  learnClock(response, sentAt);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/** A fresh Idempotency-Key. Made from getRandomValues, which (unlike randomUUID) works on plain http too. */
+export function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "k-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,500 @@
+// The command centre's board: live incidents by colour and age, the map, the fleet, and per incident the
+// actions an operator takes (dispatch, milestones, referral, close). Officials and admins see it read-only.
+import { api, ApiError, newKey, serverNow } from "./api.js";
+import { byId, h } from "./dom.js";
+import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
+import { LiveBoard } from "./live.js";
+import { CoastMap } from "./map.js";
+import { loadPlaces, placeName } from "./places.js";
+import { renderHeader, requireSignIn, signInUrl } from "./session.js";
+import { beep, unlockOnGesture } from "./sound.js";
+import { clock, dateTime, duration } from "./time.js";
+
+const RECORDABLE = ["en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over",
+  "back_in_service"];
+const LEVEL_RANK = { none: 0, met: 0, on_track: 0, at_risk: 1, breached: 2, missed: 2 };
+
+const me = await requireSignIn(["operator", "official", "admin"]);
+const canAct = me.role === "operator";
+renderHeader(me);
+unlockOnGesture(byId("sound"));
+
+let places = [];
+try {
+  places = await loadPlaces();
+} catch {
+  places = [];
+}
+const placeById = new Map(places.map((p) => [p.id, p]));
+let views = { board_incidents: new Map(), resources_view: new Map(), referrals_view: new Map() };
+let selectedId = null;
+let lastStatus = "connecting";
+let snapshotSeen = false;
+const fresh = new Set(); // incidents that arrived while watching: highlighted once
+const recommendations = new Map(); // incident id -> answer of GET /recommendations
+const results = new Map(); // incident id -> {text, error} of the last action
+const timelines = new Map(); // incident id -> GET /api/incidents/{id}
+const alertLevels = new Map(); // referral id -> the highest level already announced
+const alerts = new Map(); // referral id -> {level, incidentId, facilityId} not yet acknowledged
+
+const map = new CoastMap(byId("map"), {
+  onSelect: select,
+  onMode: (mode) => {
+    byId("map-mode").textContent = mode === "tiles" ? "" : t("map_offline");
+  },
+});
+map.showFacilities(places);
+
+const live = new LiveBoard({
+  onChange: (next, changed) => {
+    views = next;
+    for (const key of changed) {
+      const [view, id] = key.split(":");
+      if (view === "board_incidents" && snapshotSeen && next.board_incidents.has(id)) fresh.add(id);
+      if (view === "resources_view" && selectedId) scheduleRecommendations();
+    }
+    snapshotSeen = true;
+    if (selectedId && !views.board_incidents.has(selectedId)) selectedId = null;
+    render();
+  },
+  onStatus: showConnection,
+  onDenied: () => location.replace(signInUrl()),
+});
+live.connect();
+setInterval(tick, 1000);
+document.body.dataset.ready = "true";
+window.addEventListener("langchange", () => {
+  render();
+  showConnection(lastStatus);
+});
+
+// --- connection ---------------------------------------------------------------------------------------
+
+function showConnection(status) {
+  lastStatus = status;
+  const pill = byId("connection");
+  const text = { live: t("live"), connecting: t("connecting"), reconnecting: t("reconnecting"), offline: t("offline") };
+  pill.textContent = text[status];
+  pill.className = "pill " + (status === "live" ? "ok" : status === "offline" ? "bad" : "warn");
+  pill.dataset.status = status;
+  const banner = byId("offline-banner");
+  banner.hidden = status === "live" || status === "connecting";
+  banner.textContent = t("board_offline");
+}
+
+// --- reading the views --------------------------------------------------------------------------------
+
+function openIncidents() {
+  return [...views.board_incidents.values()]
+    .filter((row) => row.status === "open")
+    .sort((a, b) => a.triage_rank - b.triage_rank || Date.parse(a.reported_at) - Date.parse(b.reported_at));
+}
+
+function resourceName(id) {
+  return views.resources_view.get(id)?.name || id;
+}
+
+function facilityName(id) {
+  return placeName(placeById.get(id)) || id;
+}
+
+function placeOf(row) {
+  const site = placeById.get(row.site_id);
+  return site ? placeName(site) : `${row.lat.toFixed(4)}, ${row.lon.toFixed(4)}`;
+}
+
+/** The incident's live referral: the tracker's row when there is one, else the board row's copy. */
+function referralOf(row) {
+  const latest = row.referral;
+  if (!latest) return null;
+  return views.referrals_view.get(latest.referral_id) || latest;
+}
+
+function referralLevel(ref, now = serverNow()) {
+  if (!ref) return "none";
+  if (ref.arrived_at) return ref.status === "missed" ? "missed" : "met";
+  if (!ref.deadline_at) return "none";
+  if (ref.status === "breached" || now >= Date.parse(ref.deadline_at)) return "breached";
+  if (ref.status === "at_risk" || (ref.warning_at && now >= Date.parse(ref.warning_at))) return "at_risk";
+  return "on_track";
+}
+
+function countdown(ref, big = false) {
+  const el = h("span.countdown" + (big ? ".big" : ""), { dataset: { referral: ref.referral_id } });
+  paintCountdown(el, ref);
+  return el;
+}
+
+function paintCountdown(el, ref) {
+  const level = referralLevel(ref);
+  el.className = `countdown ${level}${el.classList.contains("big") ? " big" : ""}`;
+  el.dataset.level = level;
+  if (ref.arrived_at) {
+    el.textContent = `${t("arrived")} ${clock(ref.arrived_at)} · ${word("referral_status", level)}`;
+    return;
+  }
+  const left = Math.round((Date.parse(ref.deadline_at) - serverNow()) / 1000);
+  el.textContent = left >= 0 ? `${t("time_left")} ${duration(left)}` : `${t("overdue")} ${duration(-left)}`;
+  el.title = `${t("deadline")} ${clock(ref.deadline_at)} · ${word("referral_status", level)}`;
+}
+
+// --- render -------------------------------------------------------------------------------------------
+
+function render() {
+  const rows = openIncidents();
+  renderIncidents(rows);
+  renderResources();
+  renderDetail();
+  map.showIncidents(rows, selectedId);
+  map.showResources([...views.resources_view.values()]);
+  checkAlerts();
+  applyTranslations(document.querySelector("main"));
+}
+
+function renderIncidents(rows) {
+  byId("incident-count").textContent = String(rows.length);
+  const list = byId("incidents");
+  if (!rows.length) {
+    list.replaceChildren(h("li.hint", {}, t("no_incidents")));
+    return;
+  }
+  list.replaceChildren(...rows.map((row) => {
+    const code = row.triage_scene || row.triage_dispatch;
+    const ref = referralOf(row);
+    const active = (row.assignments || []).filter((a) => !a.released);
+    const button = h(`button.incident.triage-${code}${fresh.has(row.incident_id) ? ".fresh" : ""}`, {
+      type: "button", "aria-pressed": String(row.incident_id === selectedId),
+      dataset: { incident: row.incident_id, triage: code },
+      on: { click: () => select(row.incident_id) },
+    },
+    h("div.incident-top", {},
+      h(`span.chip.triage-${code}`, {}, colourName(code)),
+      h("strong", {}, word("category", row.category)),
+      h("span.age", { dataset: { since: row.reported_at } }, duration((serverNow() - Date.parse(row.reported_at)) / 1000))),
+    h("div.meta", {}, `${placeOf(row)} · ${word("zone", row.zone)} · ${t("patients_n", { n: row.patients })}`),
+    active.length ? h("div.meta", {}, active.map((a) => `${a.resource_id}: ${word("milestone", a.milestone)}`).join(" · ")) : null,
+    ref && ref.deadline_at ? h("div", {}, countdown(ref), " ", facilityName(ref.facility_id)) : null);
+    return h("li", {}, button);
+  }));
+  fresh.clear();
+}
+
+function renderResources() {
+  const rows = [...views.resources_view.values()].sort((a, b) =>
+    a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  byId("resource-count").textContent = String(rows.filter((r) => r.status === "available").length) + "/" + rows.length;
+  byId("resources").replaceChildren(...rows.map((r) => h("tr", { dataset: { resource: r.resource_id, status: r.status } },
+    h("td", {}, h("strong", {}, r.resource_id), " ", h("span.sub", {}, `${r.name} · ${word("kind", r.kind)}`)),
+    h(`td.rstatus.${r.status}`, {}, word("resource_status", r.status)),
+    h("td", {}, r.incident_id ? h("button.link-button", { type: "button", on: { click: () => select(r.incident_id) } },
+      `#${r.incident_id}${r.milestone ? " · " + word("milestone", r.milestone) : ""}`) : ""),
+    h("td", {}, clock(r.status_since)),
+    h("td", {}, canAct && r.status !== "assigned" ? h("button.secondary.small", {
+      type: "button",
+      on: { click: (event) => setService(r, event.currentTarget) },
+    }, r.status === "available" ? t("set_out_of_service") : t("set_available")) : ""))));
+}
+
+function select(id) {
+  selectedId = id;
+  render();
+  map.focus(views.board_incidents.get(id));
+  loadRecommendations(id);
+  if (window.matchMedia("(max-width: 1099px)").matches) byId("detail").scrollIntoView({ behavior: "smooth" });
+}
+
+function renderDetail() {
+  const panel = byId("detail");
+  const row = selectedId && views.board_incidents.get(selectedId);
+  if (!row) {
+    panel.replaceChildren(h("p.hint", {}, t("select_incident")));
+    return;
+  }
+  const code = row.triage_scene || row.triage_dispatch;
+  const parts = [
+    h("section", { dataset: { incident: row.incident_id } },
+      h("div.row", {},
+        h(`span.chip.triage-${code}`, {}, colourName(code)),
+        h("h3", {}, `${word("category", row.category)} · #${row.incident_id}`)),
+      h("p.hint", {}, `${word("triage", code, "th")} / ${word("triage", code, "en")}`),
+      h("dl.facts", {},
+        fact(t("source"), word("source", row.source)),
+        fact(t("place"), `${placeOf(row)} (${word("zone", row.zone)})`),
+        fact(t("reported_at"), `${dateTime(row.reported_at)} · ${t("age")} `, h("span.age", { dataset: { since: row.reported_at } })),
+        fact(t("patients"), String(row.patients)),
+        fact(t("reporter"), row.reporter),
+        row.description ? fact(t("description"), row.description) : null,
+        fact(t("dispatch_code"), colourName(row.triage_dispatch) + (row.triage_scene ? ` · ${t("scene_code")}: ${colourName(row.triage_scene)}` : "")))),
+  ];
+  if (!canAct) parts.push(h("p.readonly-note", {}, `(${t("read_only")})`));
+  if (canAct) parts.push(triageSection(row));
+  parts.push(assignedSection(row));
+  if (canAct) parts.push(recommendSection(row));
+  parts.push(referralSection(row));
+  if (canAct) parts.push(closeSection(row));
+  parts.push(timelineSection(row));
+  const result = results.get(row.incident_id);
+  if (result) parts.splice(1, 0, h("p.result" + (result.error ? ".error" : ""), { role: "status", id: "action-result" }, result.text));
+  const scroll = panel.scrollTop;
+  const kept = panel.dataset.incident === row.incident_id ? formState(panel) : null;
+  panel.replaceChildren(...parts.filter(Boolean));
+  panel.dataset.incident = row.incident_id;
+  if (kept) restoreFormState(panel, kept);
+  panel.scrollTop = scroll;
+  tick();
+}
+
+/** What the operator has chosen but not yet sent survives the live updates that redraw the panel. */
+function formState(panel) {
+  const state = {};
+  for (const el of panel.querySelectorAll("select[name], input[type=radio][name]:checked")) state[el.name] = el.value;
+  return state;
+}
+
+function restoreFormState(panel, state) {
+  for (const [name, value] of Object.entries(state)) {
+    for (const el of panel.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      if (el.type === "radio") el.checked = el.value === value;
+      else if ([...el.options].some((o) => o.value === value)) el.value = value;
+    }
+  }
+}
+
+function fact(label, ...value) {
+  return [h("dt", {}, label), h("dd", {}, ...value)];
+}
+
+function triageSection(row) {
+  const stage = h("select", { name: "stage", "aria-label": t("triage") },
+    h("option", { value: "dispatch" }, t("dispatch_code")), h("option", { value: "scene" }, t("scene_code")));
+  const code = h("select", { name: "code", "aria-label": t("triage") },
+    vocabulary("triage").map((c) => h("option", { value: c }, `${colourName(c)} · ${word("triage", c)}`)));
+  code.value = row.triage_scene || row.triage_dispatch;
+  return h("section", {}, h("h3", {}, t("triage")), h("div.row", {}, stage, code,
+    h("button.secondary", { type: "button", on: { click: (e) => act(row.incident_id, "triage",
+      { stage: stage.value, code: code.value }, e.currentTarget, t("done")) } }, t("set_triage"))));
+}
+
+function assignedSection(row) {
+  const active = (row.assignments || []).filter((a) => !a.released);
+  return h("section", { dataset: { section: "assigned" } }, h("h3", {}, t("assigned")),
+    active.length ? h("ul.options", {}, active.map((a) => {
+      const reached = RECORDABLE.indexOf(a.milestone);
+      const next = RECORDABLE.slice(reached + 1, reached + 3);
+      return h("li.option", { dataset: { resource: a.resource_id } },
+        h("div.grow", {}, h("strong", {}, `${a.resource_id}`), " ", h("span.sub", {}, resourceName(a.resource_id)),
+          h("div.sub", {}, `${word("milestone", a.milestone)} ${clock(a.milestone_at)}`)),
+        canAct ? next.map((m) => h("button.primary", {
+          type: "button", dataset: { milestone: m },
+          on: { click: (e) => act(row.incident_id, "milestones", { resource_id: a.resource_id, milestone: m },
+            e.currentTarget, `${a.resource_id}: ${word("milestone", m)}`) },
+        }, word("milestone", m))) : null);
+    })) : h("p.hint", {}, "—"));
+}
+
+function recommendSection(row) {
+  const answer = recommendations.get(row.incident_id);
+  const section = h("section", { dataset: { section: "recommended" } }, h("h3", {}, t("recommended")));
+  if (!answer) {
+    section.append(h("p.hint", {}, t("loading")));
+    return section;
+  }
+  if (answer.failed) {
+    section.append(h("p.hint", {}, t("load_failed")));
+    return section;
+  }
+  const taken = new Set((row.assignments || []).filter((a) => !a.released).map((a) => a.resource_id));
+  for (const [kind, limit] of [["boats", 3], ["aeds", 2], ["teams", 2]]) {
+    const options = (answer.resources[kind] || []).filter((o) => !taken.has(o.resource_id)).slice(0, limit);
+    section.append(h("h4.sub", {}, t(kind)));
+    section.append(options.length ? h("ul.options", {}, options.map((o, index) => h(`li.option${index === 0 ? ".first" : ""}`,
+      { dataset: { resource: o.resource_id, kind } },
+      h("div.grow", {}, h("strong", {}, o.name), index === 0 ? h("span.tag", {}, t("recommended_tag")) : null,
+        h("div.sub", {}, [o.resource_id, o.eta_minutes != null ? t("eta_min", { m: Math.round(o.eta_minutes) }) : null,
+          t("km", { d: o.distance_km.toFixed(1) })].filter(Boolean).join(" · "))),
+      h("button.primary", { type: "button", dataset: { dispatch: o.resource_id }, on: { click: (e) =>
+        act(row.incident_id, "dispatch", { resource_id: o.resource_id }, e.currentTarget, `${t("dispatch")}: ${o.name}`) } },
+      t("dispatch"))))) : h("p.hint", {}, t("none_available")));
+  }
+  return section;
+}
+
+function referralSection(row) {
+  const ref = referralOf(row);
+  const section = h("section", { dataset: { section: "referral" } }, h("h3", {}, t("referral")));
+  if (ref) {
+    const level = referralLevel(ref);
+    section.append(
+      h("div.row", {}, ref.deadline_at ? countdown(ref, true) : h("strong", {}, t("no_guarantee")),
+        h("strong", {}, word("referral_status", level === "none" ? ref.status : level))),
+      h("dl.facts", {},
+        fact(t("facility"), facilityName(ref.facility_id)),
+        ref.resource_id ? fact(t("carried_by"), `${ref.resource_id} · ${resourceName(ref.resource_id)}`) : null,
+        ref.deadline_at ? fact(t("deadline"), `${clock(ref.deadline_at)} (${t("guarantee", { m: ref.guarantee_minutes ?? "" })})`) : null,
+        ref.predicted_arrival_at ? fact(t("predicted_arrival"), clock(ref.predicted_arrival_at)) : null,
+        ref.advice ? fact("", ref.advice) : null));
+    return section;
+  }
+  if (!canAct) {
+    section.append(h("p.hint", {}, "—"));
+    return section;
+  }
+  const answer = recommendations.get(row.incident_id);
+  if (!answer || answer.failed) {
+    section.append(h("p.hint", {}, answer ? t("load_failed") : t("loading")));
+    return section;
+  }
+  const facilities = answer.facilities.slice(0, 5);
+  const group = `facility-${row.incident_id}`;
+  const choices = h("ul.options", {}, facilities.map((f, index) => h(`li.option${index === 0 ? ".first" : ""}`, { dataset: { facility: f.facility_id } },
+    h("input", { type: "radio", name: group, value: f.facility_id, checked: index === 0, id: `${group}-${index}` }),
+    h("label.grow", { for: `${group}-${index}` },
+      h("strong", {}, lang() === "th" ? f.name_th || f.name_en : f.name_en),
+      index === 0 ? h("span.tag", {}, t("recommended_tag")) : null,
+      h("div.sub", {}, `${word("kind", f.kind)} · L${f.level_of_care ?? "?"} · ${t("eta_min", { m: Math.round(f.eta_minutes) })}`)))));
+  const active = (row.assignments || []).filter((a) => !a.released);
+  const carrier = h("select", { name: "carrier", "aria-label": t("carried_by") },
+    h("option", { value: "" }, t("no_resource")),
+    active.map((a) => h("option", { value: a.resource_id }, `${a.resource_id} · ${resourceName(a.resource_id)}`)));
+  const boat = active.find((a) => a.kind === "boat");
+  if (boat) carrier.value = boat.resource_id;
+  section.append(h("p.sub", {}, t("facility")), choices,
+    h("div.row", {}, h("label.sub", {}, t("carried_by")), carrier),
+    h("button.primary.big", { type: "button", dataset: { action: "referral" }, on: { click: (e) => {
+      const chosen = section.querySelector(`input[name="${group}"]:checked`)?.value || facilities[0]?.facility_id || "";
+      const body = { facility_id: chosen };
+      if (carrier.value) body.resource_id = carrier.value;
+      act(row.incident_id, "referral", body, e.currentTarget, null);
+    } } }, t("request_referral")));
+  return section;
+}
+
+function closeSection(row) {
+  const outcome = h("select", { name: "outcome", "aria-label": t("outcome") },
+    vocabulary("outcome").map((o) => h("option", { value: o }, word("outcome", o))));
+  return h("section", {}, h("h3", {}, t("close_incident")), h("div.row", {}, outcome,
+    h("button.danger", { type: "button", on: { click: (e) => act(row.incident_id, "close", { outcome: outcome.value },
+      e.currentTarget, t("done")) } }, t("close"))));
+}
+
+function timelineSection(row) {
+  const detail = timelines.get(row.incident_id);
+  const box = h("details", { open: timelines.has(row.incident_id) },
+    h("summary", {}, h("strong", {}, t("timeline"))),
+    detail ? h("ol.timeline", {}, detail.timeline.map((e) => h("li", {},
+      `${dateTime(e.recorded_at)} · ${e.type} · ${e.actor_id}`,
+      e.data.milestone ? ` · ${e.data.resource_id}: ${word("milestone", e.data.milestone)}` : "",
+      e.data.text ? ` · “${e.data.text}”` : ""))) : h("p.hint", {}, t("loading")));
+  box.addEventListener("toggle", () => {
+    if (box.open && !timelines.has(row.incident_id)) loadTimeline(row.incident_id);
+  });
+  return h("section", {}, box);
+}
+
+async function loadTimeline(id) {
+  try {
+    timelines.set(id, await api(`/api/incidents/${encodeURIComponent(id)}`));
+  } catch {
+    return;
+  }
+  if (id === selectedId) renderDetail();
+}
+
+// --- actions ------------------------------------------------------------------------------------------
+
+let recommendationTimer = null;
+function scheduleRecommendations() {
+  clearTimeout(recommendationTimer);
+  recommendationTimer = setTimeout(() => selectedId && loadRecommendations(selectedId), 400);
+}
+
+async function loadRecommendations(id) {
+  if (!canAct) return;
+  try {
+    recommendations.set(id, await api(`/api/incidents/${encodeURIComponent(id)}/recommendations`));
+  } catch {
+    if (!recommendations.has(id)) recommendations.set(id, { failed: true });
+  }
+  if (id === selectedId) renderDetail();
+}
+
+async function act(incidentId, action, body, button, doneText) {
+  button.disabled = true;
+  try {
+    const answer = await api(`/api/incidents/${encodeURIComponent(incidentId)}/${action}`, { method: "POST", body, key: newKey() });
+    let text = doneText;
+    if (action === "referral") {
+      const facility = facilityName(answer.facility_id);
+      text = answer.deadline_at
+        ? t("referral_requested", { facility, time: clock(answer.deadline_at), m: answer.guarantee_minutes })
+        : t("referral_requested_nodeadline", { facility });
+    }
+    results.set(incidentId, { text });
+    timelines.delete(incidentId);
+    loadRecommendations(incidentId);
+  } catch (error) {
+    const text = error instanceof ApiError && error.status === 0 ? t("offline") : error.message;
+    results.set(incidentId, { text: `${t("error")}: ${text}`, error: true });
+  }
+  renderDetail();
+}
+
+async function setService(resource, button) {
+  button.disabled = true;
+  const status = resource.status === "available" ? "out_of_service" : "available";
+  try {
+    await api(`/api/resources/${encodeURIComponent(resource.resource_id)}`, { method: "PATCH", body: { status }, key: newKey() });
+  } catch (error) {
+    button.disabled = false;
+    button.title = error.message;
+  }
+}
+
+// --- every second: ages, countdowns, alerts ----------------------------------------------------------
+
+function tick() {
+  const now = serverNow();
+  for (const el of document.querySelectorAll(".age[data-since]")) {
+    el.textContent = duration((now - Date.parse(el.dataset.since)) / 1000);
+  }
+  for (const el of document.querySelectorAll(".countdown[data-referral]")) {
+    const ref = views.referrals_view.get(el.dataset.referral)
+      || openIncidents().map((r) => r.referral).find((r) => r?.referral_id === el.dataset.referral);
+    if (ref) paintCountdown(el, ref);
+  }
+  checkAlerts();
+}
+
+/** A referral that turns at-risk or breached rings and shows a banner until someone acknowledges it. */
+function checkAlerts() {
+  let ring = 0;
+  const openIds = new Set(openIncidents().map((r) => r.incident_id));
+  for (const row of openIncidents()) {
+    const ref = referralOf(row);
+    if (!ref) continue;
+    const level = referralLevel(ref);
+    const seen = alertLevels.get(ref.referral_id) ?? 0;
+    if (LEVEL_RANK[level] > seen && !ref.arrived_at) {
+      alertLevels.set(ref.referral_id, LEVEL_RANK[level]);
+      alerts.set(ref.referral_id, { level, incidentId: row.incident_id, facilityId: ref.facility_id });
+      ring = Math.max(ring, LEVEL_RANK[level]);
+    }
+    if (ref.arrived_at) alerts.delete(ref.referral_id);
+  }
+  for (const [id, alert] of alerts) if (!openIds.has(alert.incidentId)) alerts.delete(id);
+  if (ring === 1) beep({ count: 2, hz: 880 });
+  if (ring === 2) beep({ count: 3, ms: 300, hz: 660 });
+  renderAlerts();
+}
+
+let alertsShown = "";
+function renderAlerts() {
+  const signature = JSON.stringify([lang(), [...alerts.entries()]]);
+  if (signature === alertsShown) return;
+  alertsShown = signature;
+  byId("alerts").replaceChildren(...[...alerts.entries()].map(([id, alert]) => h(`div.alert.${alert.level}`, { dataset: { referral: id, level: alert.level } },
+    h("span", {}, "⚠ ",
+      t(alert.level === "breached" ? "alert_breached" : "alert_at_risk", { id: `#${alert.incidentId}`, facility: facilityName(alert.facilityId) })),
+    h("button", { type: "button", on: { click: () => select(alert.incidentId) } }, t("incident")),
+    h("button", { type: "button", on: { click: () => { alerts.delete(id); renderAlerts(); } } }, t("acknowledge")))));
+}

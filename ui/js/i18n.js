@@ -1,0 +1,237 @@
+// Thai and English for every page. Thai is the default for lifeguards; a choice, once made, is kept.
+const STRINGS = {
+  app_name: { th: "ศูนย์สั่งการการแพทย์ฉุกเฉินทางทะเล อันดามัน", en: "Andaman maritime dispatch" },
+  app_short: { th: "สั่งการทางทะเล พังงา", en: "Phang Nga sea dispatch" },
+  language_other: { th: "English", en: "ภาษาไทย" },
+  sign_in: { th: "เข้าสู่ระบบ", en: "Sign in" },
+  sign_out: { th: "ออกจากระบบ", en: "Sign out" },
+  username: { th: "ชื่อผู้ใช้", en: "Username" },
+  password: { th: "รหัสผ่าน", en: "Password" },
+  signing_in: { th: "กำลังเข้าสู่ระบบ…", en: "Signing in…" },
+  sign_in_failed: { th: "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", en: "Wrong username or password" },
+  no_signal_sign_in: { th: "ไม่มีสัญญาณ ลองอีกครั้งเมื่อมีสัญญาณ", en: "No signal. Try again when you have signal." },
+  session_expired: { th: "หมดเวลาการเข้าระบบ กรุณาเข้าสู่ระบบอีกครั้ง รายงานที่ยังไม่ส่งจะไม่หาย", en: "Your sign-in has expired. Sign in again; unsent reports are kept." },
+  nav_report: { th: "แจ้งเหตุ", en: "Report" },
+  nav_board: { th: "กระดานสั่งการ", en: "Board" },
+  role_lifeguard: { th: "ไลฟ์การ์ด / หน่วยหน้า", en: "Lifeguard / field crew" },
+  role_operator: { th: "เจ้าหน้าที่สั่งการ", en: "Operator" },
+  role_official: { th: "เจ้าหน้าที่สาธารณสุข (อ่านอย่างเดียว)", en: "Health official (read only)" },
+  role_admin: { th: "ผู้ดูแลระบบ", en: "Administrator" },
+  not_for_role: { th: "หน้านี้ไม่ใช่สำหรับบทบาทของคุณ", en: "This page is not for your role" },
+  // report form
+  new_report: { th: "แจ้งเหตุใหม่", en: "New report" },
+  source: { th: "แจ้งจาก", en: "Reporting from" },
+  place: { th: "สถานที่", en: "Place" },
+  pick_site: { th: "เลือกสถานที่ที่รู้จัก", en: "Pick a known place" },
+  no_site: { th: "— ไม่เลือก (ใช้ GPS) —", en: "— none (use GPS) —" },
+  use_gps: { th: "ใช้ตำแหน่ง GPS ของโทรศัพท์", en: "Use the phone's GPS" },
+  gps_locating: { th: "กำลังหาตำแหน่ง…", en: "Finding position…" },
+  gps_failed: { th: "หาตำแหน่ง GPS ไม่ได้ กรุณาเลือกสถานที่", en: "No GPS position; pick a place instead" },
+  gps_clear: { th: "ล้าง GPS", en: "Clear GPS" },
+  gps_accuracy: { th: "แม่นยำ ±{m} ม.", en: "accurate to ±{m} m" },
+  triage: { th: "ระดับความรุนแรง (สี)", en: "Triage colour" },
+  category: { th: "ประเภทเหตุ", en: "What happened" },
+  patients: { th: "จำนวนผู้ป่วย", en: "Patients" },
+  fewer: { th: "ลด", en: "Fewer" },
+  more: { th: "เพิ่ม", en: "More" },
+  description: { th: "รายละเอียดสั้น ๆ", en: "Short description" },
+  description_hint: { th: "เช่น นักท่องเที่ยวชาย ไม่หายใจ เริ่ม CPR แล้ว", en: "e.g. male tourist not breathing, CPR started" },
+  send_report: { th: "ส่งรายงาน", en: "Send report" },
+  missing_fields: { th: "กรุณาเลือก: {fields}", en: "Please choose: {fields}" },
+  report_queued: { th: "บันทึกรายงานแล้ว กำลังส่ง…", en: "Report saved; sending…" },
+  my_reports: { th: "รายงานของฉัน", en: "My reports" },
+  no_reports: { th: "ยังไม่มีรายงาน", en: "No reports yet" },
+  sent: { th: "ส่งแล้ว ✓", en: "sent ✓" },
+  waiting_signal: { th: "รอสัญญาณ…", en: "waiting for signal…" },
+  refused: { th: "ระบบไม่รับ", en: "refused" },
+  discard: { th: "ทิ้ง", en: "Discard" },
+  outbox_count: { th: "รอส่ง {n} รายการ", en: "{n} waiting to send" },
+  online: { th: "มีสัญญาณ", en: "Online" },
+  offline: { th: "ไม่มีสัญญาณ", en: "No signal" },
+  follow_up: { th: "ติดตาม / บันทึกเพิ่ม", en: "Follow up" },
+  hide: { th: "ซ่อน", en: "Hide" },
+  loading: { th: "กำลังโหลด…", en: "Loading…" },
+  load_failed: { th: "โหลดไม่ได้ (ไม่มีสัญญาณ?)", en: "Could not load (no signal?)" },
+  add_milestone: { th: "บันทึกขั้นตอน", en: "Record a milestone" },
+  no_assignment: { th: "ศูนย์สั่งการยังไม่ได้ส่งหน่วย บันทึกขั้นตอนได้เมื่อมีหน่วยรับภารกิจ", en: "No unit dispatched yet; milestones can be recorded once the command centre dispatches one." },
+  add_note: { th: "เพิ่มบันทึก", en: "Add a note" },
+  send_note: { th: "ส่งบันทึก", en: "Send note" },
+  note_hint: { th: "เช่น ผู้ป่วยรู้สึกตัว หายใจเองได้", en: "e.g. patient conscious, breathing" },
+  resource: { th: "หน่วย", en: "Unit" },
+  incident: { th: "เหตุ", en: "Incident" },
+  reported_at: { th: "เวลาแจ้ง", en: "Reported" },
+  // board
+  live: { th: "ออนไลน์ (สด)", en: "Live" },
+  connecting: { th: "กำลังเชื่อมต่อ…", en: "Connecting…" },
+  reconnecting: { th: "ขาดการเชื่อมต่อ กำลังเชื่อมต่อใหม่…", en: "Connection lost, reconnecting…" },
+  board_offline: { th: "ออฟไลน์ ข้อมูลบนกระดานอาจไม่เป็นปัจจุบัน", en: "Offline: the board may be out of date" },
+  incidents: { th: "เหตุที่ยังเปิดอยู่", en: "Open incidents" },
+  no_incidents: { th: "ไม่มีเหตุที่เปิดอยู่", en: "No open incidents" },
+  resources: { th: "หน่วยปฏิบัติการ", en: "Resources" },
+  map: { th: "แผนที่", en: "Map" },
+  map_offline: { th: "แผนที่ออฟไลน์ (แนวชายฝั่ง)", en: "Offline map (coastline)" },
+  select_incident: { th: "เลือกเหตุจากรายการหรือแผนที่", en: "Pick an incident from the list or the map" },
+  age: { th: "ผ่านไป", en: "Age" },
+  patients_n: { th: "ผู้ป่วย {n}", en: "{n} patient(s)" },
+  reporter: { th: "ผู้แจ้ง", en: "Reported by" },
+  dispatch_code: { th: "รหัสสั่งการ (IDC)", en: "Dispatch code (IDC)" },
+  scene_code: { th: "รหัส ณ ที่เกิดเหตุ (RC)", en: "Scene code (RC)" },
+  set_triage: { th: "ตั้งรหัส", en: "Set" },
+  recommended: { th: "หน่วยที่แนะนำ", en: "Recommended resources" },
+  recommended_tag: { th: "แนะนำ", en: "recommended" },
+  boats: { th: "เรือ", en: "Boats" },
+  aeds: { th: "เครื่อง AED", en: "AEDs" },
+  teams: { th: "ทีม", en: "Teams" },
+  dispatch: { th: "สั่งออก", en: "Dispatch" },
+  eta_min: { th: "ถึงใน ~{m} นาที", en: "ETA ~{m} min" },
+  km: { th: "{d} กม.", en: "{d} km" },
+  none_available: { th: "ไม่มีหน่วยว่าง", en: "none available" },
+  assigned: { th: "หน่วยที่รับภารกิจ", en: "Assigned" },
+  next_milestone: { th: "ขั้นต่อไป", en: "Next" },
+  referral: { th: "การส่งต่อผู้ป่วย", en: "Referral" },
+  request_referral: { th: "ขอส่งต่อ", en: "Request referral" },
+  facility: { th: "สถานพยาบาลปลายทาง", en: "Receiving facility" },
+  carried_by: { th: "ส่งด้วยหน่วย", en: "Carried by" },
+  no_resource: { th: "— ยังไม่ระบุ —", en: "— not yet —" },
+  deadline: { th: "ต้องถึงภายใน", en: "Deadline" },
+  guarantee: { th: "รับประกัน {m} นาที", en: "{m}-minute guarantee" },
+  no_guarantee: { th: "โซนนี้ไม่มีเวลารับประกัน", en: "No guarantee in this zone" },
+  referral_requested: { th: "ขอส่งต่อแล้ว ต้องถึง {facility} ภายใน {time} ({m} นาที)", en: "Referral requested: must reach {facility} by {time} ({m} min)" },
+  referral_requested_nodeadline: { th: "ขอส่งต่อแล้วไปยัง {facility} (โซนนี้ไม่มีเวลารับประกัน)", en: "Referral requested to {facility} (no guarantee in this zone)" },
+  time_left: { th: "เหลือเวลา", en: "Time left" },
+  overdue: { th: "เกินเวลา", en: "Overdue" },
+  predicted_arrival: { th: "คาดว่าจะถึง", en: "Predicted arrival" },
+  arrived: { th: "ถึงแล้ว", en: "Arrived" },
+  close_incident: { th: "ปิดเหตุ", en: "Close incident" },
+  outcome: { th: "ผลลัพธ์", en: "Outcome" },
+  close: { th: "ปิด", en: "Close" },
+  timeline: { th: "ลำดับเหตุการณ์", en: "Timeline" },
+  alert_at_risk: { th: "เสี่ยงล่าช้า: การส่งต่อเหตุ {id} ไป {facility}", en: "At risk: referral for {id} to {facility}" },
+  alert_breached: { th: "เกินเวลารับประกัน: การส่งต่อเหตุ {id} ไป {facility}", en: "Breached: referral for {id} to {facility}" },
+  acknowledge: { th: "รับทราบ", en: "Acknowledge" },
+  sound_on: { th: "เปิดเสียงเตือน", en: "Enable alert sound" },
+  status: { th: "สถานะ", en: "Status" },
+  since: { th: "ตั้งแต่", en: "Since" },
+  set_out_of_service: { th: "งดให้บริการ", en: "Out of service" },
+  set_available: { th: "พร้อมให้บริการ", en: "Back in service" },
+  done: { th: "เรียบร้อย", en: "Done" },
+  error: { th: "ผิดพลาด", en: "Error" },
+  read_only: { th: "อ่านอย่างเดียว", en: "read only" },
+  legend_incident: { th: "เหตุ", en: "Incident" },
+  legend_boat: { th: "เรือ", en: "Boat" },
+  legend_facility: { th: "สถานพยาบาล", en: "Facility" },
+};
+
+const VOCAB = {
+  source: {
+    beach: { th: "ชายหาด", en: "Beach" }, boat: { th: "เรือ", en: "Boat" },
+    island: { th: "เกาะ", en: "Island" }, clinic: { th: "สถานพยาบาล / รพ.สต.", en: "Clinic / health unit" },
+  },
+  // Thai 1669 colours (dispatch/events/vocabulary.py TRIAGE_LABELS), most severe first.
+  triage: {
+    red: { th: "ผู้ป่วยฉุกเฉินวิกฤต", en: "Critical emergency", colour: { th: "แดง", en: "Red" } },
+    yellow: { th: "ผู้ป่วยฉุกเฉินเร่งด่วน", en: "Urgent emergency", colour: { th: "เหลือง", en: "Yellow" } },
+    green: { th: "ผู้ป่วยฉุกเฉินไม่รุนแรง", en: "Non-severe emergency", colour: { th: "เขียว", en: "Green" } },
+    white: { th: "ผู้ป่วยทั่วไป", en: "General, not an emergency", colour: { th: "ขาว", en: "White" } },
+    black: { th: "บริการสาธารณสุขอื่น", en: "Other public-health service, not an emergency", colour: { th: "ดำ", en: "Black" } },
+  },
+  category: {
+    drowning: { th: "จมน้ำ", en: "Drowning" }, cardiac_arrest: { th: "หัวใจหยุดเต้น", en: "Cardiac arrest" },
+    dive_injury: { th: "บาดเจ็บจากการดำน้ำ", en: "Dive injury" },
+    marine_sting: { th: "ถูกสัตว์ทะเลพิษ (แมงกะพรุน ฯลฯ)", en: "Marine sting" },
+    trauma: { th: "บาดเจ็บ / อุบัติเหตุ", en: "Trauma" }, other: { th: "อื่น ๆ", en: "Other" },
+  },
+  milestone: {
+    reported: { th: "รับแจ้ง", en: "Reported" }, resource_notified: { th: "สั่งการแล้ว", en: "Dispatched" },
+    en_route: { th: "ออกเดินทาง", en: "En route" }, on_scene: { th: "ถึงที่เกิดเหตุ", en: "On scene" },
+    at_patient: { th: "ถึงตัวผู้ป่วย", en: "At patient" }, left_scene: { th: "ออกจากที่เกิดเหตุ", en: "Left scene" },
+    at_destination: { th: "ถึงสถานพยาบาล", en: "At destination" }, handed_over: { th: "ส่งมอบผู้ป่วยแล้ว", en: "Handed over" },
+    back_in_service: { th: "กลับพร้อมปฏิบัติงาน", en: "Back in service" }, cancelled: { th: "ยกเลิก", en: "Cancelled" },
+  },
+  resource_status: {
+    available: { th: "ว่าง", en: "Available" }, assigned: { th: "ปฏิบัติภารกิจ", en: "Assigned" },
+    out_of_service: { th: "งดให้บริการ", en: "Out of service" },
+  },
+  referral_status: {
+    on_track: { th: "ตามกำหนด", en: "On track" }, at_risk: { th: "เสี่ยงล่าช้า", en: "At risk" },
+    breached: { th: "เกินเวลา", en: "Breached" }, met: { th: "ถึงทันเวลา", en: "Met" }, missed: { th: "ไม่ทันเวลา", en: "Missed" },
+  },
+  zone: {
+    similan: { th: "หมู่เกาะสิมิลัน", en: "Similan" }, surin: { th: "หมู่เกาะสุรินทร์", en: "Surin" },
+    khao_lak_coast: { th: "ชายฝั่งเขาหลัก", en: "Khao Lak coast" }, koh_yao: { th: "เกาะยาว", en: "Koh Yao" },
+    other: { th: "อื่น ๆ", en: "Other" },
+  },
+  kind: {
+    boat: { th: "เรือ", en: "Boat" }, aed: { th: "AED", en: "AED" }, team: { th: "ทีม", en: "Team" },
+    hospital: { th: "โรงพยาบาล", en: "Hospital" }, health_unit: { th: "รพ.สต.", en: "Health unit" },
+    beach: { th: "ชายหาด", en: "Beach" }, island: { th: "เกาะ", en: "Island" }, pier: { th: "ท่าเรือ", en: "Pier" },
+    dive_site: { th: "จุดดำน้ำ", en: "Dive site" }, park_station: { th: "ที่ทำการอุทยาน", en: "Park station" },
+    town: { th: "เมือง", en: "Town" },
+  },
+  outcome: {
+    treated_on_scene: { th: "รักษา ณ ที่เกิดเหตุ", en: "Treated on scene" }, transferred: { th: "ส่งต่อแล้ว", en: "Transferred" },
+    deceased: { th: "เสียชีวิต", en: "Deceased" }, false_alarm: { th: "แจ้งเหตุผิดพลาด", en: "False alarm" },
+    duplicate: { th: "แจ้งซ้ำ", en: "Duplicate" }, cancelled: { th: "ยกเลิก", en: "Cancelled" },
+  },
+};
+
+const LANG_KEY = "dispatch.lang";
+let current = localStorage.getItem(LANG_KEY) || null;
+
+/** The language to show: the person's choice, else Thai for lifeguards, else the browser's. */
+export function chooseDefault(role) {
+  if (current) return current;
+  if (role === "lifeguard") return (current = "th");
+  return (current = (navigator.language || "").toLowerCase().startsWith("th") ? "th" : "en");
+}
+
+export function lang() {
+  return current || chooseDefault(null);
+}
+
+export function setLang(value) {
+  current = value;
+  localStorage.setItem(LANG_KEY, value);
+  applyTranslations();
+  window.dispatchEvent(new CustomEvent("langchange", { detail: value }));
+}
+
+/** A UI string in the current language, with {name} placeholders filled. */
+export function t(key, vars = {}) {
+  const entry = STRINGS[key];
+  const text = entry ? entry[lang()] ?? entry.en : key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/** A domain word (triage, category, milestone…) in the current language or a given one. */
+export function word(group, value, language = lang()) {
+  const entry = VOCAB[group]?.[value];
+  return entry ? entry[language] : value ?? "";
+}
+
+export function colourName(code, language = lang()) {
+  return VOCAB.triage[code]?.colour[language] ?? code;
+}
+
+export function vocabulary(group) {
+  return Object.keys(VOCAB[group]);
+}
+
+/** Fill every [data-i18n] (text), [data-i18n-placeholder] and [data-i18n-label] (aria-label) element. */
+export function applyTranslations(root = document) {
+  document.documentElement.lang = lang();
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-label]")) el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+}
+
+/** Wire a button that switches between Thai and English. */
+export function languageButton(button) {
+  const show = () => {
+    button.textContent = t("language_other");
+    button.lang = lang() === "th" ? "en" : "th";
+  };
+  show();
+  button.addEventListener("click", () => setLang(lang() === "th" ? "en" : "th"));
+  window.addEventListener("langchange", show);
+}

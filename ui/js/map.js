@@ -1,0 +1,117 @@
+// The Andaman coast: incidents, resources and facilities on Leaflet (window.L, from /vendor/leaflet).
+// Tiles when they load; under them, always, the coast and islands from /vendor/coast.geojson, so the map
+// still shows where things are when the centre's internet is down.
+import { colourName, t, word } from "./i18n.js";
+import { placeName } from "./places.js";
+
+const L = window.L;
+const TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+const TILE_FAILURES_BEFORE_OFFLINE = 4;
+const TRIAGE_FILL = { red: "#d7191c", yellow: "#f2c500", green: "#2e9e47", white: "#ffffff", black: "#1a1a1a" };
+// Surin in the north-west to Phuket and Krabi in the south-east: every zone this centre covers.
+const AREA = [[7.75, 97.55], [9.55, 98.95]];
+const KIND_LETTER = { boat: "B", aed: "A", team: "T" };
+
+export class CoastMap {
+  constructor(element, { onSelect, onMode }) {
+    this.onSelect = onSelect;
+    this.onMode = onMode;
+    this.map = L.map(element, { zoomControl: true, attributionControl: true, preferCanvas: false })
+      .fitBounds(AREA);
+    this.map.attributionControl.setPrefix("Leaflet");
+    this.map.createPane("coast").style.zIndex = 150; // under the tiles (200): tiles cover it when they load
+    this.map.createPane("incidents").style.zIndex = 650; // above the fleet's markers (600): never hidden by a boat
+    // The panel's size settles after the grid lays out (and changes with the window): tell Leaflet.
+    new ResizeObserver(() => this.map.invalidateSize()).observe(element);
+    this.incidents = L.layerGroup().addTo(this.map);
+    this.resources = L.layerGroup().addTo(this.map);
+    this.facilities = L.layerGroup().addTo(this.map);
+    this.markers = new Map();
+    this.tiles = null;
+    this.tileFailures = 0;
+    this.loadCoast();
+    this.useTiles(navigator.onLine);
+    window.addEventListener("online", () => this.useTiles(true));
+    window.addEventListener("offline", () => this.useTiles(false));
+  }
+
+  async loadCoast() {
+    try {
+      const response = await fetch("/vendor/coast.geojson");
+      const land = await response.json();
+      L.geoJSON(land, {
+        pane: "coast", interactive: false,
+        style: { color: "#8a7f66", weight: 1, fillColor: "#efe9d8", fillOpacity: 1 },
+      }).addTo(this.map);
+    } catch {
+      // No outline either: markers still show on the blue sea.
+    }
+  }
+
+  useTiles(online) {
+    if (online && !this.tiles) {
+      this.tileFailures = 0;
+      this.tiles = L.tileLayer(TILES, {
+        maxZoom: 18, attribution: "© OpenStreetMap contributors", crossOrigin: false,
+      });
+      this.tiles.on("tileerror", () => {
+        this.tileFailures += 1;
+        if (this.tileFailures >= TILE_FAILURES_BEFORE_OFFLINE) this.useTiles(false);
+      });
+      this.tiles.on("tileload", () => this.onMode("tiles"));
+      this.tiles.addTo(this.map);
+    } else if (!online && this.tiles) {
+      this.map.removeLayer(this.tiles);
+      this.tiles = null;
+    }
+    if (!this.tiles) this.onMode("offline");
+  }
+
+  invalidate() {
+    this.map.invalidateSize();
+  }
+
+  showFacilities(places) {
+    this.facilities.clearLayers();
+    for (const place of places.filter((p) => p.kind === "hospital" || p.kind === "health_unit")) {
+      L.marker([place.lat, place.lon], {
+        icon: L.divIcon({ className: "map-icon facility", html: "H", iconSize: [18, 18] }),
+        title: placeName(place), keyboard: false, zIndexOffset: -100,
+      }).bindTooltip(`${placeName(place)} · ${word("kind", place.kind)}`).addTo(this.facilities);
+    }
+  }
+
+  showResources(rows) {
+    this.resources.clearLayers();
+    for (const r of rows) {
+      if (r.lat == null || r.lon == null) continue;
+      L.marker([r.lat, r.lon], {
+        icon: L.divIcon({ className: `map-icon ${r.kind} ${r.status}`, html: KIND_LETTER[r.kind] || "?", iconSize: [18, 18] }),
+        title: r.name, keyboard: false,
+      }).bindTooltip(`${r.name} (${r.resource_id}) · ${word("resource_status", r.status)}`).addTo(this.resources);
+    }
+  }
+
+  showIncidents(rows, selectedId) {
+    this.incidents.clearLayers();
+    for (const row of rows) {
+      const code = row.triage_scene || row.triage_dispatch;
+      const selected = row.incident_id === selectedId;
+      const marker = L.circleMarker([row.lat, row.lon], {
+        pane: "incidents", radius: selected ? 13 : 10, color: selected ? "#0a6fb0" : "#222", weight: selected ? 4 : 2,
+        fillColor: TRIAGE_FILL[code] || "#999", fillOpacity: 0.95,
+      });
+      marker.bindTooltip(`${colourName(code)} · ${word("category", row.category)} · #${row.incident_id}`);
+      marker.on("click", () => this.onSelect(row.incident_id));
+      marker.addTo(this.incidents);
+    }
+  }
+
+  focus(row) {
+    if (row) this.map.panTo([row.lat, row.lon]);
+  }
+
+  labelText() {
+    return this.tiles ? t("map") : t("map_offline");
+  }
+}
