@@ -101,6 +101,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dispatch.db').resolve()}"
 
+    # --- reports (issue 7; dispatch/reports/) ----------------------------------------------------------
+    # What one seamless referral saves the patient, in baht: the province's figure (158 referrals saved
+    # 948,000 baht in 2018); the yearly summary's cost saved is referrals x this.
+    referral_saving_thb: int = Field(default=6000, ge=0, le=1_000_000)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -17,6 +17,7 @@ from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
 from dispatch.api.routes import (
     assets,
+    audit,
     auth,
     board,
     events,
@@ -25,6 +26,7 @@ from dispatch.api.routes import (
     live,
     places,
     recommendations,
+    reports,
     resources,
 )
 from dispatch.api.schemas import ErrorOut
@@ -61,7 +63,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     app.state.metrics = Metrics()
-    for module in (auth, incidents, recommendations, board, resources, places, events, health):
+    for module in (auth, incidents, recommendations, board, resources, places, events, reports, audit, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(live.router)
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
