@@ -1,9 +1,9 @@
 """Recommendations: what to send to an incident, where to refer a patient, when an open referral arrives.
 
 Pure functions over resource states (folded from their streams) and places; nothing here reads the log,
-the clock or settings. Distances are WGS84 geodesics (geopy) like the rest of dispatch/geo, but a geodesic
-costs ~0.2 ms, too much to take for each of 500 boats on every call. So every ranking runs best-first:
-a cheap spherical (haversine) lower bound orders the candidates, and the exact geodesic is taken only for
+the clock or settings. Distances are WGS84 geodesics like the rest of dispatch/geo, but a geodesic costs
+~0.1-0.2 ms, too much to take for each of 500 boats on every call. So every ranking runs best-first: a
+cheap spherical (haversine) lower bound orders the candidates, and the exact geodesic is taken only for
 those whose bound could still make the list. The result is the same as ranking everything exactly.
 
 The province's rule is "refer from wherever is nearest" (DESIGN.md §1): facilities rank by predicted
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
+from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
+
 from dispatch.decisions.incident import Assignment, Incident
 from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import Position, ReferralRequested
@@ -32,7 +34,7 @@ from dispatch.geo.eta import (
     referral_route,
     sea_leg,
 )
-from dispatch.geo.places import HasLatLon, Place, Places, distance_km
+from dispatch.geo.places import HasLatLon, Place, Places
 
 # Haversine on the mean-radius sphere is within 0.6% of the WGS84 geodesic anywhere; bounds are shrunk by
 # twice that so a lower bound never exceeds the exact value.
@@ -44,6 +46,7 @@ AT_PATIENT_KM: Final[float] = 0.5
 # a health unit can stabilise, but a referral exists because the patient needs more than that.
 ADVICE_MIN_LEVEL_OF_CARE: Final[int] = 3
 DEFAULT_LIMIT: Final[int] = 3
+_WGS84: Final = Geodesic.WGS84
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,12 +103,13 @@ def _nearest_boats(
     scene: HasLatLon, boats: list[Resource], params: EtaSettings, limit: int
 ) -> list[ResourceOption]:
     fixed = params.boat_launch_minutes + params.boat_landing_minutes
+    from_scene = _Haversine(scene)
 
     def bound(boat: Resource) -> float:
-        return fixed + _sea_minutes_at_least(_haversine_km(_at(boat), scene), _speed(boat))
+        return fixed + _sea_minutes_at_least(from_scene(_at(boat)), _speed(boat))
 
     def exact(boat: Resource) -> tuple[SortKey, ResourceOption]:
-        km = distance_km(_at(boat), scene)
+        km = geodesic_km(_at(boat), scene)
         eta = minutes(fixed) + sea_leg(km, _speed(boat))
         return (_minutes_of(eta), 0.0, boat.id), ResourceOption(resource=boat, distance_km=km, eta=eta)
 
@@ -113,11 +117,13 @@ def _nearest_boats(
 
 
 def _nearest_by_distance(scene: HasLatLon, resources: list[Resource], limit: int) -> list[ResourceOption]:
+    from_scene = _Haversine(scene)
+
     def bound(resource: Resource) -> float:
-        return _haversine_km(_at(resource), scene) * (1 - BOUND_SLACK)
+        return from_scene(_at(resource)) * (1 - BOUND_SLACK)
 
     def exact(resource: Resource) -> tuple[SortKey, ResourceOption]:
-        km = distance_km(_at(resource), scene)
+        km = geodesic_km(_at(resource), scene)
         return (km, 0.0, resource.id), ResourceOption(resource=resource, distance_km=km)
 
     return _smallest(resources, bound, exact, limit)
@@ -154,9 +160,16 @@ def recommend_facilities(
     """
     skip = set(exclude)
     facilities = [f for f in places.facilities(min_level_of_care=min_level_of_care) if f.id not in skip]
+    # What referral_route decides by: the origin's landmass (road only if shared) and zone (which landings).
+    landmass = origin.landmass if isinstance(origin, Place) else places.landmass_of(origin)
+    zone = origin.zone if isinstance(origin, Place) else places.zone_of(origin)
+    from_origin = _Haversine(origin)
 
     def bound(facility: Place) -> float:
-        return _route_minutes_at_least(origin, facility, places, speed_knots, params)
+        if landmass is not None and landmass == facility.landmass:
+            road_km = from_origin(facility) * (1 - BOUND_SLACK) * params.road_detour_factor
+            return road_km / params.road_speed_kmh * 60
+        return _sea_route_minutes_at_least(from_origin, zone, facility, places, speed_knots, params)
 
     def exact(facility: Place) -> tuple[SortKey, FacilityOption] | None:
         try:
@@ -169,19 +182,18 @@ def recommend_facilities(
     return _smallest(facilities, bound, exact, limit)
 
 
-def _route_minutes_at_least(
-    origin: HasLatLon, facility: Place, places: Places, speed_knots: float, params: EtaSettings
+def _sea_route_minutes_at_least(
+    from_origin: _Haversine, zone: str, facility: Place, places: Places, speed_knots: float,
+    params: EtaSettings,
 ) -> float:
-    """A lower bound of referral_route's total: the best of every way it might take (road, or any landing)."""
-    road_km = _haversine_km(origin, facility) * (1 - BOUND_SLACK) * params.road_detour_factor
-    options = [road_km / params.road_speed_kmh * 60]
+    """A lower bound of referral_route's sea route: its best landing from the origin's zone; inf if none."""
     fixed = params.boat_launch_minutes + params.boat_landing_minutes
-    for landing in facility.landings:
-        via = places.find(landing.via_id)
-        if via is not None:
-            sea = _sea_minutes_at_least(_haversine_km(origin, via), speed_knots)
-            options.append(fixed + sea + landing.road_minutes)
-    return min(options)
+    options = [
+        fixed + _sea_minutes_at_least(from_origin(via), speed_knots) + landing.road_minutes
+        for landing in facility.landings
+        if zone in landing.from_zones and (via := places.find(landing.via_id)) is not None
+    ]
+    return min(options, default=math.inf)
 
 
 # --- predicted arrival of an open referral --------------------------------------------------------------
@@ -280,7 +292,7 @@ def _pickup(
     reached = assignment is not None and bool({"on_scene", "at_patient"} & assignment.milestones.keys())
     if reached or boat.position is None:
         return timedelta(0)
-    km = distance_km(boat.position, origin)
+    km = geodesic_km(boat.position, origin)
     if km < AT_PATIENT_KM:
         return timedelta(0)
     under_way = assignment is not None and "en_route" in assignment.milestones
@@ -364,6 +376,7 @@ def _boat_options(
     """Available boats by when they would deliver the patient waiting at `origin` to `facility`."""
     boats = [boat for boat in fleet if _is_boat(boat) and _can_go(boat)]
     routes: dict[float, ReferralRoute | None] = {}  # the route depends on the speed only; fleets have few
+    from_origin = _Haversine(origin)
 
     def route_at(speed: float) -> ReferralRoute | None:
         if speed not in routes:
@@ -377,7 +390,7 @@ def _boat_options(
         route = route_at(_speed(boat))
         if route is None:
             return math.inf
-        km = _haversine_km(_at(boat), origin) * (1 - BOUND_SLACK)
+        km = from_origin(_at(boat)) * (1 - BOUND_SLACK)
         fetch = 0.0 if km < AT_PATIENT_KM else params.boat_launch_minutes + km_to_nmi(km) / _speed(boat) * 60
         return fetch + _minutes_of(route.total)
 
@@ -430,7 +443,7 @@ def _smallest(
     """
     kept: list[tuple[SortKey, R]] = []
     for low, item in sorted(((bound(item), item) for item in items), key=lambda pair: pair[0]):
-        if len(kept) >= limit and low > kept[limit - 1][0][0]:
+        if low == math.inf or (len(kept) >= limit and low > kept[limit - 1][0][0]):
             break
         found = exact(item)
         if found is not None:
@@ -438,12 +451,26 @@ def _smallest(
     return [result for _, result in kept[:limit]]
 
 
-def _haversine_km(a: HasLatLon, b: HasLatLon) -> float:
-    lat_a, lat_b = math.radians(a.lat), math.radians(b.lat)
-    half_dlat = (lat_b - lat_a) / 2
-    half_dlon = math.radians(b.lon - a.lon) / 2
-    h = math.sin(half_dlat) ** 2 + math.cos(lat_a) * math.cos(lat_b) * math.sin(half_dlon) ** 2
-    return 2 * EARTH_MEAN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+def geodesic_km(a: HasLatLon, b: HasLatLon) -> float:
+    """The WGS84 geodesic distance of places.distance_km, from geographiclib directly: geopy computes it with
+    the same Karney algorithm but spends as long again parsing its points."""
+    return float(_WGS84.Inverse(a.lat, a.lon, b.lat, b.lon, Geodesic.DISTANCE)["s12"]) / 1000
+
+
+class _Haversine:
+    """Great-circle kilometres from one point, its trigonometry worked out once for many calls."""
+
+    def __init__(self, origin: HasLatLon) -> None:
+        self.lat = math.radians(origin.lat)
+        self.lon = origin.lon
+        self.cos_lat = math.cos(self.lat)
+
+    def __call__(self, point: HasLatLon) -> float:
+        lat = math.radians(point.lat)
+        h = math.sin((lat - self.lat) / 2) ** 2 + self.cos_lat * math.cos(lat) * math.sin(
+            math.radians(point.lon - self.lon) / 2
+        ) ** 2
+        return 2 * EARTH_MEAN_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _sea_minutes_at_least(haversine_km: float, speed_knots: float) -> float:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     reconcile_seconds: float = Field(default=30, gt=0, le=3600)
     # Waits before a failed check runs again (a database blip); after the last, the reconcile sweep retries.
     check_retry_seconds: tuple[int, ...] = Field(default=(5, 30, 120), min_length=1)
+    # How often RQ's scheduler moves due checks to the queue (RQ's own default, 1 s, would add up to a second
+    # to every warning and breach on top of RQ's whole-second scheduling).
+    scheduler_interval_seconds: float = Field(default=0.2, gt=0, le=60)
     # Drills and tests: time runs clock_speed times as fast from clock_anchor_at on, shifted by
     # clock_offset_seconds (dispatch.clock.ScaledClock). Every process of one deployment must agree on them.
     clock_speed: float = Field(default=1.0, gt=0, le=10_000)

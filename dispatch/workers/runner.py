@@ -2,7 +2,10 @@
 
 `run_worker` does what `rq worker --with-scheduler <queue>` does, plus the reconcile sweep of DESIGN.md §4:
 once at start and then every `reconcile_seconds`, so a Redis that lost its jobs (a restart without
-persistence, a FLUSHALL) costs at most one interval, never a missed warning.
+persistence, a FLUSHALL) costs at most one interval, never a missed warning. Its RQ scheduler polls every
+`scheduler_interval_seconds` (RQ's is fixed at 1 s): RQ keeps scheduled times in whole seconds, rounded up
+here so no check runs early, and a 1 s poll on top would let a breach land up to 2 s after its deadline
+(bench/referral_deadlines.py measures it).
 
 The periodic sweep is a thread of this process, not an RQ job. RQ 3.0 offers two ways to repeat a job and
 neither survives the loss it exists for: a job that re-enqueues itself lives in Redis and goes with it, and
@@ -21,10 +24,14 @@ import argparse
 import logging
 import sqlite3
 import threading
+import time
+from typing import Any
 
 import psycopg
 from redis import Redis
 from redis.exceptions import RedisError
+from rq import Queue
+from rq.scheduler import RQScheduler
 from rq.worker import SimpleWorker
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,13 +62,64 @@ def run_worker(settings: Settings, *, redis: Redis | None = None, burst: bool = 
     report = reconcile(services, scheduler, index)
     log.info("reconciled at start", extra={"referrals": report.open_referrals, "checks": report.outcomes})
     sweeps = ReconcileLoop(services, scheduler, index, settings.reconcile_seconds)
+    worker = _worker(scheduler.queue, settings)
+    _start_rq_scheduler(worker, settings, burst=burst)
     if not burst:
         sweeps.start()
-    worker = SimpleWorker([scheduler.queue], connection=connection)
     try:
-        return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+        return worker.work(burst=burst, logging_level=settings.log_level)
     finally:
         sweeps.stop()
+
+
+def _worker(queue: Queue, settings: Settings) -> SimpleWorker:
+    # RQ looks after its scheduler (restarts it, takes over the lock of a dead worker's) in its maintenance
+    # tasks, which an idle worker runs only between waits for a job: every 10 minutes and 405 seconds by
+    # default. One sweep interval for both keeps a lost scheduler from delaying checks by minutes.
+    interval = max(1, round(settings.reconcile_seconds))
+    return SimpleWorker([queue], connection=queue.connection, maintenance_interval=interval,
+                        worker_ttl=interval + 15)
+
+
+def _start_rq_scheduler(worker: SimpleWorker, settings: Settings, *, burst: bool) -> None:
+    """What `work(with_scheduler=True)` does, with a scheduler that moves due checks every
+    scheduler_interval_seconds. The worker supervises the scheduler it holds as its own (restarts it)."""
+    scheduler = PromptScheduler(worker.queues, connection=worker.connection, logging_level=settings.log_level,
+                                poll_seconds=settings.scheduler_interval_seconds)
+    worker.scheduler = scheduler
+    # RQ's scheduler methods carry no annotations; mypy --strict would refuse each call.
+    scheduler.acquire_locks()  # type: ignore[no-untyped-call]
+    if not scheduler.acquired_locks:
+        return  # another worker's scheduler has the queue; this one takes over if that one dies
+    if burst:  # move what is due now, then let the worker drain the queue
+        scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+        scheduler.release_locks()  # type: ignore[no-untyped-call]
+    else:
+        scheduler.start()  # type: ignore[no-untyped-call]
+
+
+class PromptScheduler(RQScheduler):
+    """RQ's scheduler, moving due jobs to the queue every `poll_seconds` rather than every second.
+
+    RQ 3.0 sleeps its `interval` between polls and also sets its lock's expiry from it, with Redis commands
+    that take whole seconds only; so `interval` stays RQ's 1 and this loop, RQ 3.0's RQScheduler.work with
+    another sleep, polls in between. A poll is two small Redis round trips.
+    """
+
+    def __init__(self, *args: Any, poll_seconds: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.poll_seconds = poll_seconds
+
+    def work(self) -> None:
+        self._install_signal_handlers()  # type: ignore[no-untyped-call]
+        self.register_birth()
+        while not self._stop_requested:
+            if self.should_reacquire_locks:
+                self.acquire_locks()  # type: ignore[no-untyped-call]
+            self.heartbeat()  # type: ignore[no-untyped-call]
+            self.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+            time.sleep(self.poll_seconds)
+        self.stop()  # type: ignore[no-untyped-call]
 
 
 class ReconcileLoop(threading.Thread):

@@ -18,7 +18,7 @@ from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import Event, Position, ReferralRequested
 from dispatch.geo import EtaParams, distance_km, load_places, referral_route, sea_leg
 from dispatch.geo.places import Place
-from dispatch.recommend import advise, predict_arrival, recommend_facilities, recommend_resources
+from dispatch.recommend import advise, geodesic_km, predict_arrival, recommend_facilities, recommend_resources
 from tests.builders import (
     INCIDENT,
     T0,
@@ -65,6 +65,13 @@ def test_a_boat_eta_is_launch_plus_transit_at_its_speed_plus_landing() -> None:
     transit = option.distance_km / 1.852 / 25 * 60
     assert option.distance_km == pytest.approx(distance_km(KO_YAO_NOI, PHRU_NAI))
     assert in_minutes(option.eta) == pytest.approx(10 + transit + 10)
+
+
+@pytest.mark.parametrize(("a", "b"), [("hu_phru_nai", "hosp_vachira_phuket"),
+                                      ("pier_thap_lamu", "sim_hq_ko_miang")])
+def test_the_fast_geodesic_is_the_one_the_rest_of_geo_uses(a: str, b: str) -> None:
+    expected = distance_km(PLACES.get(a), PLACES.get(b))
+    assert geodesic_km(PLACES.get(a), PLACES.get(b)) == pytest.approx(expected, rel=1e-12)
 
 
 def test_boats_rank_by_eta_so_a_fast_far_boat_beats_a_slow_near_one() -> None:
