@@ -29,6 +29,7 @@ const placeById = new Map(places.map((p) => [p.id, p]));
 let views = { board_incidents: new Map(), resources_view: new Map(), referrals_view: new Map() };
 let selectedId = null;
 let lastStatus = "connecting";
+let mapMode = "offline";
 let snapshotSeen = false;
 const fresh = new Set(); // incidents that arrived while watching: highlighted once
 const recommendations = new Map(); // incident id -> answer of GET /recommendations
@@ -40,7 +41,8 @@ const alerts = new Map(); // referral id -> {level, incidentId, facilityId} not 
 const map = new CoastMap(byId("map"), {
   onSelect: select,
   onMode: (mode) => {
-    byId("map-mode").textContent = mode === "tiles" ? "" : t("map_offline");
+    mapMode = mode;
+    showMapMode();
   },
 });
 map.showFacilities(places);
@@ -66,7 +68,12 @@ document.body.dataset.ready = "true";
 window.addEventListener("langchange", () => {
   render();
   showConnection(lastStatus);
+  showMapMode();
 });
+
+function showMapMode() {
+  byId("map-mode").textContent = mapMode === "tiles" ? "" : t("map_offline");
+}
 
 // --- connection ---------------------------------------------------------------------------------------
 
@@ -234,7 +241,7 @@ function renderDetail() {
   if (canAct) parts.push(closeSection(row));
   parts.push(timelineSection(row));
   const result = results.get(row.incident_id);
-  if (result) parts.splice(1, 0, h("p.result" + (result.error ? ".error" : ""), { role: "status", id: "action-result" }, result.text));
+  if (result) parts.splice(1, 0, h("p.result" + (result.error ? ".error" : ""), { role: "status", id: "action-result" }, result.text()));
   const scroll = panel.scrollTop;
   const kept = panel.dataset.incident === row.incident_id ? formState(panel) : null;
   panel.replaceChildren(...parts.filter(Boolean));
@@ -272,7 +279,7 @@ function triageSection(row) {
   code.value = row.triage_scene || row.triage_dispatch;
   return h("section", {}, h("h3", {}, t("triage")), h("div.row", {}, stage, code,
     h("button.secondary", { type: "button", on: { click: (e) => act(row.incident_id, "triage",
-      { stage: stage.value, code: code.value }, e.currentTarget, t("done")) } }, t("set_triage"))));
+      { stage: stage.value, code: code.value }, e.currentTarget, () => t("done")) } }, t("set_triage"))));
 }
 
 function assignedSection(row) {
@@ -287,7 +294,7 @@ function assignedSection(row) {
         canAct ? next.map((m) => h("button.primary", {
           type: "button", dataset: { milestone: m },
           on: { click: (e) => act(row.incident_id, "milestones", { resource_id: a.resource_id, milestone: m },
-            e.currentTarget, `${a.resource_id}: ${word("milestone", m)}`) },
+            e.currentTarget, () => `${a.resource_id}: ${word("milestone", m)}`) },
         }, word("milestone", m))) : null);
     })) : h("p.hint", {}, "—"));
 }
@@ -313,7 +320,7 @@ function recommendSection(row) {
         h("div.sub", {}, [o.resource_id, o.eta_minutes != null ? t("eta_min", { m: Math.round(o.eta_minutes) }) : null,
           t("km", { d: o.distance_km.toFixed(1) })].filter(Boolean).join(" · "))),
       h("button.primary", { type: "button", dataset: { dispatch: o.resource_id }, on: { click: (e) =>
-        act(row.incident_id, "dispatch", { resource_id: o.resource_id }, e.currentTarget, `${t("dispatch")}: ${o.name}`) } },
+        act(row.incident_id, "dispatch", { resource_id: o.resource_id }, e.currentTarget, () => `${t("dispatch")}: ${o.name}`) } },
       t("dispatch"))))) : h("p.hint", {}, t("none_available")));
   }
   return section;
@@ -374,7 +381,7 @@ function closeSection(row) {
     vocabulary("outcome").map((o) => h("option", { value: o }, word("outcome", o))));
   return h("section", {}, h("h3", {}, t("close_incident")), h("div.row", {}, outcome,
     h("button.danger", { type: "button", on: { click: (e) => act(row.incident_id, "close", { outcome: outcome.value },
-      e.currentTarget, t("done")) } }, t("close"))));
+      e.currentTarget, () => t("done")) } }, t("close"))));
 }
 
 function timelineSection(row) {
@@ -422,21 +429,22 @@ async function act(incidentId, action, body, button, doneText) {
   button.disabled = true;
   try {
     const answer = await api(`/api/incidents/${encodeURIComponent(incidentId)}/${action}`, { method: "POST", body, key: newKey() });
-    let text = doneText;
-    if (action === "referral") {
-      const facility = facilityName(answer.facility_id);
-      text = answer.deadline_at
-        ? t("referral_requested", { facility, time: clock(answer.deadline_at), m: answer.guarantee_minutes })
-        : t("referral_requested_nodeadline", { facility });
-    }
-    results.set(incidentId, { text });
+    results.set(incidentId, { text: action === "referral" ? () => referralAnswer(answer) : doneText });
     timelines.delete(incidentId);
     loadRecommendations(incidentId);
   } catch (error) {
-    const text = error instanceof ApiError && error.status === 0 ? t("offline") : error.message;
-    results.set(incidentId, { text: `${t("error")}: ${text}`, error: true });
+    const text = error instanceof ApiError && error.status === 0 ? null : error.message;
+    results.set(incidentId, { text: () => `${t("error")}: ${text ?? t("offline")}`, error: true });
   }
   renderDetail();
+}
+
+/** The referral's answer states its deadline, in the language on screen now. */
+function referralAnswer(answer) {
+  const facility = facilityName(answer.facility_id);
+  return answer.deadline_at
+    ? t("referral_requested", { facility, time: clock(answer.deadline_at), m: answer.guarantee_minutes })
+    : t("referral_requested_nodeadline", { facility });
 }
 
 async function setService(resource, button) {

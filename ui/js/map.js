@@ -10,13 +10,15 @@ const TILE_FAILURES_BEFORE_OFFLINE = 4;
 const TRIAGE_FILL = { red: "#d7191c", yellow: "#f2c500", green: "#2e9e47", white: "#ffffff", black: "#1a1a1a" };
 // Surin in the north-west to Phuket and Krabi in the south-east: every zone this centre covers.
 const AREA = [[7.75, 97.55], [9.55, 98.95]];
+const LIMITS = [[6.2, 96.3], [10.8, 100.7]]; // inside the outline's extent (assets.py COAST_BBOX)
 const KIND_LETTER = { boat: "B", aed: "A", team: "T" };
 
 export class CoastMap {
   constructor(element, { onSelect, onMode }) {
     this.onSelect = onSelect;
     this.onMode = onMode;
-    this.map = L.map(element, { zoomControl: true, attributionControl: true, preferCanvas: false })
+    this.map = L.map(element, { zoomControl: true, attributionControl: true, minZoom: 7, maxBounds: LIMITS,
+      maxBoundsViscosity: 1 })
       .fitBounds(AREA);
     this.map.attributionControl.setPrefix("Leaflet");
     this.map.createPane("coast").style.zIndex = 150; // under the tiles (200): tiles cover it when they load
@@ -41,6 +43,8 @@ export class CoastMap {
       const land = await response.json();
       L.geoJSON(land, {
         pane: "coast", interactive: false,
+        // Drawn well beyond the view, so a pan never shows the coast cut off before it is redrawn.
+        renderer: L.svg({ pane: "coast", padding: 0.6 }),
         style: { color: "#8a7f66", weight: 1, fillColor: "#efe9d8", fillOpacity: 1 },
       }).addTo(this.map);
     } catch {

@@ -9,8 +9,9 @@ const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 15000;
 
 export class Outbox {
-  constructor(user, onChange) {
+  constructor(user, onChange, onSent = () => {}) {
     this.user = user;
+    this.onSent = onSent;
     this.storageKey = `dispatch.outbox.${user}`;
     this.onChange = onChange;
     this.sending = false;
@@ -99,7 +100,7 @@ export class Outbox {
     try {
       const result = await api(entry.path, { method: "POST", body: entry.body, key: entry.key });
       this.needsSignIn = false;
-      this.update(entry.key, { state: "sent", result, sent_at: new Date().toISOString(), error: null });
+      this.onSent(this.update(entry.key, { state: "sent", result, sent_at: new Date().toISOString(), error: null }));
       return true;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;

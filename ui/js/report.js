@@ -20,7 +20,8 @@ let outbox;
 
 const me = await requireSignIn(["lifeguard", "operator"]);
 renderHeader(me);
-outbox = new Outbox(me.id, render);
+// A follow-up that reaches the server changes the incident: show it as the server now has it.
+outbox = new Outbox(me.id, render, (entry) => entry?.incident_id && open.has(entry.incident_id) && refreshDetail(entry.incident_id));
 buildChoices();
 await fillPlaces();
 wireForm();

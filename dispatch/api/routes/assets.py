@@ -23,8 +23,9 @@ from dispatch.errors import NotFound
 
 router = APIRouter(tags=["assets"], include_in_schema=False)
 
-# Longitude west, latitude south, longitude east, latitude north: Phuket and Krabi to the Surin islands.
-COAST_BBOX = (97.2, 7.2, 99.7, 10.4)
+# Longitude west, latitude south, longitude east, latitude north: well beyond Phuket, Krabi and the Surin
+# islands, so the edges the cut makes stay off the map the board shows (it cannot pan past them).
+COAST_BBOX = (95.5, 5.5, 101.5, 11.5)
 CACHE = {"Cache-Control": "public, max-age=86400"}
 Point = tuple[float, float]
 

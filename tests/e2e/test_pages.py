@@ -1,0 +1,263 @@
+"""The pages in a real browser (Debian's Chromium, headless) against the whole embedded system (`dispatch up`):
+a lifeguard reports without signal and the report arrives once; the operator's board, in a second browser,
+shows it live; the operator dispatches a boat from the recommendations and requests a referral whose
+countdown shows, turns amber at risk and red at the deadline, with a sound and an alert. Thai and English.
+
+Screenshots of every page at 360 px and 1366 px go to test-artifacts/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+
+from tests.e2e.topology import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+BANGKOK = timezone(timedelta(hours=7))
+PHONE = {"width": 360, "height": 780}
+DESK = {"width": 1366, "height": 800}
+
+
+@dataclass
+class System:
+    base: str
+    passwords: dict[str, str]
+
+    def token(self, role: str) -> str:
+        answer = httpx.post(f"{self.base}/api/auth/login", timeout=5,
+                            json={"username": f"demo-{role}", "password": self.passwords[f"demo-{role}"]})
+        answer.raise_for_status()
+        return str(answer.json()["token"])
+
+    def events(self, token: str) -> list[dict[str, Any]]:
+        answer = httpx.get(f"{self.base}/api/events", params={"after": 0, "limit": 1000}, timeout=5,
+                           headers={"Authorization": f"Bearer {token}"})
+        answer.raise_for_status()
+        return list(answer.json()["events"])
+
+
+def _wait_for_accounts(output: Path, timeout: float = 60) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = output.read_text()
+        accounts = dict(re.findall(r"^\s+\w+\s+(demo-\w+)\s+(\S+)\s*$", text, flags=re.M))
+        if len(accounts) == 4 and "is up" in text:
+            return accounts
+        time.sleep(0.1)
+    raise TimeoutError(f"dispatch up did not come up:\n{output.read_text()}")
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[System]:
+    """`dispatch up` on a fresh data folder: places, demo fleet and one demo account per role."""
+    port, output = free_port(), tmp_path / "up.log"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DISPATCH_")}
+    env |= {"DISPATCH_PASSWORD_TIME_COST": "1", "DISPATCH_PASSWORD_MEMORY_KIB": "1024", "COLUMNS": "200"}
+    with output.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "up", "--port", str(port),
+                                    "--data-dir", str(tmp_path / "data")], stdout=sink, stderr=subprocess.STDOUT,
+                                   env=env)
+        try:
+            yield System(f"http://127.0.0.1:{port}", _wait_for_accounts(output))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium when run as root")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def errors_of(page: Page) -> list[str]:
+    """Uncaught script errors on the page, collected for the end of the test."""
+    found: list[str] = []
+    page.on("pageerror", lambda error: found.append(str(error)))
+    return found
+
+
+def sign_in(context: BrowserContext, system: System, role: str) -> Page:
+    page = context.new_page()
+    page.goto(f"{system.base}/")
+    page.fill("#username", f"demo-{role}")
+    page.fill("#password", system.passwords[f"demo-{role}"])
+    page.click("button[type=submit]")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    return page
+
+
+def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live(
+    system: System, browser: Browser
+) -> None:
+    expect.set_options(timeout=15_000)
+    # The operator's screen is in London and English; every time on it must still be Bangkok's.
+    desk = browser.new_context(viewport=DESK, locale="en-GB", timezone_id="Europe/London")
+    phone = browser.new_context(viewport=PHONE, locale="en-US", timezone_id="Asia/Bangkok", has_touch=True)
+    sign_in_page = browser.new_context(viewport=PHONE, locale="en-US").new_page()
+    sign_in_page.goto(f"{system.base}/")
+    shot(sign_in_page, "signin-360-en")
+    sign_in_page.click("#lang")
+    expect(sign_in_page.locator("h1")).to_have_text("ศูนย์สั่งการการแพทย์ฉุกเฉินทางทะเล อันดามัน")
+    shot(sign_in_page, "signin-360-th")
+    sign_in_page.click("#lang")
+    sign_in_page.set_viewport_size(DESK)
+    shot(sign_in_page, "signin-1366-en")
+    sign_in_page.close()
+
+    board = sign_in(desk, system, "operator")
+    board_errors = errors_of(board)
+    sockets: list[str] = []
+    board.on("websocket", lambda socket: sockets.append(socket.url))
+    expect(board.locator("#connection")).to_have_attribute("data-status", "live")
+    expect(board.locator("#incidents-title")).to_have_text("Open incidents")
+    expect(board.locator("#resources tr")).to_have_count(15)
+
+    # --- the lifeguard, in Thai by default although the phone is set to English, reports without signal
+    report = sign_in(phone, system, "lifeguard")
+    report_errors = errors_of(report)
+    expect(report.locator("#send")).to_have_text("ส่งรายงาน")
+    expect(report.locator("#site option[value=hu_phru_nai]")).to_be_attached()
+    shot(report, "report-360-th")
+    phone.set_offline(True)
+    report.locator("label.choice[data-value=clinic]").click()
+    report.select_option("#site", "hu_phru_nai")
+    report.locator("label.choice[data-value=red]").click()
+    report.locator("label.choice[data-value=trauma]").click()
+    report.fill("#description", "ชายล้ม ศีรษะกระแทก ซึม")
+    report.click("#send")
+    waiting = report.locator(".report-item.state-waiting")
+    expect(waiting.locator(".status")).to_have_text("รอสัญญาณ…")
+    shot(report, "report-360-waiting")
+
+    # The signal comes back, but the first answer is lost on the way back: the server has the report, the
+    # phone does not know. The outbox tries again with the same Idempotency-Key.
+    lost: list[str] = []
+
+    def lose_first_answer(route: Route) -> None:
+        if route.request.method == "POST" and not lost:
+            lost.append(route.request.headers.get("idempotency-key", ""))
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    report.route("**/api/incidents", lose_first_answer)
+    phone.set_offline(False)
+    sent = report.locator(".report-item.state-sent")
+    expect(sent.locator(".status")).to_have_text("ส่งแล้ว ✓")
+    incident = sent.get_attribute("data-incident")
+    assert incident and lost and lost[0].startswith("k-"), "the key was made before the first try"
+
+    # --- the board shows it within a second, without a reload
+    card = board.locator(f"button.incident[data-incident='{incident}']")
+    expect(card).to_be_visible(timeout=1_000)
+    expect(card).to_have_attribute("data-triage", "red")
+    operator_token = system.token("operator")
+    reports = [e for e in system.events(operator_token) if e["type"] == "IncidentReported"]
+    assert [e["stream_id"] for e in reports] == [f"incident-{incident}"], "one report, however many tries"
+    assert reports[0]["meta"]["command_id"] == f"demo-lifeguard:{lost[0]}"
+
+    # --- the operator dispatches the recommended boat and requests a referral (recommended facility first)
+    card.click()
+    first_boat = board.locator("[data-section=recommended] li.option[data-kind=boats]").first
+    boat = first_boat.get_attribute("data-resource")
+    first_boat.locator("button[data-dispatch]").click()
+    expect(board.locator(f"[data-section=assigned] li.option[data-resource='{boat}']")).to_be_visible()
+    expect(board.locator(f"#resources tr[data-resource='{boat}']")).to_have_attribute("data-status", "assigned")
+    facility = board.locator("[data-section=referral] li.option.first").get_attribute("data-facility")
+    board.locator("[data-action=referral]").click()
+    result = board.locator("#action-result")
+    expect(result).to_contain_text("must reach")
+    detail = httpx.get(f"{system.base}/api/incidents/{incident}", timeout=5,
+                       headers={"Authorization": f"Bearer {operator_token}"}).json()
+    referral = detail["referrals"][0]
+    assert referral["facility_id"] == facility
+    deadline = datetime.fromisoformat(referral["deadline_at"]).astimezone(BANGKOK)
+    expect(result).to_contain_text(deadline.strftime("%H:%M"))  # Bangkok time on a London screen
+    expect(result).to_contain_text("80 min")
+    countdown = board.locator("[data-section=referral] .countdown.big")
+    expect(countdown).to_be_visible()
+    expect(countdown).to_contain_text(re.compile(r"1:[0-5]\d:\d\d"))
+    # A longtail cannot make Koh Yao to Phuket in 80 minutes: the worker predicts the breach at once,
+    # the countdown turns amber, the alert shows and sounds.
+    expect(countdown).to_have_attribute("data-level", "at_risk")
+    alert = board.locator("#alerts .alert[data-level=at_risk]")
+    expect(alert).to_contain_text(incident)
+    expect(board.locator("html")).to_have_attribute("data-alert-sounds", re.compile(r"[1-9]"))
+    shot(board, "board-1366-en")
+
+    # --- the board drops off the network; a milestone is recorded meanwhile; it catches up by itself
+    desk.set_offline(True)
+    expect(board.locator("#connection")).to_have_attribute("data-status", "offline")
+    expect(board.locator("#offline-banner")).to_be_visible()
+    report.locator(".follow-toggle").click()
+    report.locator(".follow button[data-milestone=en_route]").click()
+    expect(report.locator(".follow-log .status.sent")).to_have_count(1)
+    desk.set_offline(False)
+    expect(board.locator("#connection")).to_have_attribute("data-status", "live")
+    expect(board.locator(f"[data-section=assigned] li.option[data-resource='{boat}']")).to_contain_text("En route")
+    assert re.search(r"/ws/board\?after=\d+$", sockets[-1]), sockets
+
+    # --- the lifeguard adds a note; the board is switched to Thai
+    report.locator(".follow textarea").fill("ผู้ป่วยรู้สึกตัวดีขึ้น")
+    report.locator(".follow button.big").click()
+    expect(report.locator(".follow-log .status.sent")).to_have_count(2)
+    shot(report, "report-360-follow-up")
+    board.click("#lang")
+    expect(board.locator("#incidents-title")).to_have_text("เหตุที่ยังเปิดอยู่")
+    expect(board.locator("[data-section=assigned]")).to_contain_text("ออกเดินทาง")
+    shot(board, "board-1366-th")
+    board.set_viewport_size(PHONE)
+    shot(board, "board-360-th")
+    report.set_viewport_size(DESK)
+    report.click("#lang")
+    expect(report.locator("#send")).to_have_text("Send report")
+    shot(report, "report-1366-en")
+
+    # --- at the deadline the countdown turns red, with an alert (the browser's clock is moved on 81 minutes)
+    late = desk.new_page()
+    late.clock.install()
+    late.goto(f"{system.base}/board.html")
+    late.locator(f"button.incident[data-incident='{incident}']").click()
+    late.clock.fast_forward("01:21:00")
+    expect(late.locator("[data-section=referral] .countdown.big")).to_have_attribute("data-level", "breached")
+    expect(late.locator("#alerts .alert[data-level=breached]")).to_be_visible()
+    shot(late, "board-1366-breached")
+
+    # --- an official sees the board read-only; the audit page waits for the reports API (issue 7)
+    official = sign_in(browser.new_context(viewport=DESK), system, "official")
+    official.locator(f"button.incident[data-incident='{incident}']").click()
+    expect(official.locator(".readonly-note")).to_be_visible()
+    expect(official.locator("button[data-dispatch], [data-action=referral]")).to_have_count(0)
+    expect(official.locator("#nav a")).to_have_count(1)
+    shot(official, "board-1366-official")
+    assert board_errors == [] and report_errors == []
