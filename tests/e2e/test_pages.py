@@ -1,7 +1,8 @@
 """The pages in a real browser (Debian's Chromium, headless) against the whole embedded system (`dispatch up`):
 a lifeguard reports without signal and the report arrives once; the operator's board, in a second browser,
 shows it live; the operator dispatches a boat from the recommendations and requests a referral whose
-countdown shows, turns amber at risk and red at the deadline, with a sound and an alert. Thai and English.
+countdown shows, turns amber at risk and red at the deadline, with a sound and an alert; an official reads the
+audit page (verification, charts, per-incident timeline) and downloads the CSV. Thai and English.
 
 Screenshots of every page at 360 px and 1366 px go to test-artifacts/ (gitignored) for a person to look at.
 """
@@ -13,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,6 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
+from tests.e2e.test_up import _wait_for_accounts
 from tests.e2e.topology import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -53,17 +54,6 @@ class System:
                            headers={"Authorization": f"Bearer {token}"})
         answer.raise_for_status()
         return list(answer.json()["events"])
-
-
-def _wait_for_accounts(output: Path, timeout: float = 60) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = output.read_text()
-        accounts = dict(re.findall(r"^\s+\w+\s+(demo-\w+)\s+(\S+)\s*$", text, flags=re.M))
-        if len(accounts) == 4 and "is up" in text:
-            return accounts
-        time.sleep(0.1)
-    raise TimeoutError(f"dispatch up did not come up:\n{output.read_text()}")
 
 
 @pytest.fixture
@@ -253,11 +243,46 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
     expect(late.locator("#alerts .alert[data-level=breached]")).to_be_visible()
     shot(late, "board-1366-breached")
 
-    # --- an official sees the board read-only; the audit page waits for the reports API (issue 7)
-    official = sign_in(browser.new_context(viewport=DESK), system, "official")
-    official.locator(f"button.incident[data-incident='{incident}']").click()
-    expect(official.locator(".readonly-note")).to_be_visible()
-    expect(official.locator("button[data-dispatch], [data-action=referral]")).to_have_count(0)
-    expect(official.locator("#nav a")).to_have_count(1)
-    shot(official, "board-1366-official")
-    assert board_errors == [] and report_errors == []
+    # --- the boat delivers the patient in time: the referral is met
+    board.bring_to_front()
+    for milestone in ("on_scene", "left_scene", "at_destination"):
+        board.locator(f"[data-section=assigned] button[data-milestone={milestone}]").click()
+        expect(board.locator("[data-section=assigned]")).to_contain_text(
+            {"on_scene": "ถึงที่เกิดเหตุ", "left_scene": "ออกจากที่เกิดเหตุ", "at_destination": "ถึงสถานพยาบาล"}[milestone])
+    expect(board.locator("[data-section=referral] .countdown.big")).to_have_attribute("data-level", "met")
+
+    # --- an official: the board read-only, and the audit page
+    official_context = browser.new_context(viewport=DESK, locale="en-GB", timezone_id="UTC", accept_downloads=True)
+    audit = sign_in(official_context, system, "official")
+    audit_errors = errors_of(audit)
+    assert audit.url.endswith("/audit.html"), "an official starts on the audit page"
+    expect(audit.locator("#nav a")).to_have_count(2)  # board and audit; nothing to report or dispatch
+    expect(audit.locator("#verify")).to_have_attribute("data-intact", "true")
+    expect(audit.locator("#figures")).to_contain_text("100.0 %")
+    expect(audit.locator("#chart-intervals svg rect.bar.median")).not_to_have_count(0)
+    expect(audit.locator("#chart-compliance svg rect.bar.met")).to_have_count(1)
+    row = audit.locator(f"tr.response[data-incident='{incident}']")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(boat or "")
+    row.locator("button").click()
+    trail = audit.locator(f"tr.trail[data-incident='{incident}']")
+    expect(trail).to_contain_text("IncidentReported")
+    expect(trail).to_contain_text("PatientArrivedAtFacility")
+    expect(trail).to_contain_text("Met")
+    with audit.expect_download() as download:
+        audit.click("#csv")
+    csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert csv_text.startswith("response_id,incident_id") and f"{incident}/{boat}" in csv_text
+    shot(audit, "audit-1366-en")
+    audit.click("#lang")
+    expect(audit.locator("#verify")).to_contain_text("บันทึกครบถ้วน")
+    audit.set_viewport_size(PHONE)
+    shot(audit, "audit-360-th")
+
+    audit.goto(f"{system.base}/board.html")
+    audit.locator(f"button.incident[data-incident='{incident}']").click()
+    expect(audit.locator(".readonly-note")).to_be_visible()
+    expect(audit.locator("button[data-dispatch], [data-action=referral], button[data-milestone]")).to_have_count(0)
+    audit.set_viewport_size(DESK)
+    shot(audit, "board-1366-official")
+    assert board_errors == [] and report_errors == [] and audit_errors == []

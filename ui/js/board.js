@@ -30,6 +30,8 @@ let views = { board_incidents: new Map(), resources_view: new Map(), referrals_v
 let selectedId = null;
 let lastStatus = "connecting";
 let mapMode = "offline";
+let recommendationTimer = null;
+let alertsShown = "";
 let snapshotSeen = false;
 const fresh = new Set(); // incidents that arrived while watching: highlighted once
 const recommendations = new Map(); // incident id -> answer of GET /recommendations
@@ -409,7 +411,6 @@ async function loadTimeline(id) {
 
 // --- actions ------------------------------------------------------------------------------------------
 
-let recommendationTimer = null;
 function scheduleRecommendations() {
   clearTimeout(recommendationTimer);
   recommendationTimer = setTimeout(() => selectedId && loadRecommendations(selectedId), 400);
@@ -495,7 +496,6 @@ function checkAlerts() {
   renderAlerts();
 }
 
-let alertsShown = "";
 function renderAlerts() {
   const signature = JSON.stringify([lang(), [...alerts.entries()]]);
   if (signature === alertsShown) return;

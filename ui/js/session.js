@@ -6,10 +6,11 @@ const ME_KEY = "dispatch.me";
 export const PAGES = [
   { href: "/report.html", label: "nav_report", roles: ["lifeguard", "operator"] },
   { href: "/board.html", label: "nav_board", roles: ["operator", "official", "admin"] },
+  { href: "/audit.html", label: "nav_audit", roles: ["official", "operator"] },
 ];
 
 export function homeFor(role) {
-  return role === "lifeguard" ? "/report.html" : "/board.html";
+  return { lifeguard: "/report.html", official: "/audit.html" }[role] || "/board.html";
 }
 
 export function signInUrl() {

@@ -26,6 +26,13 @@ export function dateTime(iso) {
     .format(new Date(iso));
 }
 
+/** 21 Nov 14:32:05, for audit trails where the second matters */
+export function dateTimeSeconds(iso) {
+  if (!iso) return "";
+  return formatter({ day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false })
+    .format(new Date(iso));
+}
+
 /** 1:05:09 or 5:09, for ages and countdowns; negative durations keep their sign. */
 export function duration(totalSeconds) {
   const sign = totalSeconds < 0 ? "−" : "";
