@@ -57,6 +57,7 @@ class CommandRecord(SQLModel, table=True):
     """Which positions a command produced, so a repeated command_id returns the original result."""
 
     __tablename__ = "commands"
+    __table_args__ = {"sqlite_with_rowid": False}  # one b-tree on SQLite (migration 0004)
 
     command_id: str = Field(sa_column=Column(String(200), primary_key=True))
     first_position: int = Field(sa_column=Column(PositionType, nullable=False))
