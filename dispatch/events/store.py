@@ -342,7 +342,7 @@ class EventStore:
         try:
             cursor = connection.cursor()
             cursor.execute(sql, params)
-            rows: list[Any] = cursor.fetchall()
+            rows: list[Any] = list(cursor.fetchall())
             connection.rollback()
         finally:
             connection.close()
