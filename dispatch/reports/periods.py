@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Any, Final
-
-from sqlalchemy import String
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from typing import Final
 
 from dispatch.errors import InvalidInput
 
 TIME_ZONE_NAME: Final[str] = "Asia/Bangkok"
 UTC_OFFSET_HOURS: Final[int] = 7
 # Thailand has kept UTC+7 without daylight saving since 1920, so a fixed offset is exact for any date the
-# log can hold, agrees with the SQL below on both databases, and needs no tz database in the container.
+# log can hold and needs no tz database in the container.
 BANGKOK: Final[timezone] = timezone(timedelta(hours=UTC_OFFSET_HOURS), TIME_ZONE_NAME)
 
 
@@ -31,6 +26,17 @@ def local_midnight(day: date) -> datetime:
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """[start, end) of a Bangkok calendar year, in UTC: 2018 starts at 2017-12-31 17:00 UTC."""
     return local_midnight(date(year, 1, 1)), local_midnight(date(year + 1, 1, 1))
+
+
+def months_between(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """The Bangkok months overlapping [start, end), each as (YYYY-MM, its start, its end) clipped to the range."""
+    months: list[tuple[str, datetime, datetime]] = []
+    day = local(start).date().replace(day=1)
+    while (month_start := local_midnight(day)) < end:
+        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        months.append((month_start.astimezone(BANGKOK).strftime("%Y-%m"), max(start, month_start),
+                       min(end, local_midnight(day))))
+    return months
 
 
 def month_of(moment: datetime) -> str:
@@ -53,29 +59,3 @@ def parse_bound(text: str | None, field: str) -> datetime | None:
     if moment.tzinfo is None:
         raise InvalidInput(f"{field} needs a time zone, e.g. {text}+07:00", field=field)
     return moment.astimezone(UTC)
-
-
-class local_month(FunctionElement[str]):
-    """SQL: the Bangkok month (YYYY-MM) of a UTC timestamp column, computed by the database (named like the
-    SQL function it stands for)."""
-
-    type = String()
-    inherit_cache = True
-    name = "local_month"
-
-
-@compiles(local_month, "sqlite")
-def _local_month_sqlite(element: local_month, compiler: SQLCompiler, **kw: Any) -> str:
-    # Timestamps are stored as UTC text ("2018-01-01 00:00:00.000000"); strftime reads that form.
-    return f"strftime('%Y-%m', {compiler.process(_argument(element), **kw)}, '+{UTC_OFFSET_HOURS} hours')"
-
-
-@compiles(local_month, "postgresql")
-def _local_month_postgresql(element: local_month, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(_argument(element), **kw)
-    return f"to_char(({column} AT TIME ZONE 'UTC') + interval '{UTC_OFFSET_HOURS} hours', 'YYYY-MM')"
-
-
-def _argument(element: local_month) -> ColumnElement[Any]:
-    (argument,) = element.clauses
-    return argument

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text, tuple_
 
 from dispatch.projections.tables import BOARD, INCIDENT_FACTS, REFERRALS, RESPONSES
-from dispatch.reports.periods import local_month
+from dispatch.reports.periods import UTC_OFFSET_HOURS, months_between
 from dispatch.reports.stats import INTERVAL_NAMES
 
 FACTS, RESPONSE, REFERRAL, BOARD_ROW = INCIDENT_FACTS.c, RESPONSES.c, REFERRALS.c, BOARD.c
@@ -62,10 +62,38 @@ def _responses(flt: ReportFilter, *columns: Any) -> Select[Any]:
     return select(*columns).select_from(joined).where(*_conditions(flt, RESPONSE.reported_at))
 
 
-def interval_columns(engine: Engine, flt: ReportFilter) -> list[Sequence[Any]]:
-    """Per response: zone, report triage, Bangkok month, then the five interval seconds (None if incomplete)."""
-    query = _responses(flt, FACTS.zone, REPORT_TRIAGE, local_month(RESPONSE.reported_at),
-                       *(RESPONSE[name] for name in INTERVAL_NAMES))
+def interval_columns(engine: Engine, flt: ReportFilter) -> list[tuple[str, Sequence[Sequence[Any]]]]:
+    """Per Bangkok month (YYYY-MM), per response: zone, report triage and the five interval seconds (None if
+    incomplete). One indexed query a month: the month comes from the query, not from each row."""
+    columns = (FACTS.zone, REPORT_TRIAGE, *(RESPONSE[name] for name in INTERVAL_NAMES))
+    with engine.connect() as db:
+        first, last = db.execute(select(func.min(RESPONSE.reported_at), func.max(RESPONSE.reported_at))).one()
+        if first is None:
+            return []
+        after_last = last + timedelta(microseconds=1)
+        months = months_between(max(first, flt.from_at or first), min(after_last, flt.to_at or after_last))
+        by_month: list[tuple[str, Sequence[Sequence[Any]]]] = []
+        for label, low, high in months:
+            rows = db.execute(_responses(replace(flt, from_at=low, to_at=high), *columns)).all()
+            if rows:
+                by_month.append((label, rows))
+    return by_month
+
+
+def interval_stats_in_database(engine: Engine, flt: ReportFilter) -> list[Sequence[Any]]:
+    """PostgreSQL: the aggregates in one pass, as GROUPING SETS of (), zone, triage and Bangkok month. Each row:
+    which grouping (zone, triage, month flags), its key, the responses, then per interval count, median, p90
+    and max; percentile_disc is nearest-rank, as dispatch.reports.stats computes it on SQLite."""
+    bangkok = func.timezone("UTC", RESPONSE.reported_at) + timedelta(hours=UTC_OFFSET_HOURS)
+    base = _responses(flt, FACTS.zone.label("zone"), REPORT_TRIAGE.label("triage"),
+                      func.to_char(bangkok, "YYYY-MM").label("month"),
+                      *(RESPONSE[name] for name in INTERVAL_NAMES)).subquery()
+    keys = (base.c.zone, base.c.triage, base.c.month)
+    measures = [measure for name in INTERVAL_NAMES for measure in (
+        func.count(base.c[name]), func.percentile_disc(0.5).within_group(base.c[name]),
+        func.percentile_disc(0.9).within_group(base.c[name]), func.max(base.c[name]))]
+    query = (select(*(func.grouping(key) for key in keys), *keys, func.count(), *measures)
+             .group_by(func.grouping_sets(text("()"), *(tuple_(key) for key in keys))))
     with engine.connect() as db:
         return list(db.execute(query).all())
 
@@ -102,14 +130,31 @@ def iter_responses(engine: Engine, flt: ReportFilter) -> Iterator[dict[str, Any]
             yield dict(row)
 
 
-def referral_rows(engine: Engine, flt: ReportFilter) -> list[dict[str, Any]]:
-    """Referrals requested in the period, with the incident's triage and the carrying response's intervals."""
-    joined = (REFERRALS.join(INCIDENT_FACTS, FACTS.incident_id == REFERRAL.incident_id)
-              .outerjoin(RESPONSES, and_(RESPONSE.incident_id == REFERRAL.incident_id,
-                                         RESPONSE.resource_id == REFERRAL.resource_id)))
-    query = (select(REFERRALS, FACTS.zone.label("incident_zone"), FACTS.source, REPORT_TRIAGE.label("triage"),
-                    RESPONSE.response_seconds, RESPONSE.scene_seconds, RESPONSE.transport_seconds)
-             .select_from(joined).where(*_conditions(flt, REFERRAL.requested_at))
+def _referrals(flt: ReportFilter, *columns: Any, carrying_response: bool = False) -> Select[Any]:
+    joined = REFERRALS.join(INCIDENT_FACTS, FACTS.incident_id == REFERRAL.incident_id)
+    if carrying_response:
+        joined = joined.outerjoin(RESPONSES, and_(RESPONSE.incident_id == REFERRAL.incident_id,
+                                                  RESPONSE.resource_id == REFERRAL.resource_id))
+    return select(*columns).select_from(joined).where(*_conditions(flt, REFERRAL.requested_at))
+
+
+def referral_facts(engine: Engine, flt: ReportFilter) -> list[Sequence[Any]]:
+    """Per referral requested in the period: incident zone, status, has a guarantee, seconds late, requested,
+    arrived and handed-over times (what compliance counts)."""
+    guaranteed = case((REFERRAL.deadline_at.is_(None), 0), else_=1)
+    query = _referrals(flt, FACTS.zone, REFERRAL.status, guaranteed, REFERRAL.late_seconds, REFERRAL.requested_at,
+                       REFERRAL.arrived_at, REFERRAL.handed_over_at)
+    with engine.connect() as db:
+        return list(db.execute(query).all())
+
+
+def referral_details(engine: Engine, flt: ReportFilter, statuses: Sequence[str]) -> list[dict[str, Any]]:
+    """Referrals under a guarantee in these statuses, whole, with the incident's triage and the carrying
+    response's intervals: what an official reads to see why one was late."""
+    query = (_referrals(flt, REFERRALS, FACTS.zone.label("incident_zone"), FACTS.source,
+                        REPORT_TRIAGE.label("triage"), RESPONSE.response_seconds, RESPONSE.scene_seconds,
+                        RESPONSE.transport_seconds, carrying_response=True)
+             .where(REFERRAL.deadline_at.is_not(None), REFERRAL.status.in_(statuses))
              .order_by(REFERRAL.requested_at, REFERRAL.referral_id))
     with engine.connect() as db:
         return [dict(row) for row in db.execute(query).mappings()]

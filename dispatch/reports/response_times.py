@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Final
 
 from sqlalchemy import Engine
@@ -11,75 +14,124 @@ from dispatch.projections.intervals import seconds_between
 from dispatch.reports import queries
 from dispatch.reports.periods import TIME_ZONE_NAME, month_of
 from dispatch.reports.queries import ReportFilter
-from dispatch.reports.stats import INTERVAL_NAMES, as_dicts, breakdowns, grouped_stats, percent, stats_of
+from dispatch.reports.stats import (
+    EMPTY,
+    INTERVAL_NAMES,
+    Stats,
+    as_dicts,
+    breakdowns,
+    grouped_stats,
+    percent,
+    stats_of,
+)
 
 # What a referral row tells an official about why it was late, beside its times.
 WHY_COLUMNS: Final[tuple[str, ...]] = (
     "at_risk_at", "risk_reason", "predicted_arrival_at", "predicted_late_seconds", "advice", "breached_at",
     "response_seconds", "scene_seconds", "transport_seconds",
 )
-OPEN_STATUSES: Final[frozenset[str]] = frozenset({"on_track", "at_risk", "breached"})
+OPEN_STATUSES: Final[tuple[str, ...]] = ("on_track", "at_risk", "breached")
 
 
 def response_time_report(engine: Engine, flt: ReportFilter, *, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """Intervals per response (one page), their aggregates overall and by zone, triage and month, and the
     referral guarantee's compliance, for the incidents the filter selects."""
-    columns = queries.interval_columns(engine, flt)
+    if engine.dialect.name == "postgresql":
+        total, aggregates = aggregates_from_database(queries.interval_stats_in_database(engine, flt))
+    else:
+        total, aggregates = interval_aggregates(queries.interval_columns(engine, flt))
     return {
         "time_zone": TIME_ZONE_NAME,
         "filters": flt.as_dict(),
         "incidents": queries.incident_count(engine, flt),
-        **interval_aggregates(columns),
-        "referrals": referral_compliance(queries.referral_rows(engine, flt)),
+        **aggregates,
+        "referrals": referral_compliance(queries.referral_facts(engine, flt),
+                                         queries.referral_details(engine, flt, ("missed", *OPEN_STATUSES))),
         "responses": {
-            "total": len(columns), "offset": offset, "limit": limit,
+            "total": total, "offset": offset, "limit": limit,
             "rows": queries.response_page(engine, flt, limit=limit, offset=offset) if limit else [],
         },
     }
 
 
-def interval_aggregates(columns: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    """Rows of (zone, triage, month, *interval seconds) -> stats overall and by zone, triage and month."""
-    zones, triages, months, *values = zip(*columns, strict=True) if columns else ((),) * (3 + len(INTERVAL_NAMES))
+def interval_aggregates(months: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> tuple[int, dict[str, Any]]:
+    """Per month, rows of (zone, triage, *interval seconds) -> the number of responses, and stats overall and by
+    zone, triage and month."""
+    zones, triages, *values = _columns(list(chain.from_iterable(month_rows for _month, month_rows in months)))
     intervals = dict(zip(INTERVAL_NAMES, values, strict=True))
-    by = breakdowns({"zone": zones, "triage": triages, "month": months}, intervals)
-    return {
-        "intervals": {name: stats_of(series).as_dict() for name, series in intervals.items()},
+    overall, by = breakdowns({"zone": zones, "triage": triages}, intervals)
+    return len(zones), {
+        "intervals": as_dicts(overall),
         "by_zone": as_dicts(by["zone"]),
         "by_triage": as_dicts(by["triage"]),
-        "by_month": as_dicts(by["month"]),
+        "by_month": {month: _month_stats(month_rows) for month, month_rows in months},
     }
 
 
-def referral_compliance(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The guarantee's record: met, missed (with seconds late and why), still open, overall, by zone and month."""
-    guaranteed = [row for row in rows if row["deadline_at"] is not None]
-    missed = [row for row in guaranteed if row["status"] == "missed"]
-    arrived = [row for row in rows if row["arrived_at"] is not None]
-    elapsed = [seconds_between(row["requested_at"], row["arrived_at"]) for row in arrived]
+def aggregates_from_database(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, Any]]:
+    """The same answer as interval_aggregates, from PostgreSQL's grouping-set rows (see
+    queries.interval_stats_in_database)."""
+    total = 0
+    found: dict[str, dict[str, Any]] = {"intervals": {}, "by_zone": {}, "by_triage": {}, "by_month": {}}
+    for no_zone, no_triage, no_month, zone, triage, month, count, *measures in rows:
+        stats = {name: Stats(*measures[4 * index:4 * index + 4]).as_dict() for index, name in enumerate(INTERVAL_NAMES)}
+        match (no_zone, no_triage, no_month):
+            case (1, 1, 1):
+                total, found["intervals"] = count, stats
+            case (0, 1, 1):
+                found["by_zone"][zone] = stats
+            case (1, 0, 1):
+                found["by_triage"][triage] = stats
+            case _:
+                found["by_month"][month] = stats
+    if not total:
+        found["intervals"] = {name: EMPTY.as_dict() for name in INTERVAL_NAMES}
+    return total, {key: dict(sorted(value.items())) if key != "intervals" else value for key, value in found.items()}
+
+
+def _month_stats(rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    _zones, _triages, *values = _columns(rows)
+    return {name: stats_of(series).as_dict() for name, series in zip(INTERVAL_NAMES, values, strict=True)}
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """(zone, triage, *intervals) rows as columns (itemgetter in C; zip(*rows) is several times slower)."""
+    return [list(map(itemgetter(index), rows)) for index in range(2 + len(INTERVAL_NAMES))]
+
+
+def referral_compliance(facts: Sequence[Sequence[Any]], details: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The guarantee's record: met, missed (with seconds late and why), still open; overall, by zone and month.
+
+    `facts` are (zone, status, has a guarantee, seconds late, requested, arrived, handed over) per referral;
+    `details` the whole rows of the missed and open ones.
+    """
+    guaranteed = [(zone, status, month_of(requested)) for zone, status, has, _late, requested, *_ in facts if has]
+    by_zone: dict[str, list[str]] = defaultdict(list)
+    by_month: dict[str, list[str]] = defaultdict(list)
+    for zone, status, month in guaranteed:
+        by_zone[zone].append(status)
+        by_month[month].append(status)
+    arrived = [(zone, requested, at, handed) for zone, _s, _h, _l, requested, at, handed in facts if at is not None]
+    elapsed = [seconds_between(requested, at) for _zone, requested, at, _handed in arrived]
     return {
-        "count": len(rows),
-        **_tally(guaranteed),
-        "without_guarantee": len(rows) - len(guaranteed),
-        "late_seconds": stats_of([row["late_seconds"] for row in missed]).as_dict(),
+        "count": len(facts),
+        **_tally([status for _zone, status, _month in guaranteed]),
+        "without_guarantee": len(facts) - len(guaranteed),
+        "late_seconds": stats_of([late for _z, status, has, late, *_ in facts if has and status == "missed"]).as_dict(),
         "elapsed_seconds": stats_of(elapsed).as_dict(),
-        "hospital_wall_seconds": stats_of(
-            [seconds_between(row["arrived_at"], row["handed_over_at"]) for row in arrived]).as_dict(),
-        "elapsed_by_zone": as_dicts(grouped_stats([row["incident_zone"] for row in arrived], elapsed)),
-        "by_zone": {zone: _tally([r for r in guaranteed if r["incident_zone"] == zone])
-                    for zone in sorted({row["incident_zone"] for row in guaranteed})},
-        "by_month": {month: _tally([r for r in guaranteed if month_of(r["requested_at"]) == month])
-                     for month in sorted({month_of(row["requested_at"]) for row in guaranteed})},
-        "missed_referrals": [_referral_line(row) for row in missed],
-        "open_referrals": [_referral_line(row) for row in guaranteed if row["status"] in OPEN_STATUSES],
+        "hospital_wall_seconds": stats_of([seconds_between(at, handed) for *_, at, handed in arrived]).as_dict(),
+        "elapsed_by_zone": as_dicts(grouped_stats([zone for zone, *_ in arrived], elapsed)),
+        "by_zone": {zone: _tally(statuses) for zone, statuses in sorted(by_zone.items())},
+        "by_month": {month: _tally(statuses) for month, statuses in sorted(by_month.items())},
+        "missed_referrals": [_referral_line(row) for row in details if row["status"] == "missed"],
+        "open_referrals": [_referral_line(row) for row in details if row["status"] in OPEN_STATUSES],
     }
 
 
-def _tally(guaranteed: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    met = sum(1 for row in guaranteed if row["status"] == "met")
-    missed = sum(1 for row in guaranteed if row["status"] == "missed")
-    return {"with_guarantee": len(guaranteed), "met": met, "missed": missed,
-            "open": len(guaranteed) - met - missed, "compliance_percent": percent(met, met + missed)}
+def _tally(statuses: Sequence[str]) -> dict[str, Any]:
+    met, missed = statuses.count("met"), statuses.count("missed")
+    return {"with_guarantee": len(statuses), "met": met, "missed": missed, "open": len(statuses) - met - missed,
+            "compliance_percent": percent(met, met + missed)}
 
 
 def _referral_line(row: dict[str, Any]) -> dict[str, Any]:

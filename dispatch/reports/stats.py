@@ -7,7 +7,7 @@ really took, to the second, never an average of two. The median of an even count
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import compress
@@ -18,12 +18,10 @@ from typing import Any, Final
 INTERVAL_NAMES: Final[tuple[str, ...]] = (
     "response_seconds", "scene_seconds", "transport_seconds", "hospital_wall_seconds", "total_seconds",
 )
-# A breakdown packs each value's group above it in one int (group x stride + bias + value), so one C-level
-# sort orders every group at once and each group's values are a contiguous, sorted run: per-row Python work
-# is what makes a year of responses slow, not the sorting.
-_GROUP_STRIDE: Final[int] = 1 << 42
-_VALUE_BIAS: Final[int] = 1 << 41
-
+# A breakdown packs each value's group above it in one int (group x stride + value - smallest value), so one
+# C-level sort orders every group at once and each group's values are a contiguous, sorted run: a year of
+# responses costs a few sorts in C, not a Python loop over every response. Packed ints stay below 2**30
+# for any plausible interval, where CPython sorts fastest.
 
 @dataclass(frozen=True)
 class Stats:
@@ -66,40 +64,61 @@ def _stats(ordered: Sequence[int], start: int, stop: int, offset: int) -> Stats:
 
 def grouped_stats(keys: Sequence[str], values: Sequence[int | None]) -> dict[str, Stats]:
     """Stats of `values` for each distinct key (keys[i] is values[i]'s group), keys in sorted order."""
-    names, offsets = _group_offsets(keys)
-    return _grouped(names, offsets, values)
+    _overall, by = breakdowns({"key": keys}, {"value": values})
+    return {name: found["value"] for name, found in by["key"].items()}
 
 
 def breakdowns(dimensions: Mapping[str, Sequence[str]], intervals: Mapping[str, Sequence[int | None]],
-               ) -> dict[str, dict[str, dict[str, Stats]]]:
-    """For each dimension (e.g. zone), each of its values, each interval: the stats.
+               ) -> tuple[dict[str, Stats], dict[str, dict[str, dict[str, Stats]]]]:
+    """Each interval's stats overall, and for each dimension (e.g. zone), each of its values, each interval.
 
-    `dimensions["zone"][i]` and `intervals["response_seconds"][i]` belong to the same response i.
+    `dimensions["zone"][i]` and `intervals["response_seconds"][i]` belong to the same response i. The overall
+    figures come from the first dimension's sorted groups, so each interval costs one sort per dimension.
     """
-    result: dict[str, dict[str, dict[str, Stats]]] = {}
-    for dimension, keys in dimensions.items():
-        names, offsets = _group_offsets(keys)
-        by_interval = {interval: _grouped(names, offsets, values) for interval, values in intervals.items()}
-        result[dimension] = {name: {interval: by_interval[interval][name] for interval in intervals}
-                             for name in names}
-    return result
+    present = {interval: [value is not None for value in values] for interval, values in intervals.items()}
+    kept: dict[str, list[int]] = {interval: list(compress(values, present[interval]))  # type: ignore[arg-type]
+                                  for interval, values in intervals.items()}
+    smallest = min((min(values) for values in kept.values() if values), default=0)
+    stride = max((max(values) for values in kept.values() if values), default=0) - smallest + 1
+    overall: dict[str, Stats] = {}
+    by: dict[str, dict[str, dict[str, Stats]]] = {}
+    for number, (dimension, keys) in enumerate(dimensions.items()):
+        names = sorted(set(keys))
+        code = {name: index * stride - smallest for index, name in enumerate(names)}
+        offsets = [code[key] for key in keys]
+        by[dimension] = {name: {} for name in names}
+        for interval in intervals:
+            packed = sorted(map(add, compress(offsets, present[interval]), kept[interval]))
+            runs = [(bisect_left(packed, index * stride), bisect_left(packed, (index + 1) * stride), code[name])
+                    for index, name in enumerate(names)]
+            for name, run in zip(names, runs, strict=True):
+                by[dimension][name][interval] = _stats(packed, *run)
+            if number == 0:
+                overall[interval] = _union_stats(packed, runs)
+    return overall, by
 
 
-def _group_offsets(keys: Sequence[str]) -> tuple[list[str], list[int]]:
-    names = sorted(set(keys))
-    code = {name: index * _GROUP_STRIDE + _VALUE_BIAS for index, name in enumerate(names)}
-    return names, [code[key] for key in keys]
+def _union_stats(packed: Sequence[int], runs: Sequence[tuple[int, int, int]]) -> Stats:
+    """Stats of all the runs together, without sorting them again: each rank by bisection on the value."""
+    live = [run for run in runs if run[1] > run[0]]
+    count = sum(stop - start for start, stop, _offset in live)
+    if not count:
+        return EMPTY
 
+    def ranked(numerator: int, denominator: int) -> int:
+        rank = max((count * numerator + denominator - 1) // denominator, 1)
+        low = min(packed[start] - offset for start, _stop, offset in live)
+        high = max(packed[stop - 1] - offset for _start, stop, offset in live)
+        while low < high:  # the smallest value with at least `rank` values at or below it
+            middle = (low + high) // 2
+            if sum(bisect_right(packed, offset + middle, start, stop) - start for start, stop, offset in live) >= rank:
+                high = middle
+            else:
+                low = middle + 1
+        return low
 
-def _grouped(names: Sequence[str], offsets: Sequence[int], values: Sequence[int | None]) -> dict[str, Stats]:
-    present = [value is not None for value in values]
-    packed: list[int] = sorted(map(add, compress(offsets, present), compress(values, present)))
-    result: dict[str, Stats] = {}
-    for index, name in enumerate(names):
-        base = index * _GROUP_STRIDE
-        start, stop = bisect_left(packed, base), bisect_left(packed, base + _GROUP_STRIDE)
-        result[name] = _stats(packed, start, stop, base + _VALUE_BIAS)
-    return result
+    return Stats(count=count, median=ranked(1, 2), p90=ranked(9, 10),
+                 max=max(packed[stop - 1] - offset for _start, stop, offset in live))
 
 
 def as_dicts(value: Any) -> Any:

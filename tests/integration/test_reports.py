@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,17 +48,21 @@ from dispatch.commands import (
 )
 from dispatch.events.catalogue import (
     IncidentReported,
+    IncidentTriaged,
+    MilestoneRecorded,
     PatientArrivedAtFacility,
     Position,
     ReferralPolicy,
     ReferralRequested,
+    ResourceDispatched,
     incident_stream,
 )
 from dispatch.events.store import StreamWrite
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
+from dispatch.reports import queries
 from dispatch.reports.queries import ReportFilter
-from dispatch.reports.response_times import response_time_report
+from dispatch.reports.response_times import aggregates_from_database, interval_aggregates, response_time_report
 from dispatch.reports.summary import year_summary
 from dispatch.service import handle
 from tests.conftest import T0
@@ -527,3 +532,42 @@ def test_reports_change_nothing_in_the_log(api: Api, history: Services) -> None:
     for method in ("POST", "PUT", "DELETE"):
         assert api.client.request(method, "/api/reports/summary", headers=api.as_("official")).status_code == 405
     assert history.store.head() == head
+
+
+# --- the database's percentiles are the Python ones ---------------------------------------------------
+
+
+def random_year(services: Services, incidents: int = 300) -> None:
+    """Incidents with random zones, codes and times: some responses complete, some not."""
+    rng = random.Random(7)
+    writes = []
+    for n in range(incidents):
+        at = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 525_600))
+        zone = rng.choice(list(PLACES))
+        events: list[Any] = [IncidentReported(at=at, incident_id=f"r{n}", source="beach", position=PLACES[zone],
+                                              zone=zone, triage=rng.choice(["red", "yellow", "green"]),
+                                              category="other", patients=1, reporter="lg")]
+        if rng.random() < 0.3:
+            events.append(IncidentTriaged(at=at, incident_id=f"r{n}", stage="scene", code="white"))
+        for resource in range(rng.randint(0, 2)):
+            moment = at + timedelta(seconds=rng.randint(0, 300))
+            events.append(ResourceDispatched(at=moment, incident_id=f"r{n}", resource_id=f"u{resource}", kind="boat"))
+            for milestone in ("on_scene", "left_scene", "at_destination", "handed_over")[:rng.randint(0, 4)]:
+                moment += timedelta(seconds=rng.randint(0, 5400))
+                events.append(MilestoneRecorded(at=moment, incident_id=f"r{n}", resource_id=f"u{resource}",
+                                                milestone=milestone))  # type: ignore[arg-type]
+        writes.append(StreamWrite(incident_stream(f"r{n}"), events, 0))
+    services.store.append_many(writes)
+    Projector(services.store, all_projections()).catch_up_all()
+
+
+def test_postgresql_computes_the_same_aggregates_as_the_python_path(services: Services, engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the in-database aggregates are PostgreSQL's")
+    random_year(services)
+    year = ReportFilter(from_at=datetime(2024, 12, 31, 17, tzinfo=UTC), to_at=datetime(2025, 12, 31, 17, tzinfo=UTC))
+
+    in_python = interval_aggregates(queries.interval_columns(engine, year))
+    in_database = aggregates_from_database(queries.interval_stats_in_database(engine, year))
+
+    assert in_database == in_python and in_python[0] > 250
