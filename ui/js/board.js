@@ -34,6 +34,7 @@ let recommendationTimer = null;
 let alertsShown = "";
 let snapshotSeen = false;
 const fresh = new Set(); // incidents that arrived while watching: highlighted once
+let known = new Set(); // incidents already on the board
 const recommendations = new Map(); // incident id -> answer of GET /recommendations
 const results = new Map(); // incident id -> {text, error} of the last action
 const timelines = new Map(); // incident id -> GET /api/incidents/{id}
@@ -54,9 +55,12 @@ const live = new LiveBoard({
     views = next;
     for (const key of changed) {
       const [view, id] = key.split(":");
-      if (view === "board_incidents" && snapshotSeen && next.board_incidents.has(id)) fresh.add(id);
+      if (view === "board_incidents" && snapshotSeen && next.board_incidents.has(id) && !known.has(id)) fresh.add(id);
       if (view === "resources_view" && selectedId) scheduleRecommendations();
     }
+    // A new red or yellow incident while watching: one short tone, the card flashes once.
+    if ([...fresh].some((id) => (next.board_incidents.get(id)?.triage_rank ?? 9) <= 1)) beep({ count: 1, ms: 120, hz: 1200 });
+    known = new Set(next.board_incidents.keys());
     snapshotSeen = true;
     if (selectedId && !views.board_incidents.has(selectedId)) selectedId = null;
     render();
@@ -382,8 +386,11 @@ function closeSection(row) {
   const outcome = h("select", { name: "outcome", "aria-label": t("outcome") },
     vocabulary("outcome").map((o) => h("option", { value: o }, word("outcome", o))));
   return h("section", {}, h("h3", {}, t("close_incident")), h("div.row", {}, outcome,
-    h("button.danger", { type: "button", on: { click: (e) => act(row.incident_id, "close", { outcome: outcome.value },
-      e.currentTarget, () => t("done")) } }, t("close"))));
+    h("button.danger", { type: "button", on: { click: (e) => {
+      // Closing releases every unit on the incident: one deliberate question first.
+      if (!window.confirm(t("confirm_close", { id: row.incident_id, outcome: word("outcome", outcome.value) }))) return;
+      act(row.incident_id, "close", { outcome: outcome.value }, e.currentTarget, () => t("done"));
+    } } }, t("close"))));
 }
 
 function timelineSection(row) {

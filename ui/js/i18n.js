@@ -105,6 +105,7 @@ const STRINGS = {
   close_incident: { th: "ปิดเหตุ", en: "Close incident" },
   outcome: { th: "ผลลัพธ์", en: "Outcome" },
   close: { th: "ปิด", en: "Close" },
+  confirm_close: { th: "ปิดเหตุ #{id} ด้วยผล “{outcome}”? หน่วยทั้งหมดจะถูกปล่อยกลับ", en: "Close incident #{id} as “{outcome}”? Every unit on it is released." },
   timeline: { th: "ลำดับเหตุการณ์", en: "Timeline" },
   alert_at_risk: { th: "เสี่ยงล่าช้า: การส่งต่อเหตุ {id} ไป {facility}", en: "At risk: referral for {id} to {facility}" },
   alert_breached: { th: "เกินเวลารับประกัน: การส่งต่อเหตุ {id} ไป {facility}", en: "Breached: referral for {id} to {facility}" },

@@ -27,6 +27,9 @@ await fillPlaces();
 wireForm();
 render();
 outbox.flush();
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch(() => {}); // plain http on a LAN has none: still works online
+}
 document.body.dataset.ready = "true";
 // An open follow-up panel keeps up with the command centre (a unit dispatched, a milestone recorded).
 setInterval(() => open.forEach(refreshDetail), 15000);
