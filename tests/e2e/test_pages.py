@@ -2,7 +2,8 @@
 a lifeguard reports without signal and the report arrives once; the operator's board, in a second browser,
 shows it live; the operator dispatches a boat from the recommendations and requests a referral whose
 countdown shows, turns amber at risk and red at the deadline, with a sound and an alert; an official reads the
-audit page (verification, charts, per-incident timeline) and downloads the CSV. Thai and English.
+audit page (verification, charts, per-incident timeline) and downloads the CSV; an admin adds a person.
+Thai and English.
 
 Screenshots of every page at 360 px and 1366 px go to test-artifacts/ (gitignored) for a person to look at.
 """
@@ -295,4 +296,18 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
     expect(audit.locator("button[data-dispatch], [data-action=referral], button[data-milestone]")).to_have_count(0)
     audit.set_viewport_size(DESK)
     shot(audit, "board-1366-official")
+
+    # --- an admin adds a person, who can then sign in
+    people = sign_in(browser.new_context(viewport=PHONE), system, "admin")
+    assert people.url.endswith("/people.html"), "an admin starts on the people page"
+    people.fill("#new-username", "somchai")
+    people.fill("#new-name", "Somchai K.")
+    people.select_option("#new-role", "lifeguard")
+    people.fill("#new-password", "a long first password")
+    people.click("#person-form button[type=submit]")
+    expect(people.locator("#person-result")).to_contain_text("somchai")
+    shot(people, "people-360-en")
+    signed = httpx.post(f"{system.base}/api/auth/login", timeout=5,
+                        json={"username": "somchai", "password": "a long first password"})
+    assert signed.status_code == 200 and signed.json()["user"]["role"] == "lifeguard"
     assert board_errors == [] and report_errors == [] and audit_errors == []

@@ -121,6 +121,14 @@ const STRINGS = {
   legend_incident: { th: "เหตุ", en: "Incident" },
   legend_boat: { th: "เรือ", en: "Boat" },
   legend_facility: { th: "สถานพยาบาล", en: "Facility" },
+  // people
+  nav_people: { th: "ผู้ใช้งาน", en: "People" },
+  add_person: { th: "เพิ่มผู้ใช้งาน", en: "Add a person" },
+  display_name: { th: "ชื่อที่แสดง", en: "Name shown" },
+  role: { th: "บทบาท", en: "Role" },
+  crew_of: { th: "ประจำหน่วย (รหัสหน่วย ถ้ามี)", en: "Crew of (resource id, optional)" },
+  first_password: { th: "รหัสผ่านแรก (อย่างน้อย 10 ตัวอักษร)", en: "First password (10 characters or more)" },
+  person_added: { th: "เพิ่ม {id} ({role}) แล้ว", en: "Added {id} ({role})" },
   // audit
   nav_audit: { th: "ตรวจสอบ / รายงาน", en: "Audit" },
   audit_title: { th: "ระยะเวลาการตอบสนองและการส่งต่อผู้ป่วยตามเวลารับประกัน", en: "Response times and the referral guarantee" },

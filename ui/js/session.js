@@ -7,10 +7,11 @@ export const PAGES = [
   { href: "/report.html", label: "nav_report", roles: ["lifeguard", "operator"] },
   { href: "/board.html", label: "nav_board", roles: ["operator", "official", "admin"] },
   { href: "/audit.html", label: "nav_audit", roles: ["official", "operator"] },
+  { href: "/people.html", label: "nav_people", roles: ["admin"] },
 ];
 
 export function homeFor(role) {
-  return { lifeguard: "/report.html", official: "/audit.html" }[role] || "/board.html";
+  return { lifeguard: "/report.html", official: "/audit.html", admin: "/people.html" }[role] || "/board.html";
 }
 
 export function signInUrl() {
