@@ -209,12 +209,18 @@ class Prediction:
     # boat is on the referral yet and this is the available one that would deliver soonest.
     boat: Resource | None
     assigned: bool
-    # Where the patient is now: at the origin, or aboard `boat` (then at its last reported position).
+    # Where the patient sets off from along `route`, and when: from the origin once the boat has fetched them,
+    # or, aboard, from the boat's last reported position (departs_at is then in the past).
     patient_at: HasLatLon
+    departs_at: datetime
     aboard: bool
     facility: Place
-    pickup: timedelta
     route: ReferralRoute
+
+    @property
+    def pickup(self) -> timedelta:
+        """How long until the boat has the patient (nothing once aboard)."""
+        return timedelta(0) if self.aboard else max(timedelta(0), self.departs_at - self.made_at)
 
 
 def predict_arrival(
@@ -226,6 +232,10 @@ def predict_arrival(
     params: EtaSettings,
 ) -> Prediction | None:
     """now + the ETA of the remaining legs: fetching the patient if the boat has not yet, then the route.
+
+    A boat under way that has not reported since its last position is taken to be keeping its speed, so the
+    estimate holds still while nothing is heard (and a check that runs late finds the same); a boat that has
+    not set off, or waits at the scene, loses the time it waits.
 
     The boat is the referral's, else the fastest boat active on the incident; with none, a road-only
     transfer when the facility is on the origin's landmass, else the available boat that would deliver
@@ -244,12 +254,12 @@ def predict_arrival(
     assignment = incident.assignments.get(boat.id)
     left_at = assignment.milestones.get("left_scene") if assignment else None
     if left_at is None:
-        pickup = _pickup(boat, assignment, origin, params)
-        return _predicted(boat, origin, facility, pickup, now, places, params, aboard=False)
-    # The patient is aboard: from the boat's last position if it reported one since leaving, else the origin.
-    moved = boat.position is not None and boat.position_at is not None and boat.position_at >= left_at
-    here = boat.position if moved and boat.position is not None else origin
-    return _predicted(boat, here, facility, timedelta(0), now, places, params, aboard=True)
+        departs_at = _picked_up_at(boat, assignment, origin, now, params)
+        return _predicted(boat, origin, facility, departs_at, now, places, params, aboard=False)
+    # The patient is aboard: from the boat's last position if it reported one since leaving, else the scene.
+    if boat.position is not None and boat.position_at is not None and boat.position_at >= left_at:
+        return _predicted(boat, boat.position, facility, boat.position_at, now, places, params, aboard=True)
+    return _predicted(boat, origin, facility, left_at, now, places, params, aboard=True)
 
 
 def advise(prediction: Prediction, fleet: Iterable[Resource], places: Places, params: EtaSettings) -> str:
@@ -285,25 +295,30 @@ def _transport(
     return max(boats, key=lambda boat: (_speed(boat), boat.id), default=None)
 
 
-def _pickup(
-    boat: Resource, assignment: Assignment | None, origin: HasLatLon, params: EtaSettings
-) -> timedelta:
-    """How long until the boat is at the patient: launch (unless under way) + transit; nothing if there."""
+def _picked_up_at(
+    boat: Resource, assignment: Assignment | None, origin: HasLatLon, now: datetime, params: EtaSettings
+) -> datetime:
+    """When the boat will have the patient: now if it is there; after launch and transit if it has not
+    set off; after the transit from its last known position (at its speed since then) if under way."""
     reached = assignment is not None and bool({"on_scene", "at_patient"} & assignment.milestones.keys())
     if reached or boat.position is None:
-        return timedelta(0)
+        return now
     km = geodesic_km(boat.position, origin)
     if km < AT_PATIENT_KM:
-        return timedelta(0)
-    under_way = assignment is not None and "en_route" in assignment.milestones
-    return minutes(0 if under_way else params.boat_launch_minutes) + sea_leg(km, _speed(boat))
+        return now
+    transit = sea_leg(km, _speed(boat))
+    set_off_at = assignment.milestones.get("en_route") if assignment else None
+    if set_off_at is None:
+        return now + minutes(params.boat_launch_minutes) + transit
+    since = max(set_off_at, boat.position_at or set_off_at)
+    return max(now, since + transit)
 
 
 def _predicted(
     boat: Resource,
     here: HasLatLon,
     facility: Place,
-    pickup: timedelta,
+    departs_at: datetime,
     now: datetime,
     places: Places,
     params: EtaSettings,
@@ -315,14 +330,16 @@ def _predicted(
     except NoSeaRoute:
         return None
     return Prediction(
-        made_at=now, arrival_at=now + pickup + _remaining(route, aboard), boat=boat, assigned=True,
-        patient_at=here, aboard=aboard, facility=facility, pickup=pickup, route=route,
+        made_at=now, arrival_at=_arrival(now, departs_at, route, aboard), boat=boat, assigned=True,
+        patient_at=here, departs_at=departs_at, aboard=aboard, facility=facility, route=route,
     )
 
 
-def _remaining(route: ReferralRoute, aboard: bool) -> timedelta:
-    # A boat already under way with the patient has cast off: the launch is behind it.
-    return route.total - route.launch if aboard else route.total
+def _arrival(now: datetime, departs_at: datetime, route: ReferralRoute, aboard: bool) -> datetime:
+    # A boat already under way with the patient has cast off: the launch is behind it. One overdue by the
+    # estimate is still out there: it arrives now at the soonest.
+    remaining = route.total - route.launch if aboard else route.total
+    return max(now, departs_at + remaining)
 
 
 def _by_road(
@@ -337,7 +354,7 @@ def _by_road(
     if not route.road_only:
         return None
     return Prediction(made_at=now, arrival_at=now + route.total, boat=None, assigned=False, patient_at=origin,
-                      aboard=False, facility=facility, pickup=timedelta(0), route=route)
+                      departs_at=now, aboard=False, facility=facility, route=route)
 
 
 def _best_available_boat(
@@ -398,12 +415,12 @@ def _boat_options(
         route = route_at(_speed(boat))
         if route is None:
             return None
-        pickup = _pickup(boat, None, origin, params)
+        departs_at = _picked_up_at(boat, None, origin, now, params)
         prediction = Prediction(
-            made_at=now, arrival_at=now + pickup + route.total, boat=boat, assigned=False, patient_at=origin,
-            aboard=False, facility=facility, pickup=pickup, route=route,
+            made_at=now, arrival_at=departs_at + route.total, boat=boat, assigned=False, patient_at=origin,
+            departs_at=departs_at, aboard=False, facility=facility, route=route,
         )
-        return (_minutes_of(pickup + route.total), 0.0, boat.id), prediction
+        return (_minutes_of(departs_at - now + route.total), 0.0, boat.id), prediction
 
     return _smallest(boats, bound, exact, limit)
 
@@ -421,7 +438,7 @@ def _nearer_facility(prediction: Prediction, places: Places, params: EtaSettings
         min_level_of_care=ADVICE_MIN_LEVEL_OF_CARE, exclude=[prediction.facility.id], limit=1,
     )
     for option in options:
-        arrival_at = prediction.made_at + prediction.pickup + _remaining(option.route, prediction.aboard)
+        arrival_at = _arrival(prediction.made_at, prediction.departs_at, option.route, prediction.aboard)
         if arrival_at < prediction.arrival_at:
             return _FacilityArrival(facility=option.facility, arrival_at=arrival_at)
     return None

@@ -53,6 +53,8 @@ FINAL_STATUSES: Final[frozenset[JobStatus]] = frozenset(
 # Settings' defaults (check_retry_seconds, reconcile_seconds), for callers without settings at hand.
 DEFAULT_RETRY_SECONDS: Final[tuple[int, ...]] = (5, 30, 120)
 DEFAULT_PAUSE_SECONDS: Final[float] = 30.0
+# Checks whose jobs' states one sweep asks Redis for in one pipeline.
+SWEEP_BATCH: Final[int] = 1000
 _UNSAFE_IN_JOB_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 Outcome = Literal["scheduled", "kept", "rescheduled"]
@@ -122,6 +124,19 @@ class RqScheduler:
             return "kept"  # someone scheduled it between our delete and our enqueue
         return "rescheduled"
 
+    def schedule_all(self, checks: Sequence[Check]) -> list[Outcome]:
+        """`schedule` for many checks, asking Redis for all their jobs' states in one round trip first: a
+        sweep that finds everything in place costs one pipeline, not three round trips a check."""
+        job_ids = [self.job_id(check) for check in checks]
+        with self.queue.connection.pipeline(transaction=False) as pipeline:
+            for job_id in job_ids:
+                pipeline.hget(Job.key_for(job_id), "status")
+            statuses: list[bytes | None] = pipeline.execute()
+        return [
+            "kept" if _in_place(check, status) else self.schedule(check)
+            for check, status in zip(checks, statuses, strict=True)
+        ]
+
     def job_id(self, check: Check) -> str:
         """The RQ job id of a check: its deterministic id within this queue, in the characters RQ accepts."""
         return job_id_in(self.queue.name, check.job_id)
@@ -143,6 +158,13 @@ class RqScheduler:
             # Overdue (found by the sweep after a Redis loss): now, rather than on the scheduler's next tick.
             return self.queue.enqueue_job(job, unique=True)
         return self.queue.schedule_job(job, not_before(due), unique=True)
+
+
+def _in_place(check: Check, status: bytes | None) -> bool:
+    # What `schedule` would keep: a job waiting or running, or a prediction that has run.
+    if status is None:
+        return False
+    return check.kind == "predicted" or status.decode() not in FINAL_STATUSES
 
 
 def job_id_in(queue_name: str, check_id: str) -> str:
@@ -193,6 +215,7 @@ def reconcile(
     index = index or OpenReferrals()
     index.catch_up(services.store)
     report = ReconcileReport()
+    checks: list[Check] = []
     for incident_id in index.incident_ids():
         stored = services.store.read_stream(incident_stream(incident_id))
         incident = incident_rules.fold(item.event for item in stored)
@@ -200,7 +223,8 @@ def reconcile(
             continue
         report.open_referrals += 1
         reports = [index.last_position_report(rid) for rid in incident.active_resource_ids()]
-        trigger = max([stored[-1].position, *reports])
-        for check in reconcile_checks(incident, trigger):
-            report.count(scheduler.schedule(check))
+        checks += reconcile_checks(incident, max([stored[-1].position, *reports]))
+    for start in range(0, len(checks), SWEEP_BATCH):
+        for outcome in scheduler.schedule_all(checks[start:start + SWEEP_BATCH]):
+            report.count(outcome)
     return report

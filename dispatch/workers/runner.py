@@ -136,12 +136,21 @@ class ReconcileLoop(threading.Thread):
     def run(self) -> None:
         while not self._stopped.wait(self.interval_seconds):
             try:
+                if not self._my_turn():
+                    continue
                 report = reconcile(self.services, self.scheduler, self.index)
             except PASSING_FAILURES as exc:
                 log.warning("reconcile sweep failed; trying again next interval", extra={"error": repr(exc)})
                 continue
             if report.outcomes.get("scheduled") or report.outcomes.get("rescheduled"):
                 log.warning("reconcile restored lost referral checks", extra={"checks": report.outcomes})
+
+    def _my_turn(self) -> bool:
+        """One sweep an interval is enough, however many workers there are: the first to ask takes the turn.
+        The mark expires within the interval, so a worker that dies holding it costs nothing."""
+        key = f"dispatch:{self.scheduler.queue.name}:reconcile-sweep"
+        expires_ms = max(1, int(self.interval_seconds * 1000 * 0.8))
+        return bool(self.scheduler.queue.connection.set(key, "taken", nx=True, px=expires_ms))
 
     def stop(self) -> None:
         self._stopped.set()

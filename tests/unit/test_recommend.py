@@ -249,6 +249,37 @@ def test_with_the_patient_aboard_the_remaining_legs_run_from_the_boats_last_posi
     assert prediction.arrival_at == T0 + minutes(20) + route.total - route.launch
 
 
+def test_a_silent_boat_with_the_patient_aboard_keeps_its_estimate() -> None:
+    # given the boat left the scene at T0 + 5 and has not been heard of since
+    left = milestone_recorded(resource_id="KY", milestone="left_scene", at=T0 + minutes(5))
+    requested, incident = referral_on(left)
+    fleet = {"KY": resource("KY", PHRU_NAI, speed=25, status="assigned", incident_id=INCIDENT)}
+    # when the arrival is predicted ten and forty minutes on
+    early, late = (predict_arrival(requested, incident, fleet, T0 + minutes(n), PLACES, PARAMS)
+                   for n in (10, 40))
+    # then both say the same: it is taken to be keeping its speed, not to be waiting where last seen
+    route = referral_route(PHRU_NAI, VACHIRA, 25, PARAMS, places=PLACES)
+    assert early is not None and late is not None
+    assert early.arrival_at == late.arrival_at == T0 + minutes(5) + route.total - route.launch
+
+
+def test_a_boat_that_has_not_set_off_loses_the_time_it_waits() -> None:
+    requested, incident = referral_on()
+    fleet = {"KY": resource("KY", KO_YAO_NOI, speed=25, status="assigned", incident_id=INCIDENT)}
+    first, later = (predict_arrival(requested, incident, fleet, T0 + minutes(n), PLACES, PARAMS)
+                    for n in (0, 10))
+    assert first is not None and later is not None
+    assert later.arrival_at - first.arrival_at == minutes(10)
+
+
+def test_a_boat_overdue_by_its_estimate_arrives_now_at_the_soonest() -> None:
+    left = milestone_recorded(resource_id="KY", milestone="left_scene", at=T0)
+    requested, incident = referral_on(left)
+    fleet = {"KY": resource("KY", PHRU_NAI, speed=25, status="assigned", incident_id=INCIDENT)}
+    prediction = predict_arrival(requested, incident, fleet, T0 + minutes(180), PLACES, PARAMS)
+    assert prediction is not None and prediction.arrival_at == T0 + minutes(180)
+
+
 def test_a_boat_too_far_away_predicts_a_late_arrival() -> None:
     # a 15-knot boat at Thap Lamu, across the province, for a Koh Yao referral with an 80-minute guarantee
     requested, incident = referral_on()
