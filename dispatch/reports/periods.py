@@ -31,6 +31,8 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def months_between(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
     """The Bangkok months overlapping [start, end), each as (YYYY-MM, its start, its end) clipped to the range."""
     months: list[tuple[str, datetime, datetime]] = []
+    if start >= end:
+        return months
     day = local(start).date().replace(day=1)
     while (month_start := local_midnight(day)) < end:
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)

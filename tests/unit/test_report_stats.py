@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dispatch.errors import InvalidInput
-from dispatch.reports.periods import month_of, parse_bound, year_bounds
+from dispatch.reports.periods import month_of, months_between, parse_bound, year_bounds
 from dispatch.reports.stats import EMPTY, Stats, breakdowns, grouped_stats, stats_of
 from dispatch.reports.summary import summarise
 
@@ -62,6 +62,17 @@ def test_months_and_years_are_bangkok_time() -> None:
     assert month_of(datetime(2026, 3, 31, 16, 59, 59, tzinfo=UTC)) == "2026-03"
     assert month_of(datetime(2026, 3, 31, 17, 0, tzinfo=UTC)) == "2026-04"
     assert year_bounds(2018) == (datetime(2017, 12, 31, 17, tzinfo=UTC), datetime(2018, 12, 31, 17, tzinfo=UTC))
+
+
+def test_a_period_splits_into_bangkok_months_clipped_to_it() -> None:
+    start, end = datetime(2025, 12, 20, tzinfo=UTC), datetime(2026, 2, 10, 17, tzinfo=UTC)
+
+    assert months_between(start, end) == [
+        ("2025-12", start, datetime(2025, 12, 31, 17, tzinfo=UTC)),
+        ("2026-01", datetime(2025, 12, 31, 17, tzinfo=UTC), datetime(2026, 1, 31, 17, tzinfo=UTC)),
+        ("2026-02", datetime(2026, 1, 31, 17, tzinfo=UTC), end),
+    ]
+    assert months_between(end, start) == [] == months_between(end, end)
 
 
 def test_report_bounds_are_bangkok_dates_or_times_with_a_zone() -> None:
