@@ -284,6 +284,21 @@ def test_filters_narrow_incidents_responses_and_referrals(
         incidents, response, referrals)
 
 
+def test_an_official_answers_the_koh_yao_quarter_question_and_shows_the_log_is_intact(api: Api) -> None:
+    # "What share of Koh Yao referrals arrived within 80 minutes last quarter, which did not, and why?"
+    body = api.get("/api/reports/response-times?zone=koh_yao&from=2026-01-01&to=2026-04-01&limit=0",
+                   "official").json()
+
+    referrals = body["referrals"]
+    assert (referrals["met"], referrals["missed"], referrals["compliance_percent"]) == (1, 1, 50.0)
+    (late,) = referrals["missed_referrals"]
+    assert (late["incident_id"], late["minutes_late"], late["risk_reason"], late["transport_seconds"]) == (
+        "B", 13.0, "warning_point", 4200)
+    trail = api.get(f"/api/audit/incidents/{late['incident_id']}", "official").json()
+    assert [e["type"] for e in trail["events"]].count("ReferralBreached") == 1
+    assert api.get("/api/audit/verify", "official").json()["intact"] is True
+
+
 def test_the_json_answer_pages_its_response_rows(api: Api) -> None:
     body = api.get("/api/reports/response-times?limit=2&offset=2", "operator").json()
 
