@@ -111,3 +111,16 @@ def fleet(engine: Engine) -> list[Resource]:
         )
         for row in rows
     ]
+
+
+def incidents_for(engine: Engine, now: datetime, *, recent_since: datetime, person: str | None = None,
+                  resource_id: str | None = None) -> dict[str, Any]:
+    """Open incidents and those closed since `recent_since`, newest first; with `person`, only those the
+    person reported or whose assigned resources include `resource_id` (a lifeguard's "my incidents")."""
+    with engine.connect() as db:
+        query = select(BOARD).where(or_(BOARD.c.status == "open", BOARD.c.closed_at >= recent_since))
+        rows = [dict(row) for row in db.execute(query.order_by(BOARD.c.reported_at.desc())).mappings()]
+    if person is not None:
+        rows = [row for row in rows if row["reporter"] == person or (
+            resource_id is not None and any(a["resource_id"] == resource_id for a in row["assignments"]))]
+    return {"position": shared_position(engine), "incidents": [_with_clock(row, now) for row in rows]}

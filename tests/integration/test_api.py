@@ -316,6 +316,7 @@ def test_admins_add_people_and_nobody_else_can(api: Api) -> None:
 ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/incidents", {"lifeguard", "operator"}),
     ("GET", "/api/incidents/{id}", {"lifeguard", "operator", "official", "admin"}),
+    ("GET", "/api/incidents", {"lifeguard", "operator", "official", "admin"}),
     ("POST", "/api/incidents/{id}/triage", {"operator"}),
     ("POST", "/api/incidents/{id}/dispatch", {"operator"}),
     ("POST", "/api/incidents/{id}/milestones", {"lifeguard", "operator"}),
@@ -393,3 +394,21 @@ def test_recommendations_rank_available_boats_by_eta_and_facilities_by_arrival(
     assert boats == ["KY-FAST", "KY-SLOW"], "fastest first; the out-of-service boat is never offered"
     etas = [facility["eta_minutes"] for facility in body["facilities"]]
     assert etas == sorted(etas) and "hu_phru_nai" not in [f["facility_id"] for f in body["facilities"]]
+
+
+def test_a_lifeguard_lists_the_incidents_they_reported_or_are_assigned_to(api: Api, services: Services) -> None:
+    from dispatch.projections import all_projections
+    from dispatch.projections.runner import Projector
+
+    mine = report(api, "lifeguard")
+    assigned = report(api, "operator")
+    others = report(api, "operator")
+    register(api, "KL-TEAM-1", kind="team")  # the lifeguard's own team (see the api fixture)
+    api.post(f"/api/incidents/{assigned}/dispatch", "operator", {"resource_id": "KL-TEAM-1"})
+    Projector(services.store, all_projections()).catch_up_all()
+
+    listed = {row["incident_id"] for row in api.get("/api/incidents", "lifeguard").json()["incidents"]}
+    everything = {row["incident_id"] for row in api.get("/api/incidents", "operator").json()["incidents"]}
+
+    assert listed == {mine, assigned}
+    assert everything == {mine, assigned, others}

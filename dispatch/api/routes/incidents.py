@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from dispatch.api import views
 from dispatch.api.commanding import not_future, run, stamp
@@ -31,6 +32,7 @@ from dispatch.commands import (
 )
 from dispatch.errors import FacilityNotFound, InvalidInput
 from dispatch.events.catalogue import ReferralPolicy, ReferralRequested
+from dispatch.projections import queries
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
@@ -53,6 +55,22 @@ def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDep, key
         description=body.description, language=body.language,
     )
     return AppendedOut.of(incident_id, run(command, services, response))
+
+
+@router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones")
+def list_incidents(
+    actor: Reader,
+    services: ServicesDep,
+    mine: Annotated[bool, Query(description="only those I reported or my team or boat is assigned to")] = False,
+    recent_hours: Annotated[int, Query(ge=0, le=24 * 31, description="closed ones from the last hours")] = 24,
+) -> dict[str, Any]:
+    now = services.clock.now()
+    # A lifeguard sees only their own incidents, whatever they ask for.
+    own = mine or actor.role == "lifeguard"
+    return queries.incidents_for(
+        services.store.engine, now, recent_since=now - timedelta(hours=recent_hours),
+        person=actor.id if own else None, resource_id=actor.resource_id if own else None,
+    )
 
 
 @router.get("/{incident_id}", summary="An incident's current state and full timeline")
