@@ -67,8 +67,10 @@ def up(
     try:
         services = _services_with_redis(settings)
         _first_start(services)
+        _refuse_initial_passwords_in_production(services)
         publish = RedisPublisher(services.redis, settings.live_channel)  # type: ignore[arg-type]
-        projector = Projector(services.store, all_projections(), publish=publish)
+        projector = Projector(services.store, all_projections(), publish=publish,
+                              batch_size=settings.projector_batch_size)
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
@@ -104,12 +106,19 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 def _first_start(services: Services) -> None:
-    """On an empty system: demo accounts with random passwords (shown once) and the demo fleet."""
-    if not services.accounts.has_users():
+    """On an empty system: demo accounts with random passwords (shown once) and the demo fleet.
+
+    Production gets no demo accounts: its people are added with `dispatch users add`."""
+    production = services.settings.environment == "production"
+    if production and not services.accounts.has_users():
+        console.print("No accounts yet: add the first with `dispatch users add NAME --role admin`.")
+    elif not services.accounts.has_users():
         table = ["First start: demo accounts (passwords are shown only now):"]
         for role in ROLES:
             password = secrets.token_urlsafe(12)
-            services.accounts.add_user(f"demo-{role}", role, password, display_name=f"Demo {role}")
+            # Flagged, so production refuses to start until each has a password of its person's choosing.
+            services.accounts.add_user(f"demo-{role}", role, password, display_name=f"Demo {role}",
+                                       must_change_password=True)
             table.append(f"  {role:<10} demo-{role:<16} {password}")
         console.print("\n".join(table))
     if services.store.head() == 0:
@@ -121,6 +130,17 @@ def _first_start(services: Services) -> None:
                 zone=services.places.zone_of(resource.position),
             ), services)
         console.print(f"Loaded the demo fleet ({len(load_demo_fleet())} resources) and the Phang Nga places.")
+
+
+def _refuse_initial_passwords_in_production(services: Services) -> None:
+    """Exit 2 in production while an account still has the password first start printed (issue 8)."""
+    if services.settings.environment != "production":
+        return
+    if waiting := services.accounts.with_initial_passwords():
+        console.print(f"[red]Refusing to start in production[/]: {', '.join(waiting)} still "
+                      f"{'has its' if len(waiting) == 1 else 'have their'} generated first-start password. "
+                      "Sign in and change it (POST /api/auth/password), then start again.")
+        raise typer.Exit(2)
 
 
 class _Server(uvicorn.Server):
@@ -141,7 +161,7 @@ def _serve(services: Services, redis_url: str | None, host: str, port: int,
     from dispatch.api.app import create_app
 
     config = uvicorn.Config(create_app(services, redis_url=redis_url), host=host, port=port, log_config=None,
-                            ws_max_size=64 * 1024)
+                            ws_max_size=services.settings.ws_max_message_bytes)
     _Server(config, on_ready).run()
 
 
@@ -154,11 +174,13 @@ def api(
     """Run the API alone (production: against DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL)."""
     settings = _settings(host=host, port=port)
     configure_logging(settings.log_level)
+    services = _services_with_redis(settings)
+    _refuse_initial_passwords_in_production(services)
     if workers > 1:
         uvicorn.run("dispatch.api.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_config=None, ws_max_size=64 * 1024)
+                    workers=workers, log_config=None, ws_max_size=settings.ws_max_message_bytes)
         return
-    _serve(_services_with_redis(settings), settings.redis_url, settings.host, settings.port)
+    _serve(services, settings.redis_url, settings.host, settings.port)
 
 
 @app.command()
@@ -171,7 +193,7 @@ def projector() -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    Projector(services.store, all_projections(), publish=publish).run(stop)
+    Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size).run(stop)
 
 
 @app.command()

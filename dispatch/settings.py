@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     device_clock_skew_seconds: int = Field(default=120, ge=0, le=3600)
     # Largest request body the API reads, in bytes: a report is a few hundred.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Events the projector applies per transaction: bigger catches up faster, smaller publishes sooner.
+    projector_batch_size: int = Field(default=2000, ge=1, le=100_000)
     # Live board: a quiet socket still hears from the server this often; a client this far behind is resynced.
     ws_heartbeat_seconds: float = Field(default=10, gt=0, le=120)
     ws_queue_size: int = Field(default=200, ge=1, le=10_000)
@@ -108,6 +110,25 @@ class Settings(BaseSettings):
     # What one seamless referral saves the patient, in baht: the province's figure (158 referrals saved
     # 948,000 baht in 2018); the yearly summary's cost saved is referrals x this.
     referral_saving_thb: int = Field(default=6000, ge=0, le=1_000_000)
+
+    # --- security (issue 8; dispatch/lockout.py, dispatch/api/security.py) ------------------------------
+    # Sign-in throttling: this many failed sign-ins for one username within the window lock it for the
+    # lockout period (429 with Retry-After, even with the right password); one client address may fail more
+    # often, as a command centre's operators share one address behind its router.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    login_lockout_seconds: int = Field(default=300, ge=1, le=24 * 3600)
+    # Session and CSRF cookies are sent over HTTPS only; None: only in production.
+    cookie_secure: bool | None = None
+    # Strict-Transport-Security max-age in production (browsers then refuse plain http to this host).
+    hsts_seconds: int = Field(default=365 * 24 * 3600, ge=0)
+    # Largest WebSocket message the server reads; a bigger one closes the socket (1009).
+    ws_max_message_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.environment == "production"
 
 
 @lru_cache(maxsize=1)
