@@ -69,7 +69,8 @@ def test_a_killed_projector_resumes_without_double_counting(tmp_path: Path) -> N
     assert 0 < killed_at < head, "the kill must land part-way"
     with services.store.engine.connect() as db:
         live = {row["incident_id"]: dict(row) for row in db.execute(select(BOARD)).mappings()}
-    expected = {row["incident_id"]: row for row in replay_in_memory(Board(), list(services.store.iter_all())).rows(TABLE)}
+    replayed = replay_in_memory(Board(), list(services.store.iter_all())).rows(TABLE)
+    expected = {row["incident_id"]: row for row in replayed}
     assert {key: row["notes"] for key, row in live.items()} == {f"i{n}": NOTES for n in range(INCIDENTS)}
     assert live.keys() == expected.keys()
     assert all(live[key]["position"] == expected[key]["position"] for key in live)
