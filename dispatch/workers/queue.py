@@ -145,7 +145,7 @@ class RqScheduler:
         if check.kind == "predicted":
             job = self.queue.create_job(
                 CHECK_PREDICTION_JOB, args=(check.incident_id, check.resource_id), job_id=job_id,
-                retry=self.retry, description=f"predict arrival after log position {check.job_id}",
+                retry=self.retry, description=f"predicted arrival ({check.job_id})",
             )
             return self.queue.enqueue_job(job, unique=True)
         assert check.run_at is not None, "a deadline check has a time"
