@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, Column, Engine, String, select, update
+from sqlalchemy import Boolean, Column, Engine, String, false, select, update
 from sqlmodel import Field, Session, SQLModel
 
 from dispatch.clock import Clock
@@ -35,6 +35,10 @@ class UserRecord(SQLModel, table=True):
     resource_id: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     active: bool = Field(sa_column=Column(Boolean, nullable=False, default=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # Set for the demo accounts `dispatch up` makes on first start; cleared when the person sets their own
+    # password. Production refuses to start while an active account still has one (issue 8).
+    must_change_password: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false()))
 
 
 class SessionRecord(SQLModel, table=True):
@@ -80,7 +84,8 @@ class Accounts:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
     def add_user(
-        self, user_id: str, role: str, password: str, *, display_name: str = "", resource_id: str | None = None
+        self, user_id: str, role: str, password: str, *, display_name: str = "", resource_id: str | None = None,
+        must_change_password: bool = False,
     ) -> None:
         """Create a user; the password is stored only as an argon2 hash."""
         if role not in ROLES:
@@ -93,6 +98,7 @@ class Accounts:
             db.add(UserRecord(
                 id=user_id, role=role, password_hash=self._hasher.hash(password), display_name=display_name or user_id,
                 resource_id=resource_id, active=True, created_at=self.clock.now(),
+                must_change_password=must_change_password,
             ))
             db.commit()
 
@@ -129,6 +135,36 @@ class Accounts:
         if session.revoked_at is not None or session.expires_at <= self.clock.now() or not user.active:
             raise AuthenticationFailed("the session has ended; sign in again")
         return _actor(user), user.display_name
+
+    def change_password(self, token: str, current_password: str, new_password: str) -> Actor:
+        """Set a new password for the session's person; their other sessions end, this one goes on."""
+        actor, _name = self.authenticate(token)
+        if len(new_password) < 10:
+            raise InvalidInput("a password needs at least 10 characters", field="new_password")
+        if new_password == current_password:
+            raise InvalidInput("the new password must differ from the current one", field="new_password")
+        with Session(self.engine) as db:
+            user = db.get(UserRecord, actor.id)
+            if user is None or not self._password_matches(user.password_hash, current_password):
+                raise AuthenticationFailed("the current password is wrong", field="current_password")
+            user.password_hash = self._hasher.hash(new_password)
+            user.must_change_password = False
+            db.add(user)
+            db.exec(
+                update(SessionRecord)
+                .where(SessionRecord.user_id == actor.id, SessionRecord.token_hash != _token_hash(token))  # type: ignore[arg-type]
+                .where(SessionRecord.revoked_at.is_(None))  # type: ignore[union-attr]
+                .values(revoked_at=self.clock.now())
+            )
+            db.commit()
+        return actor
+
+    def with_initial_passwords(self) -> list[str]:
+        """Active people who still have the password first start generated for them (demo accounts)."""
+        with Session(self.engine) as db:
+            found = db.exec(select(UserRecord.id).where(  # type: ignore[call-overload]
+                UserRecord.must_change_password, UserRecord.active).order_by(UserRecord.id))
+            return [str(row[0]) for row in found]
 
     def revoke(self, token: str) -> None:
         with Session(self.engine) as db:

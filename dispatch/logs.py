@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,14 @@ import orjson
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and belongs in the JSON.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
+# Secrets never reach a log line (issue 8): a session token in a URL (uvicorn logs the live board's
+# `/ws/board?token=...`), a Bearer header, a session or CSRF cookie, and any field named like a secret.
+_SECRET_TEXT = re.compile(r"((?:[?&]token=)|(?:Bearer\s+)|(?:dispatch_(?:session|csrf)=))[^&\s\\\"';,]+", re.I)
+_SECRET_FIELD = re.compile(r"password|token|secret|authorization|cookie", re.I)
+
+
+def redact(text: str) -> str:
+    return _SECRET_TEXT.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,10 +30,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        line.update({key: value for key, value in record.__dict__.items() if key not in _STANDARD})
+        line.update({key: "[redacted]" if _SECRET_FIELD.search(key) else value
+                     for key, value in record.__dict__.items() if key not in _STANDARD})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str).decode()
+        return redact(orjson.dumps(line, default=str).decode())
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import dispatch.accounts
 import dispatch.events.tables
+import dispatch.lockout
 import dispatch.projections.tables  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from dispatch.api.limits import BodyLimit
+from dispatch.api.limits import BodyLimit, JsonBodiesOnly, document_limits
 from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
 from dispatch.api.routes import (
@@ -20,6 +20,7 @@ from dispatch.api.routes import (
     audit,
     auth,
     board,
+    docs,
     events,
     health,
     incidents,
@@ -30,8 +31,10 @@ from dispatch.api.routes import (
     resources,
 )
 from dispatch.api.schemas import ErrorOut
+from dispatch.api.security import SecurityHeaders
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
+from dispatch.lockout import TooManyAttempts
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
 # Documented on every route, so clients (and schemathesis) know each error's shape.
@@ -59,6 +62,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
         version="0.1.0",
         description="Report, triage, dispatch and refer maritime emergencies on the Phang Nga coast. "
         "Every command takes an Idempotency-Key header; errors answer with code, message and field.",
+        docs_url=None, redoc_url=None,  # served by routes/docs.py, with a policy that lets them load
     )
     app.state.services = services
     app.state.hub = hub
@@ -67,10 +71,16 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(live.router)
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
+    app.include_router(docs.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.middleware("http")(_measure)
+    app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
+    # Outermost, so every answer carries the headers, the limits' 413 and 415 included (issue 8).
+    production = services.settings.environment == "production"
+    app.add_middleware(SecurityHeaders, hsts_seconds=services.settings.hsts_seconds if production else None)
+    _document_limits(app)
     if UI_DIR.is_dir():
         app.mount("/", StaticFiles(directory=UI_DIR, html=True), name="ui")
     return app
@@ -80,8 +90,22 @@ async def _dispatch_error(request: Request, exc: DispatchError) -> JSONResponse:
     body: dict[str, object] = {"code": exc.code, "message": exc.message, "field": exc.field}
     if isinstance(exc, ConcurrencyConflict):
         body["current_version"] = exc.current_version
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
     return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _document_limits(app: FastAPI) -> None:
+    """The spec also names the body limits' 413 and 415 on every route that takes a body."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_limits(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,11 +10,11 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dispatch.accounts import AuthenticationFailed
+from dispatch.api.security import CSRF_HEADER, SESSION_COOKIE, check_csrf
 from dispatch.bootstrap import Services
 from dispatch.commands import Actor
 from dispatch.errors import NotPermitted
 
-SESSION_COOKIE = "dispatch_session"
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/auth/login")
 
 
@@ -30,8 +30,9 @@ def session_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> str:
     if credentials is not None:
-        return credentials.credentials
+        return credentials.credentials  # a Bearer header: no other site can make a browser send it
     if cookie := request.cookies.get(SESSION_COOKIE):
+        check_csrf(cookie, request.method, request.headers.get(CSRF_HEADER))  # a browser sends cookies anywhere
         return cookie
     raise AuthenticationFailed("sign in first: no bearer token or session cookie", field="Authorization")
 

@@ -1,6 +1,9 @@
-"""A cap on request bodies, checked before any route reads them (a report is a few hundred bytes)."""
+"""Limits on request bodies, checked before any route reads them: their size (a report is a few hundred
+bytes) and their type (the API reads JSON only)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,3 +57,51 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class JsonBodiesOnly:
+    """Answer 415 to a request under /api/ that sends a body in anything but JSON.
+
+    Without this, a form post or text/plain body would reach the JSON parser and come back as a 422 that blames
+    the body's fields; a 415 names the real mistake. It also means a cross-site HTML form (which can only send
+    form and text types) never reaches a route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/") and not _is_json(scope):
+            body = orjson.dumps({"code": "unsupported_media_type", "field": "Content-Type",
+                                 "message": "send the request body as JSON (Content-Type: application/json)"})
+            await send({"type": "http.response.start", "status": 415, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    """True for a request without a body, or one whose Content-Type is JSON (application/json, */*+json)."""
+    headers = dict(scope["headers"])
+    length = headers.get(b"content-length")
+    has_body = b"transfer-encoding" in headers or (length is not None and length.strip() not in (b"", b"0"))
+    media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return not has_body or media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json"))
+
+
+LIMIT_RESPONSES: dict[str, str] = {"413": "the body is larger than the API reads",
+                                   "415": "the body is not JSON"}
+
+
+def document_limits(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add 413 and 415 to every operation that takes a body: they can happen there (clients and schemathesis
+    read the documented answers)."""
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if "requestBody" in operation:
+                for status, text in LIMIT_RESPONSES.items():
+                    operation["responses"].setdefault(status, {"description": text, "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}})
+    return spec

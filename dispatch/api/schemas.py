@@ -101,6 +101,11 @@ class LoginIn(In):
     password: str = Field(min_length=1, max_length=200)
 
 
+class PasswordIn(In):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
 class UserIn(In):
     username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     role: Role

@@ -313,10 +313,12 @@ def test_admins_add_people_and_nobody_else_can(api: Api) -> None:
 
 
 # Who may call what (DESIGN.md §6). A route a role may not use answers 403 before anything else.
+# EVERY route of the OpenAPI spec is here (test_the_role_matrix_covers_every_route fails on a new one).
+EVERYONE = {"lifeguard", "operator", "official", "admin"}
 ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/incidents", {"lifeguard", "operator"}),
-    ("GET", "/api/incidents/{id}", {"lifeguard", "operator", "official", "admin"}),
-    ("GET", "/api/incidents", {"lifeguard", "operator", "official", "admin"}),
+    ("GET", "/api/incidents", EVERYONE),
+    ("GET", "/api/incidents/{id}", EVERYONE),
     ("POST", "/api/incidents/{id}/triage", {"operator"}),
     ("POST", "/api/incidents/{id}/dispatch", {"operator"}),
     ("POST", "/api/incidents/{id}/milestones", {"lifeguard", "operator"}),
@@ -326,14 +328,25 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/resources", {"operator"}),
     ("GET", "/api/resources/{rid}", {"operator", "official", "admin"}),
     ("PATCH", "/api/resources/{rid}", {"operator"}),
-    ("GET", "/api/places", {"lifeguard", "operator", "official", "admin"}),
+    ("GET", "/api/places", EVERYONE),
     ("GET", "/api/events", {"operator", "official"}),
     ("POST", "/api/users", {"admin"}),
     ("GET", "/api/incidents/{id}/recommendations", {"operator", "official", "admin"}),
     ("GET", "/api/board", {"operator", "official", "admin"}),
     ("GET", "/api/resources", {"operator", "official", "admin"}),
-    ("GET", "/api/referrals", {"lifeguard", "operator", "official", "admin"}),
+    ("GET", "/api/referrals", EVERYONE),
+    ("GET", "/api/reports/response-times", {"operator", "official"}),
+    ("GET", "/api/reports/summary", {"operator", "official"}),
+    ("GET", "/api/reports/incidents.geojson", {"operator", "official"}),
+    ("GET", "/api/reports/nemsis.csv", {"operator", "official"}),
+    ("GET", "/api/audit/incidents/{id}", {"operator", "official"}),
+    ("GET", "/api/audit/verify", {"operator", "official"}),
+    ("GET", "/api/me", EVERYONE),
+    ("POST", "/api/auth/password", EVERYONE),
+    ("POST", "/api/auth/logout", EVERYONE),
 ]
+# Open to anyone, signed in or not: signing in itself, and what operations' monitoring reads.
+PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/metrics")]
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTE_ROLES, ids=[f"{m} {p}" for m, p, _ in ROUTE_ROLES])
@@ -348,6 +361,24 @@ def test_each_role_on_each_route(api: Api, method: str, path: str, allowed: set[
         else:
             assert answer.status_code == 403, f"{role} got {answer.status_code} on {method} {url}"
             assert answer.json()["code"] == "not_permitted"
+    api.client.cookies.clear()  # the sign-ins above left a session cookie in the client
+    anonymous = api.client.request(method, url, json={})
+    assert anonymous.status_code == 401 and anonymous.json()["code"] == "authentication_failed"
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLIC_ROUTES, ids=[f"{m} {p}" for m, p in PUBLIC_ROUTES])
+def test_public_routes_need_no_sign_in(api: Api, method: str, path: str) -> None:
+    answer = api.client.request(method, path, json={"username": "nobody", "password": "wrong password"})
+    assert answer.status_code in (200, 401), answer.text  # 401: the wrong password, not a missing session
+    assert path != "/api/auth/login" or answer.json()["field"] == "password"
+
+
+def test_the_role_matrix_covers_every_route(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    in_matrix = {(m, p.replace("{id}", "{incident_id}").replace("{rid}", "{resource_id}")) for m, p, _ in ROUTE_ROLES}
+    assert documented - in_matrix - set(PUBLIC_ROUTES) == set(), "add the new route to ROUTE_ROLES or PUBLIC_ROUTES"
+    assert in_matrix | set(PUBLIC_ROUTES) <= documented, "the matrix names a route the API no longer has"
 
 
 # --- operations ---------------------------------------------------------------------------------------
@@ -365,11 +396,8 @@ def test_metrics_count_requests_in_prometheus_format(api: Api) -> None:
     assert "dispatch_log_head_position 1.0" in text
 
 
-def test_every_route_is_documented(api: Api) -> None:
-    spec = api.client.get("/openapi.json").json()
-    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
-    expected = {(m, p.replace("{id}", "{incident_id}").replace("{rid}", "{resource_id}")) for m, p, _ in ROUTE_ROLES}
-    assert expected <= documented
+def test_the_api_documents_itself(api: Api) -> None:
+    assert api.client.get("/openapi.json").json()["paths"]
     assert api.client.get("/docs").status_code == 200
 
 

@@ -1,4 +1,5 @@
-// Talking to the API: the session cookie rides along; every error answers {code, message, field}.
+// Talking to the API: the session cookie rides along (writes add its CSRF proof); every error answers
+// {code, message, field}.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -29,11 +30,21 @@ function learnClock(response, sentAt) {
   clockOffsetMs = Math.abs(estimate) > 2000 ? estimate : 0;
 }
 
+/** The value of a cookie the page may read (the session cookie itself is HttpOnly and never seen here). */
+function cookie(name) {
+  const found = document.cookie.split("; ").find((pair) => pair.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : null;
+}
+
 /** Call the API; resolves to the JSON answer, rejects with an ApiError (status 0 when there is no signal). */
 export async function api(path, { method = "GET", body, key, timeoutMs = 15000 } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (key) headers["Idempotency-Key"] = key;
+  // A change signed in by the session cookie must prove it comes from our own page (CSRF): the server set
+  // this readable cookie at sign-in, and another site can neither read it nor set the header.
+  const csrf = method === "GET" ? null : cookie("dispatch_csrf");
+  if (csrf) headers["X-CSRF-Token"] = csrf;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const sentAt = Date.now();

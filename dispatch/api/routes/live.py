@@ -10,8 +10,8 @@ import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from dispatch.accounts import AuthenticationFailed
-from dispatch.api.deps import SESSION_COOKIE
 from dispatch.api.live import Client, LiveHub
+from dispatch.api.security import SESSION_COOKIE, same_origin
 from dispatch.bootstrap import Services
 
 router = APIRouter()
@@ -27,6 +27,10 @@ async def board_socket(
     services: Services = websocket.app.state.services
     hub: LiveHub = websocket.app.state.hub
     await websocket.accept()
+    # A page on another site may open this socket, and the browser would attach our cookie: refuse it.
+    if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
+        await websocket.close(code=4403, reason="the board opens only from this site's pages")
+        return
     credential = token or websocket.cookies.get(SESSION_COOKIE)
     try:
         if not credential:
@@ -61,9 +65,9 @@ async def _relay(websocket: WebSocket, hub: LiveHub, client: Client, heartbeat: 
 
 
 async def _drain_incoming(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends, so a close is noticed at once."""
-    while True:
-        await websocket.receive_text()
+    """Read (and ignore) what the client sends, text or bytes, so a close is noticed at once."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 async def _send(websocket: WebSocket, message: dict[str, object]) -> None:
