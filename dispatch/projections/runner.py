@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from dispatch.events.envelope import StoredEvent
 from dispatch.events.store import EventStore
 from dispatch.projections.rows import Change, Projection, Row, RowSet
 from dispatch.projections.tables import CHECKPOINTS
+from dispatch.projections.writer import BulkInsert
 
 log = logging.getLogger("dispatch.projector")
 PROJECTOR_LOCK_KEY: Final[int] = 1669_0081
@@ -52,6 +53,7 @@ class Projector:
         self.projections = {projection.name: projection for projection in projections}
         self.batch_size = batch_size
         self.publish = publish
+        self._inserters: dict[str, BulkInsert] = {}
 
     # --- catching up -------------------------------------------------------------------------------
 
@@ -124,20 +126,39 @@ class Projector:
     # --- rebuilding --------------------------------------------------------------------------------
 
     def rebuild(self, names: Sequence[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
-        """Drop and replay projections from the log; returns the number of events replayed."""
+        """Drop and replay projections from the log; returns the position replayed to.
+
+        The replay runs in memory (the tables start empty, so nothing needs loading) and every row is written
+        once, with the drop and the checkpoints, in one transaction: readers see the old rows until the new
+        ones are complete, and a crash mid-rebuild leaves the old ones in place.
+        """
         chosen = [self.projections[name] for name in (names or list(self.projections))]
+        rows = {projection.name: RowSet() for projection in chosen}
+        replayed, since_progress = 0, 0
+        for stored in self.store.iter_all():
+            for projection in chosen:
+                projection.apply(rows[projection.name], stored)
+            replayed, since_progress = stored.position, since_progress + 1
+            if progress is not None and since_progress == self.batch_size:
+                progress(since_progress)
+                since_progress = 0
         with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as db, db.begin():
             for projection in chosen:
                 self._checkpoint(db, projection.name, lock=True)
                 for table in projection.tables:
                     db.execute(delete(table))
-                self._set_checkpoint(db, projection.name, 0)
-        replayed = 0
-        while (batch := self.catch_up(chosen)).read:
-            if progress is not None:
-                progress(batch.read)
-            replayed = batch.position
+                    self._inserter(table).run(db, [row for _key, row, _position in rows[projection.name].changed(
+                        table.name)])
+                self._set_checkpoint(db, projection.name, replayed)
+        if progress is not None and since_progress:
+            progress(since_progress)
         return replayed
+
+    def _inserter(self, table: Table) -> BulkInsert:
+        inserter = self._inserters.get(table.name)
+        if inserter is None:
+            inserter = self._inserters[table.name] = BulkInsert(table, self.engine.dialect.name)
+        return inserter
 
     # --- one writer --------------------------------------------------------------------------------
 
@@ -165,10 +186,9 @@ class Projector:
         if lock and db.dialect.name == "postgresql":
             query = query.with_for_update()
         found = db.execute(query).scalar()
-        if found is None:
+        if found is None and lock:  # a writer creates the checkpoint; a reader only reads
             db.execute(insert(table).values(name=name, position=0))
-            return 0
-        return int(found)
+        return int(found or 0)
 
     def _set_checkpoint(self, db: Connection, name: str, position: int) -> None:
         table = CHECKPOINTS
@@ -201,7 +221,7 @@ class Projector:
             keys = [key for key, _row, _position in changed]
             for start in range(0, len(keys), _IN_CHUNK):
                 db.execute(delete(table).where(primary.in_(keys[start:start + _IN_CHUNK])))
-            db.execute(insert(table), [row for _key, row, _position in changed])
+            self._inserter(table).run(db, [row for _key, row, _position in changed])
             changes.extend(Change(view=table.name, key=key, position=position, row=row)
                            for key, row, position in changed)
         return changes
