@@ -160,8 +160,10 @@ def _serve(services: Services, redis_url: str | None, host: str, port: int,
            on_ready: Callable[[], None] | None = None) -> None:
     from dispatch.api.app import create_app
 
+    # No per-message deflate: board deltas are small, and compressing each one again for each of 200
+    # sockets cost a fifth of the relay's time (bench/live_board.py).
     config = uvicorn.Config(create_app(services, redis_url=redis_url), host=host, port=port, log_config=None,
-                            ws_max_size=services.settings.ws_max_message_bytes)
+                            ws_max_size=services.settings.ws_max_message_bytes, ws_per_message_deflate=False)
     _Server(config, on_ready).run()
 
 
@@ -178,7 +180,8 @@ def api(
     _refuse_initial_passwords_in_production(services)
     if workers > 1:
         uvicorn.run("dispatch.api.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
-                    workers=workers, log_config=None, ws_max_size=settings.ws_max_message_bytes)
+                    workers=workers, log_config=None, ws_max_size=settings.ws_max_message_bytes,
+                    ws_per_message_deflate=False)
         return
     _serve(services, settings.redis_url, settings.host, settings.port)
 

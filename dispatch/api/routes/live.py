@@ -70,5 +70,6 @@ async def _drain_incoming(websocket: WebSocket) -> None:
         pass
 
 
-async def _send(websocket: WebSocket, message: dict[str, object]) -> None:
-    await websocket.send_text(orjson.dumps(message).decode())
+async def _send(websocket: WebSocket, message: dict[str, object] | str) -> None:
+    # Deltas come encoded once for every board (LiveHub.broadcast); snapshots are per client.
+    await websocket.send_text(message if isinstance(message, str) else orjson.dumps(message).decode())
