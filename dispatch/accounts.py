@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,12 +78,18 @@ def _token_hash(token: str) -> str:
 class Accounts:
     def __init__(
         self, engine: Engine, clock: Clock, session_window: timedelta, *, time_cost: int = 3,
-        memory_kib: int = 64 * 1024,
+        memory_kib: int = 64 * 1024, cache_seconds: float = 0.0,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.session_window = session_window
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        # Sessions checked in the last `cache_seconds`, by token hash: a burst of reports from one phone or
+        # a busy board costs one read, not one per request. Signing out or changing a password here
+        # evicts at once; on another API process a revoked token lives at most cache_seconds longer.
+        self._cache_seconds = cache_seconds
+        self._recent: dict[str, tuple[Actor, str, datetime, float]] = {}
+        self._recent_lock = threading.Lock()
 
     def add_user(
         self, user_id: str, role: str, password: str, *, display_name: str = "", resource_id: str | None = None,
@@ -122,7 +130,30 @@ class Accounts:
             return IssuedSession(token, record.expires_at, _actor(user), user.display_name)
 
     def authenticate(self, token: str) -> tuple[Actor, str]:
-        """The actor behind a live session token, with their display name: one indexed read."""
+        """The actor behind a live session token, with their display name: one indexed read (or none, when
+        the same session was checked in the last cache_seconds)."""
+        return self.recently_checked(token) or self._authenticate(token)
+
+    def recently_checked(self, token: str) -> tuple[Actor, str] | None:
+        """The session's actor if it was checked within cache_seconds and has not expired since; no I/O."""
+        with self._recent_lock:
+            found = self._recent.get(_token_hash(token))
+        if found is None:
+            return None
+        actor, name, expires_at, fresh_until = found
+        if time.monotonic() > fresh_until or expires_at <= self.clock.now():
+            return None
+        return actor, name
+
+    def _forget(self, token: str | None = None, user_id: str | None = None) -> None:
+        with self._recent_lock:
+            if token is not None:
+                self._recent.pop(_token_hash(token), None)
+            if user_id is not None:
+                for key in [key for key, entry in self._recent.items() if entry[0].id == user_id]:
+                    del self._recent[key]
+
+    def _authenticate(self, token: str) -> tuple[Actor, str]:
         with Session(self.engine) as db:
             found = db.exec(  # type: ignore[call-overload]
                 select(SessionRecord, UserRecord)
@@ -134,11 +165,17 @@ class Accounts:
         session, user = found
         if session.revoked_at is not None or session.expires_at <= self.clock.now() or not user.active:
             raise AuthenticationFailed("the session has ended; sign in again")
-        return _actor(user), user.display_name
+        actor = _actor(user)
+        if self._cache_seconds > 0:
+            with self._recent_lock:
+                self._recent[_token_hash(token)] = (actor, user.display_name, session.expires_at,
+                                                    time.monotonic() + self._cache_seconds)
+        return actor, user.display_name
 
     def change_password(self, token: str, current_password: str, new_password: str) -> Actor:
         """Set a new password for the session's person; their other sessions end, this one goes on."""
-        actor, _name = self.authenticate(token)
+        actor, _name = self._authenticate(token)
+        self._forget(user_id=actor.id)
         if len(new_password) < 10:
             raise InvalidInput("a password needs at least 10 characters", field="new_password")
         if new_password == current_password:
@@ -167,6 +204,7 @@ class Accounts:
             return [str(row[0]) for row in found]
 
     def revoke(self, token: str) -> None:
+        self._forget(token=token)
         with Session(self.engine) as db:
             db.exec(
                 update(SessionRecord)

@@ -51,7 +51,8 @@ def services_on(engine: Engine, settings: Settings, clock: Clock) -> Services:
     """Services over an engine whose schema is already migrated (tests hand in their own)."""
     store = EventStore(engine, clock=clock, poll_seconds=settings.follow_poll_seconds)
     accounts = Accounts(engine, clock, timedelta(hours=settings.session_hours),
-                        time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib)
+                        time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib,
+                        cache_seconds=settings.session_cache_seconds)
     return Services(settings=settings, clock=clock, store=store, accounts=accounts, places=load_places())
 
 

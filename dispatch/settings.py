@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # argon2id cost (RFC 9106's second recommended option by default); tests lower it to stay fast.
     password_time_cost: int = Field(default=3, ge=1, le=20)
     password_memory_kib: int = Field(default=64 * 1024, ge=1024, le=4 * 1024 * 1024)
+    # A checked session is trusted this long without another read (a revocation reaches other API processes
+    # within it; the process that revokes forgets at once).
+    session_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     # A sign-in lasts one command-centre shift.
     session_hours: float = Field(default=12, gt=0, le=24 * 14)
     # Phone clocks drift; a device time up to this far ahead of the server counts as "now", beyond is refused.

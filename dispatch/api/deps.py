@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dispatch.accounts import AuthenticationFailed
@@ -18,7 +19,9 @@ from dispatch.errors import NotPermitted
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/auth/login")
 
 
-def get_services(request: Request) -> Services:
+# Dependencies without I/O are `async def`: FastAPI runs a plain `def` dependency on the thread pool, and
+# six such hops per request were a large part of a report's cost (bench/api_report.py).
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -26,7 +29,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def session_token(
+async def session_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> str:
     if credentials is not None:
@@ -37,18 +40,20 @@ def session_token(
     raise AuthenticationFailed("sign in first: no bearer token or session cookie", field="Authorization")
 
 
-def current_actor(services: ServicesDep, token: Annotated[str, Depends(session_token)]) -> Actor:
-    actor, _name = services.accounts.authenticate(token)
-    return actor
+async def current_actor(services: ServicesDep, token: Annotated[str, Depends(session_token)]) -> Actor:
+    found = services.accounts.recently_checked(token)
+    if found is None:
+        found = await run_in_threadpool(services.accounts.authenticate, token)
+    return found[0]
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-def require(*roles: str) -> Callable[[Actor], Actor]:
+def require(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency that lets only these roles through (DESIGN.md §6)."""
 
-    def check(actor: ActorDep) -> Actor:
+    async def check(actor: ActorDep) -> Actor:
         if actor.role not in roles:
             raise NotPermitted(f"{actor.role} {actor.id} may not do this; it needs {' or '.join(roles)}")
         return actor
@@ -64,7 +69,7 @@ FleetReader = Annotated[Actor, Depends(require("operator", "official", "admin"))
 Admin = Annotated[Actor, Depends(require("admin"))]
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(
