@@ -16,7 +16,7 @@ import math
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Final, TypeVar
 
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
@@ -51,6 +51,9 @@ _WGS84: Final = Geodesic.WGS84
 T = TypeVar("T")
 R = TypeVar("R")
 SortKey = tuple[float, float, str]
+
+
+BANGKOK = timezone(timedelta(hours=7), "ICT")
 
 
 # --- resources for an incident ------------------------------------------------------------------------
@@ -517,4 +520,5 @@ def _minutes_of(duration: timedelta) -> float:
 
 
 def _clock(moment: datetime) -> str:
-    return f"{moment:%H:%M} UTC"
+    # The command centre reads Thai time (UTC+7, no daylight saving); the event keeps the UTC instant too.
+    return f"{moment.astimezone(BANGKOK):%H:%M} ICT"

@@ -300,7 +300,7 @@ def test_advice_names_a_faster_boat_and_a_nearer_hospital_when_they_would_arrive
     assert prediction is not None
     advice = advise(prediction, fleet.values(), PLACES, PARAMS)
     fast = T0 + referral_route(PHRU_NAI, VACHIRA, 30, PARAMS, places=PLACES).total
-    assert advice.startswith(f"send a faster boat: FAST name (30 kn) ETA {fast:%H:%M} UTC; ")
+    assert advice.startswith(f"send a faster boat: FAST name (30 kn) ETA {fast + timedelta(hours=7):%H:%M} ICT; ")
     assert "nearer facility: Koh Yao Chaipattana Hospital (Ko Yao Noi) (level 3) ETA " in advice
     assert "BROKEN" not in advice
 
