@@ -88,7 +88,8 @@ def connect_redis(services: Services) -> Services:
     url = services.settings.redis_url
     if not url:
         return services
-    # Short timeouts: a Redis that hangs must not hold up a report (see attach_scheduler).
-    redis = Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+    # Short timeouts and no client retries: a Redis that hangs or is gone must not hold up a report
+    # (see attach_scheduler); what Redis misses, the reconcile sweep and board catch-up recover.
+    redis = Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3, retry=None)
     services.store.wakeup = RedisWakeup(redis, services.settings.append_channel)
     return attach_scheduler(services, redis)
