@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.api.limits import BodyLimit, JsonBodiesOnly, document_limits
@@ -75,6 +76,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(_Measure, metrics=app.state.metrics)
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
@@ -107,6 +109,16 @@ def _document_limits(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """The framework's own refusals in the same shape as ours; a body it cannot parse is invalid input (422)."""
+    if exc.status_code == 400:  # FastAPI: "There was an error parsing the body" (bytes that are not JSON text)
+        return JSONResponse({"code": "invalid_input", "message": "the body is not valid JSON", "field": None},
+                            status_code=422)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"code": code, "message": str(exc.detail), "field": None}, status_code=exc.status_code,
+                        headers=exc.headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

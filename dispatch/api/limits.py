@@ -9,10 +9,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Answer 413 to a body over `max_bytes`, whether it declares its length or streams it."""
 
@@ -29,27 +25,32 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        started = False
+        refused = started = False
 
+        # A streamed body that grows too big is answered 413 here and then ends as if the client had gone: an
+        # exception raised to stop the route would be caught by FastAPI's body parsing and become its 400.
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    refused = True
+                    if not started:
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 is sent; whatever the route makes of the cut body is dropped
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _refuse(self, send: Send) -> None:
         body = orjson.dumps({"code": "payload_too_large", "field": None,

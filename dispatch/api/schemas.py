@@ -22,8 +22,9 @@ class In(BaseModel):
 
 
 class PositionIn(In):
-    lat: float = Field(ge=-90, le=90, description="WGS84 latitude, decimal degrees")
-    lon: float = Field(ge=-180, le=180, description="WGS84 longitude, decimal degrees")
+    # Strict: a number, never true or "8.6" (lax parsing would read true as latitude 1).
+    lat: float = Field(ge=-90, le=90, strict=True, description="WGS84 latitude, decimal degrees")
+    lon: float = Field(ge=-180, le=180, strict=True, description="WGS84 longitude, decimal degrees")
 
     def to_position(self) -> Position:
         return Position(lat=self.lat, lon=self.lon)

@@ -89,6 +89,9 @@ async def test_a_reconnecting_board_gets_what_it_missed_without_gap_or_duplicate
 async def test_the_board_socket_needs_a_board_role(topology: Topology) -> None:
     api = topology.start_api()
     ws_base = api.replace("http", "ws") + "/ws/board"
+    for role in ("operator", "official", "admin"):
+        async with connect(f"{ws_base}?token={sign_in(api, role)}") as socket:
+            assert (await receive(socket, "snapshot", timeout=5))["position"] >= 0, role
     for query, code in ((f"?token={sign_in(api, 'lifeguard')}", 4403), ("?token=forged", 4401), ("", 4401)):
         async with connect(ws_base + query) as socket:
             with pytest.raises(Exception) as closed:

@@ -42,6 +42,7 @@ def login(body: LoginIn, services: ServicesDep, request: Request, response: Resp
 
 @router.post("/api/auth/logout", status_code=204, summary="End this session everywhere at once")
 def logout(services: ServicesDep, token: Annotated[str, Depends(session_token)], response: Response) -> None:
+    services.accounts.authenticate(token)  # like every route but signing in: a live session, or 401
     services.accounts.revoke(token)
     clear_session_cookies(response, services.settings)
 

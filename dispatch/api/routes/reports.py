@@ -35,7 +35,7 @@ def report_filter(
 FilterDep = Annotated[ReportFilter, Depends(report_filter)]
 
 
-@router.get("/response-times", response_model=None,
+@router.get("/response-times", response_model=None, responses={200: {"content": {"text/csv": {}}}},
             summary="NEMSIS intervals per response with count, median, p90 and max overall and by zone, triage "
                     "and month; referral guarantee compliance; ?format=csv for every response as CSV")
 def response_times(
@@ -60,13 +60,14 @@ def summary(
 
 
 @router.get("/incidents.geojson", response_class=JSONResponse,
+            responses={200: {"content": {"application/geo+json": {}}}},
             summary="Incidents as a GeoJSON FeatureCollection (WGS84 points) for GIS")
 def incidents_geojson(actor: Auditor, services: ServicesDep, flt: FilterDep) -> JSONResponse:
     features = queries.incident_features(services.store.engine, flt)
     return JSONResponse(exports.geojson(features), media_type="application/geo+json")
 
 
-@router.get("/nemsis.csv", response_class=StreamingResponse,
+@router.get("/nemsis.csv", response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}},
             summary="One CSV line per resource response with NEMSIS eTimes.01 ... eTimes.14 (Bangkok time)")
 def nemsis_csv(actor: Auditor, services: ServicesDep, flt: FilterDep) -> StreamingResponse:
     return _csv(exports.nemsis_csv(queries.iter_responses(services.store.engine, flt)), "nemsis-etimes", flt)
