@@ -11,7 +11,9 @@ event than the fsync of a commit does (see bench/event_store.py).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +99,11 @@ class EventStore:
         self.wakeup = wakeup or LocalWakeup()
         self.poll_seconds = poll_seconds
         self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite admits one writer; threads of this process take turns here, blocked, instead of polling the
+        # database lock with the busy handler's growing sleeps (unfair: a report could wait a second behind
+        # luckier ones). Not a concurrency control: UNIQUE(stream_id, version) still decides conflicts.
+        self._writer_turn: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self._sqlite else contextlib.nullcontext())
         self._sql = _Sql("?" if self._sqlite else "%s")
 
     # --- appending ---------------------------------------------------------------------------------
@@ -145,7 +152,8 @@ class EventStore:
         ]
         connection = self.engine.raw_connection()
         try:
-            stored = self._insert(connection, encoded, meta_json, command_id, fingerprint)
+            with self._writer_turn:
+                stored = self._insert(connection, encoded, meta_json, command_id, fingerprint)
         except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as exc:
             connection.rollback()
             # A repeated command clashes on its stream version or on the command id; either way the
