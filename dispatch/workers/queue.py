@@ -55,9 +55,14 @@ DEFAULT_RETRY_SECONDS: Final[tuple[int, ...]] = (5, 30, 120)
 DEFAULT_PAUSE_SECONDS: Final[float] = 30.0
 # Checks whose jobs' states one sweep asks Redis for in one pipeline.
 SWEEP_BATCH: Final[int] = 1000
+# A deadline check still waiting in RQ's scheduled registry this long after its time has no scheduler moving
+# it: a worker killed with its scheduler leaves RQ's lock on the queue for a minute (interval + 60 s), and no
+# other scheduler may move anything until it expires (tests/e2e/test_faults.py). The sweep then enqueues the
+# check itself. A scheduler moves a check within ~1.2 s of its time (whole seconds, rounded up, plus a poll).
+STALLED_AFTER_SECONDS: Final[float] = 2.0
 _UNSAFE_IN_JOB_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
-Outcome = Literal["scheduled", "kept", "rescheduled"]
+Outcome = Literal["scheduled", "kept", "rescheduled", "released"]
 
 
 class RqScheduler:
@@ -133,9 +138,29 @@ class RqScheduler:
                 pipeline.hget(Job.key_for(job_id), "status")
             statuses: list[bytes | None] = pipeline.execute()
         return [
-            "kept" if _in_place(check, status) else self.schedule(check)
+            self.schedule(check) if not _in_place(check, status)
+            else self.release(check) if status == b"scheduled" and self._stalled(check)
+            else "kept"
             for check, status in zip(checks, statuses, strict=True)
         ]
+
+    def release(self, check: Check) -> Outcome:
+        """Move a stalled check from the scheduled registry to the queue, as the scheduler would have. Should
+        that scheduler come back and move it too, the check runs twice and the second run appends nothing."""
+        job_id = self.job_id(check)
+        if not self.queue.scheduled_job_registry.remove(job_id):
+            return "kept"  # a scheduler moved it meanwhile
+        job = self.queue.fetch_job(job_id)
+        if job is None:
+            return self.schedule(check)
+        self.queue.enqueue_job(job)
+        return "released"
+
+    def _stalled(self, check: Check) -> bool:
+        if check.run_at is None:
+            return False
+        overdue = datetime.now(UTC) - real_time(self.clock, check.run_at)
+        return overdue.total_seconds() > STALLED_AFTER_SECONDS
 
     def job_id(self, check: Check) -> str:
         """The RQ job id of a check: its deterministic id within this queue, in the characters RQ accepts."""

@@ -142,8 +142,8 @@ class ReconcileLoop(threading.Thread):
             except PASSING_FAILURES as exc:
                 log.warning("reconcile sweep failed; trying again next interval", extra={"error": repr(exc)})
                 continue
-            if report.outcomes.get("scheduled") or report.outcomes.get("rescheduled"):
-                log.warning("reconcile restored lost referral checks", extra={"checks": report.outcomes})
+            if report.outcomes.keys() & {"scheduled", "rescheduled", "released"}:
+                log.warning("reconcile restored lost or stalled referral checks", extra={"checks": report.outcomes})
 
     def _my_turn(self) -> bool:
         """One sweep an interval is enough, however many workers there are: the first to ask takes the turn.

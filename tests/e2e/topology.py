@@ -64,15 +64,16 @@ class Topology:
         engine.dispose()
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.directory / f"{args[0]}-{len(self.processes)}.log").open("wb")
+        log = (self.directory / f"{args[0]}-{len(self._logs)}.log").open("wb")
         self._logs.append(log)
         process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", *args], env=self.env, stdout=log,
                                    stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process
 
-    def start_api(self) -> str:
-        port = free_port()
+    def start_api(self, port: int | None = None) -> str:
+        """`dispatch api` on `port` (default a free one; a restarted API takes its old port back)."""
+        port = port or free_port()
         self.start("api", "--host", "127.0.0.1", "--port", str(port))
         url = f"http://127.0.0.1:{port}"
         self.wait_healthy(url)
@@ -90,6 +91,13 @@ class Topology:
                 raise RuntimeError(f"a process died; logs in {self.directory}: {self.logs()}")
             time.sleep(0.1)
         raise TimeoutError(f"{url} never became healthy; logs: {self.logs()}")
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no shutdown code runs. The process leaves the topology
+        (its log stays), so a restarted one can be waited for."""
+        process.kill()
+        process.wait()
+        self.processes.remove(process)
 
     def logs(self) -> str:
         return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in self.directory.glob("*.log"))

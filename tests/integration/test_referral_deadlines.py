@@ -38,7 +38,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from dispatch.bootstrap import Services, attach_scheduler, build_services
-from dispatch.clock import real_time
+from dispatch.clock import ScaledClock, real_time
 from dispatch.commands import (
     Command,
     DispatchResource,
@@ -483,3 +483,25 @@ def test_a_finished_check_the_log_still_wants_is_scheduled_again(
     # when the sweep runs, then the check is made again, since the log says the breach is still to come
     assert reconcile(services, scheduler).outcomes == {"kept": 2, "rescheduled": 1}
     assert Job.fetch(breach.id, connection=redis).get_status() == JobStatus.SCHEDULED
+
+
+def test_a_check_left_waiting_past_its_time_by_a_dead_scheduler_is_enqueued_by_the_sweep(
+    build: Callable[[], Services], settings: Settings, redis: Redis
+) -> None:
+    # given a referral's checks waiting in RQ's scheduled registry
+    services = build()
+    requested = on_time(services, "inc-stalled", leaves=False)
+    reconcile(services, RqScheduler(redis, settings.queue_name, clock=services.clock))
+    # when a sweep runs at minute 61 (on a clock at real speed from then on) and the warning still waits there
+    # (a worker killed with its scheduler leaves RQ's lock on the queue for a minute: no scheduler moves it)
+    assert settings.clock_anchor_at is not None
+    later = ScaledClock(settings.clock_anchor_at, offset=minutes(61))
+    sweep = reconcile(services, RqScheduler(redis, settings.queue_name, clock=later))
+    # then the sweep moves the warning to the queue itself and leaves the breach waiting for its time
+    assert sweep.outcomes == {"released": 1, "kept": 2}
+    warning = job_id_in(settings.queue_name, warning_job_id(requested.referral_id))
+    queue = Queue(settings.queue_name, connection=redis)
+    assert warning in queue.job_ids  # beside the prediction, which is enqueued at once
+    assert queue.scheduled_job_registry.get_job_ids() == [
+        job_id_in(settings.queue_name, breach_job_id(requested.referral_id))]
+    assert reconcile(services, RqScheduler(redis, settings.queue_name, clock=later)).outcomes == {"kept": 3}
