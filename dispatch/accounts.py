@@ -81,6 +81,10 @@ class Accounts:
         memory_kib: int = 64 * 1024, cache_seconds: float = 0.0,
     ) -> None:
         self.engine = engine
+        # Transactions that read and then write take SQLite's write lock up front: a deferred one fails at once
+        # with "database is locked" when another connection appended since its read (WAL), which made every
+        # sign-in fail while reports were coming in. Password hashing stays outside them.
+        self._writes = engine.execution_options(sqlite_begin="IMMEDIATE")
         self.clock = clock
         self.session_window = session_window
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
@@ -100,11 +104,12 @@ class Accounts:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
         if len(password) < 10:
             raise InvalidInput("a password needs at least 10 characters", field="password")
-        with Session(self.engine) as db:
+        password_hash = self._hasher.hash(password)  # before the write lock: argon2 takes a while on purpose
+        with Session(self._writes) as db:
             if db.get(UserRecord, user_id) is not None:
                 raise UserExists(f"user {user_id} already exists", field="name")
             db.add(UserRecord(
-                id=user_id, role=role, password_hash=self._hasher.hash(password), display_name=display_name or user_id,
+                id=user_id, role=role, password_hash=password_hash, display_name=display_name or user_id,
                 resource_id=resource_id, active=True, created_at=self.clock.now(),
                 must_change_password=must_change_password,
             ))
@@ -118,16 +123,16 @@ class Accounts:
         """Check the password once and issue a session token for the shift."""
         with Session(self.engine) as db:
             user = db.get(UserRecord, user_id)
-            if user is None or not user.active or not self._password_matches(user.password_hash, password):
-                raise AuthenticationFailed("unknown user or wrong password", field="password")
-            token = secrets.token_urlsafe(32)
-            now = self.clock.now()
-            record = SessionRecord(
-                token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + self.session_window
-            )
-            db.add(record)
+        # The password is checked outside any write transaction: argon2 must not hold up appends.
+        if user is None or not user.active or not self._password_matches(user.password_hash, password):
+            raise AuthenticationFailed("unknown user or wrong password", field="password")
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        expires_at = now + self.session_window
+        with Session(self._writes) as db:
+            db.add(SessionRecord(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at))
             db.commit()
-            return IssuedSession(token, record.expires_at, _actor(user), user.display_name)
+        return IssuedSession(token, expires_at, _actor(user), user.display_name)
 
     def authenticate(self, token: str) -> tuple[Actor, str]:
         """The actor behind a live session token, with their display name: one indexed read (or none, when
@@ -182,11 +187,12 @@ class Accounts:
             raise InvalidInput("the new password must differ from the current one", field="new_password")
         with Session(self.engine) as db:
             user = db.get(UserRecord, actor.id)
-            if user is None or not self._password_matches(user.password_hash, current_password):
-                raise AuthenticationFailed("the current password is wrong", field="current_password")
-            user.password_hash = self._hasher.hash(new_password)
-            user.must_change_password = False
-            db.add(user)
+        if user is None or not self._password_matches(user.password_hash, current_password):
+            raise AuthenticationFailed("the current password is wrong", field="current_password")
+        password_hash = self._hasher.hash(new_password)
+        with Session(self._writes) as db:
+            db.exec(update(UserRecord).where(UserRecord.id == actor.id)  # type: ignore[arg-type]
+                    .values(password_hash=password_hash, must_change_password=False))
             db.exec(
                 update(SessionRecord)
                 .where(SessionRecord.user_id == actor.id, SessionRecord.token_hash != _token_hash(token))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import hashlib
 import io
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,10 @@ from starlette.websockets import WebSocketDisconnect
 from dispatch.api.app import create_app
 from dispatch.bootstrap import Services
 from dispatch.clock import FrozenClock
+from dispatch.commands import Actor, ReportIncident
+from dispatch.events.catalogue import Position
 from dispatch.logs import JsonFormatter
+from dispatch.service import handle
 from tests.integration import test_api
 from tests.integration.test_api import PASSWORD, REPORT, ROLES, Api, report
 
@@ -162,6 +166,31 @@ def test_the_count_is_shared_by_every_api_process(services: Services) -> None:
             sign_in(first if n % 2 else second, "somchai", "guess guess")
 
         assert sign_in(first, "somchai").status_code == sign_in(second, "somchai").status_code == 429
+
+
+def test_sign_ins_succeed_while_reports_are_being_appended(services: Services) -> None:
+    services.accounts.add_user("somchai", "operator", PASSWORD)
+    actor = Actor(id="somchai", role="operator")
+    done = threading.Event()
+
+    def report_continuously() -> None:
+        for n in range(10_000):
+            if done.is_set():
+                return
+            handle(ReportIncident(actor=actor, at=services.clock.now(), incident_id=f"busy-{n}", source="beach",
+                                  position=Position(lat=8.64, lon=98.25), zone="khao_lak_coast", triage="red",
+                                  category="drowning"), services)
+
+    writer = threading.Thread(target=report_continuously)
+    writer.start()
+    try:
+        # On SQLite a sign-in read the user and then wrote its session in a deferred transaction, and failed
+        # at once with "database is locked" whenever an append landed in between.
+        sessions = [services.accounts.login("somchai", PASSWORD) for _ in range(40)]
+    finally:
+        done.set()
+        writer.join(timeout=30)
+    assert len(sessions) == 40 and services.store.head() > 0
 
 
 # --- cookies and CSRF ------------------------------------------------------------------------------------
