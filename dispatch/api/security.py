@@ -101,8 +101,12 @@ def clear_session_cookies(response: Response, settings: Settings) -> None:
         response.delete_cookie(name, httponly=httponly, samesite="strict", secure=settings.cookies_secure)
 
 
-def same_origin(origin: str | None, host: str | None) -> bool:
-    """Whether a browser's Origin header names this host (absent: not a browser, nothing to check)."""
+def same_origin(origin: str | None, *hosts: str | None) -> bool:
+    """Whether a browser's Origin header names one of these hosts (absent: not a browser, nothing to check).
+
+    The hosts are the Host header and a proxy's X-Forwarded-Host: a page on another site can set neither on
+    its WebSocket handshake, so trusting the forwarded one costs nothing and keeps a proxy that rewrites Host
+    from shutting the board out."""
     if origin is None:
         return True
-    return bool(host) and urlsplit(origin).netloc.lower() == (host or "").lower()
+    return urlsplit(origin).netloc.lower() in {host.lower() for host in hosts if host}

@@ -346,6 +346,8 @@ def test_the_board_socket_refuses_a_page_of_another_site(api: Api) -> None:
     sign_in(api.client, "operator")
     assert socket_close_code(api.client, "/ws/board", {"Origin": "https://evil.example"}) == 4403
     assert socket_close_code(api.client, "/ws/board", {"Origin": "http://testserver"}) is None
+    behind_a_proxy = {"Origin": "https://dispatch.example", "X-Forwarded-Host": "dispatch.example"}
+    assert socket_close_code(api.client, "/ws/board", behind_a_proxy) is None
 
 
 # --- no secrets in logs ----------------------------------------------------------------------------------

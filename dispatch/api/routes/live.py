@@ -28,7 +28,8 @@ async def board_socket(
     hub: LiveHub = websocket.app.state.hub
     await websocket.accept()
     # A page on another site may open this socket, and the browser would attach our cookie: refuse it.
-    if not same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
+    headers = websocket.headers
+    if not same_origin(headers.get("origin"), headers.get("host"), headers.get("x-forwarded-host")):
         await websocket.close(code=4403, reason="the board opens only from this site's pages")
         return
     credential = token or websocket.cookies.get(SESSION_COOKIE)
