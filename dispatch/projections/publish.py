@@ -32,9 +32,16 @@ class RedisPublisher:
     def __init__(self, redis: Redis, channel: str) -> None:
         self.redis = redis
         self.channel = channel
+        self._unsent = False
 
     def __call__(self, changes: list[Change]) -> None:
+        if self._unsent:
+            # A batch went unpublished, and the API processes' own link to Redis may never have broken (a timeout,
+            # a partition): a resync in front of this batch tells every board to reload instead of missing it.
+            changes = [Change(view="*", key="resync", position=changes[0].position, row=None), *changes]
         try:
             self.redis.publish(self.channel, encode_changes(changes))
+            self._unsent = False
         except RedisError as exc:
+            self._unsent = True
             log.warning("live push skipped: redis unavailable", extra={"error": str(exc)})

@@ -119,6 +119,9 @@ class Projector:
     def run(self, stop: threading.Event, *, wait_seconds: float = 1.0) -> None:
         """Follow the log until `stop` is set: catch up, then sleep until a wake-up or the poll interval."""
         with self.leadership():
+            # The projector before this one may have committed a batch and died before publishing it: boards
+            # reload once (a LiveHub resyncs on "*") rather than miss that batch for good.
+            self._publish([Change(view="*", key="resync", position=self._shared_position(), row=None)])
             while not stop.is_set():
                 self.catch_up_all()
                 self.store.wait_for_events(after=self._shared_position(), timeout=wait_seconds)

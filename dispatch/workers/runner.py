@@ -42,6 +42,8 @@ from dispatch.workers.queue import RqScheduler, reconcile
 from dispatch.workers.views import OpenReferrals
 
 log = logging.getLogger("dispatch.workers")
+# The longest the worker waits between tries to reach Redis again while it is away.
+REDIS_RETRY_CAP_SECONDS = 2.0
 # What a sweep may meet that the next sweep may not: Redis or the database away for a while.
 PASSING_FAILURES = (RedisError, OSError, sqlite3.Error, psycopg.Error, SQLAlchemyError)
 
@@ -77,8 +79,12 @@ def _worker(queue: Queue, settings: Settings) -> SimpleWorker:
     # tasks, which an idle worker runs only between waits for a job: every 10 minutes and 405 seconds by
     # default. One sweep interval for both keeps a lost scheduler from delaying checks by minutes.
     interval = max(1, round(settings.reconcile_seconds))
-    return SimpleWorker([queue], connection=queue.connection, maintenance_interval=interval,
-                        worker_ttl=interval + 15)
+    worker = SimpleWorker([queue], connection=queue.connection, maintenance_interval=interval,
+                          worker_ttl=interval + 15)
+    # RQ doubles its wait between tries while Redis is away, up to a minute: after a long outage, due checks
+    # would wait up to that long once Redis is back. A try costs one refused connection.
+    worker.max_connection_wait_time = REDIS_RETRY_CAP_SECONDS
+    return worker
 
 
 def _start_rq_scheduler(worker: SimpleWorker, settings: Settings, *, burst: bool) -> None:
@@ -113,11 +119,21 @@ class PromptScheduler(RQScheduler):
     def work(self) -> None:
         self._install_signal_handlers()  # type: ignore[no-untyped-call]
         self.register_birth()
+        redis_lost = False
         while not self._stop_requested:
-            if self.should_reacquire_locks:
-                self.acquire_locks()  # type: ignore[no-untyped-call]
-            self.heartbeat()  # type: ignore[no-untyped-call]
-            self.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+            try:
+                if self.should_reacquire_locks:
+                    self.acquire_locks()  # type: ignore[no-untyped-call]
+                self.heartbeat()  # type: ignore[no-untyped-call]
+                self.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+                redis_lost = False
+            except RedisError as exc:
+                # RQ's loop dies with Redis, and the worker starts another only at its next maintenance, a sweep
+                # interval later: due checks would wait that long after Redis is back. This one polls on (its
+                # heartbeat takes the lock again once Redis answers), and says so once per outage.
+                if not redis_lost:
+                    log.warning("scheduler lost Redis; polling until it is back", extra={"error": repr(exc)})
+                redis_lost = True
             time.sleep(self.poll_seconds)
         self.stop()  # type: ignore[no-untyped-call]
 

@@ -13,6 +13,7 @@ shared 127.0.0.1:6379.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -32,6 +33,7 @@ from redis import Redis
 from rq import Queue
 from rq import Worker as RqWorker
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
 from dispatch.bootstrap import Services, attach_scheduler, build_services
 from dispatch.embedded_redis import EmbeddedRedis
@@ -41,7 +43,7 @@ from dispatch.projections.runner import Projector, replay_in_memory
 from dispatch.projections.tables import BOARD
 from dispatch.settings import Settings
 from tests.conftest import POSTGRES_URL
-from tests.e2e.topology import Topology, free_port, sign_in
+from tests.e2e.topology import REDIS_URL, Topology, free_port, sign_in
 from tests.integration.test_referral_deadlines import events_of, on_time
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -73,14 +75,18 @@ def topology(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Topolo
     made: list[Topology] = []
 
     def make(**settings: str) -> Topology:
-        made.append(Topology(tmp_path, database_url, **settings))
+        # A board socket's handler notices its client left only when its wait for the next message ends (a
+        # heartbeat), and the API's shutdown waits for it: 1 s rather than 10 per test.
+        made.append(Topology(tmp_path, database_url, DISPATCH_WS_HEARTBEAT_SECONDS="1", **settings))
         made[-1].prepare()
         return made[-1]
 
     yield make
     for running in made:
         running.stop()
-        with Redis.from_url(running.env["DISPATCH_REDIS_URL"]) as redis:
+        if running.env["DISPATCH_REDIS_URL"] != REDIS_URL:
+            continue  # a private Redis goes with its test
+        with Redis.from_url(REDIS_URL) as redis:
             for key in redis.scan_iter(match=f"*{running.env['DISPATCH_QUEUE_NAME']}*", count=1000):
                 redis.delete(key)
 
@@ -212,6 +218,78 @@ class Reporters:
         return None
 
 
+# --- a live board ----------------------------------------------------------------------------------
+
+
+class LiveBoard:
+    """An operator's board on a thread of its own: WS /ws/board, and the incidents it shows, kept from its
+    snapshot and every message after it as ui/js/live.js keeps them."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url.replace("http://", "ws://") + f"/ws/board?token={token}"
+        self.snapshots = 0
+        self.in_deltas: set[str] = set()  # incidents that came in a delta (not in a snapshot)
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._following = self._loop.create_task(self._follow())
+        self._ended: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LiveBoard:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # Cancelled, the task leaves `async with connect(...)`, which closes the socket.
+        self._loop.call_soon_threadsafe(self._following.cancel)
+        self._thread.join(timeout=GUARD_SECONDS)
+        self._loop.close()
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        if not self._thread.is_alive():
+            raise AssertionError(f"the board's socket ended: {self._ended!r}")
+        with self._lock:
+            return dict(self._rows)
+
+    def _run(self) -> None:
+        try:
+            self._loop.run_until_complete(self._following)
+        except BaseException as exc:  # noted for the test thread, which asks rows() next
+            self._ended = exc
+
+    def shows(self, incident_ids: set[str]) -> bool | None:
+        return incident_ids <= self.rows().keys() or None
+
+    async def _follow(self) -> None:
+        async with connect(self.url, max_size=None) as socket:
+            async for raw in socket:
+                self._receive(orjson.loads(raw))
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        with self._lock:
+            if message["type"] == "snapshot":
+                self.snapshots += 1
+                self._rows = {row["incident_id"]: row for row in message["board_incidents"]}
+            elif message["type"] == "catchup":
+                self._rows |= {row["incident_id"]: row for row in message["board_incidents"]}
+            elif message["type"] == "delta":
+                for change in message["changes"]:
+                    if change["view"] == "board_incidents":
+                        self._rows[change["key"]] = change["row"]
+                        self.in_deltas.add(change["key"])
+
+
+def assert_live_board_matches_the_database(board: LiveBoard, services: Services, topology: Topology) -> None:
+    """Once the live board has caught up with the projector, it shows every open incident at its row's position:
+    a batch published to no one would leave some behind for good."""
+    with services.store.engine.connect() as db:
+        expected = {row.incident_id: row.position for row in db.execute(
+            select(BOARD.c.incident_id, BOARD.c.position).where(BOARD.c.status == "open"))}
+    wait_until("the live board caught up", lambda: board.shows(set(expected)), topology)
+    assert {key: row["position"] for key, row in board.rows().items()} == expected
+
+
 # --- what must hold after a fault ------------------------------------------------------------------
 
 
@@ -291,19 +369,22 @@ def test_a_projector_killed_mid_stream_resumes_and_its_board_matches_a_replay(
     url = running.start_api()
     services = services_of(running)
     board = Projector(services.store, [Board()])
-    with Reporters(url, [sign_in(url, "lifeguard") for _ in range(CLIENTS)]) as phones:
-        wait_until("the projector under way", lambda: board.position("board") > 2 * CLIENTS or None, running)
-        # when it is killed, the log grows without it, and it is started again
-        running.kill(projector)
-        killed_at, down = board.position("board"), phones.counts()
-        wait_until("reports while it is down", lambda: phones.each_reported(down, 2), running)
-        assert services.store.head() > killed_at
-        running.start("projector")
-        restarted = phones.counts()
-        wait_until("reports after the restart", lambda: phones.each_reported(restarted, 2), running)
-    # then it resumed where its checkpoint was: every row once, equal to a replay
-    assert [phone.refused for phone in phones.phones if phone.refused] == []
-    after_the_fault(services, running, phones.acknowledged())
+    with LiveBoard(url, sign_in(url, "operator")) as live:
+        with Reporters(url, [sign_in(url, "lifeguard") for _ in range(CLIENTS)]) as phones:
+            wait_until("the projector under way", lambda: board.position("board") > 2 * CLIENTS or None, running)
+            # when it is killed, the log grows without it, and it is started again
+            running.kill(projector)
+            killed_at, down = board.position("board"), phones.counts()
+            wait_until("reports while it is down", lambda: phones.each_reported(down, 2), running)
+            assert services.store.head() > killed_at
+            running.start("projector")
+            restarted = phones.counts()
+            wait_until("reports after the restart", lambda: phones.each_reported(restarted, 2), running)
+        # then it resumed where its checkpoint was: every row once, equal to a replay, and the live board shows
+        # them all (a batch committed but never published by the killed one included)
+        assert [phone.refused for phone in phones.phones if phone.refused] == []
+        after_the_fault(services, running, phones.acknowledged())
+        assert_live_board_matches_the_database(live, services, running)
 
 
 def kill_with_its_scheduler(topology: Topology, worker: Any) -> None:
@@ -359,3 +440,55 @@ def test_a_worker_killed_with_open_referrals_a_new_one_delivers_each_check_once(
     wait_until("the breaches", delivered(services, referrals, ReferralBreached), running)
     assert_warned_and_breached_once_each(services, referrals)
     assert_chain_intact(services)
+
+
+# --- Redis lost --------------------------------------------------------------------------------------
+
+
+def report_once(client: httpx.Client) -> Acknowledged:
+    """A report that must be accepted at the first try."""
+    key = uuid.uuid4().hex
+    answer = client.post("/api/incidents", json=REPORT, headers={"Idempotency-Key": key})
+    assert answer.status_code == 201, answer.text
+    return Acknowledged(key, answer.json()["id"], answer.json()["position"], replayed=False)
+
+
+def test_redis_flushed_and_restarted_under_open_referrals_misses_no_check_report_or_board_update(
+    topology: Callable[..., Topology], services_of: Callable[[Topology], Services], private_redis: EmbeddedRedis,
+) -> None:
+    # given the whole topology on a Redis of the test's own, a live board, and open Koh Yao referrals
+    running = topology(DISPATCH_REDIS_URL=private_redis.url, **scaled_clock())
+    redis = Redis.from_url(private_redis.url)
+    running.start("projector")
+    start_listening_worker(running, redis)
+    url = running.start_api()
+    services = attach_scheduler(services_of(running), redis)
+    lifeguard = httpx.Client(base_url=url, timeout=10, headers={"Authorization": f"Bearer {sign_in(url, 'lifeguard')}"})
+    with lifeguard, LiveBoard(url, sign_in(url, "operator")) as board:
+        wait_until("the board's snapshot", lambda: board.snapshots or None, running)
+        referrals = open_referrals(services, "flushed")
+        before = report_once(lifeguard)
+        wait_until("the first report on the board", lambda: board.shows({before.incident_id}), running)
+        # when Redis loses every job and goes away until after the warnings were due
+        redis.flushall()
+        private_redis.process.kill()  # type: ignore[union-attr]
+        private_redis.process.wait()  # type: ignore[union-attr]
+        during = [report_once(lifeguard) for _ in range(5)]
+        health = lifeguard.get("/healthz").json()
+        warning_at = max(referral.warning_at for referral in referrals if referral.warning_at)
+        wait_until("the warnings' time", lambda: services.clock.now() > warning_at or None, running)
+        snapshots = board.snapshots
+        private_redis.start()
+        # then the API took every report while Redis was away, and said it was degraded, not down
+        assert health["status"] == "degraded" and health["database"] == "ok", health
+        # and live push resumes: the API's hub resubscribes and resyncs its boards, which show what was reported
+        # meanwhile, and a report made after that reaches the board as a delta
+        wait_until("the board resynced", lambda: board.snapshots > snapshots or None, running)
+        after = report_once(lifeguard)
+        wait_until("live push again", lambda: after.incident_id in board.in_deltas or None, running)
+        assert board.shows({ack.incident_id for ack in during})
+        # and each referral is warned (late, as Redis was away at minute 60) and breached, once each
+        wait_until("the breaches", delivered(services, referrals, ReferralBreached), running)
+        assert_warned_and_breached_once_each(services, referrals)
+        after_the_fault(services, running, [before, *during, after])
+        assert_live_board_matches_the_database(board, services, running)

@@ -125,6 +125,21 @@ def test_changes_are_published_in_log_order_across_views(services: Services, clo
     assert positions == sorted(positions) and positions[-1] == services.store.head()
 
 
+def test_a_starting_projector_first_tells_boards_to_reload(services: Services, clock: FrozenClock) -> None:
+    # given a log the previous projector may have committed without publishing (it was killed in between)
+    busy_morning(services, clock, incidents=2)
+    published: list[Change] = []
+    stop = threading.Event()
+
+    def publish(changes: list[Change]) -> None:
+        published.extend(changes)
+        stop.set()
+
+    # when a projector starts, then its first message is a resync, before any batch
+    Projector(services.store, all_projections(), publish=publish).run(stop, wait_seconds=0.01)
+    assert [(change.view, change.key) for change in published] == [("*", "resync")]
+
+
 def test_the_board_as_of_a_position_is_the_board_the_operator_saw_then(
     services: Services, clock: FrozenClock, engine: Engine
 ) -> None:
