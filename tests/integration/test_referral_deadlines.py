@@ -495,7 +495,8 @@ def test_a_check_left_waiting_past_its_time_by_a_dead_scheduler_is_enqueued_by_t
     # when a sweep runs at minute 61 (on a clock at real speed from then on) and the warning still waits there
     # (a worker killed with its scheduler leaves RQ's lock on the queue for a minute: no scheduler moves it)
     assert settings.clock_anchor_at is not None
-    later = ScaledClock(settings.clock_anchor_at, offset=minutes(61))
+    # (61 minutes after the request itself: on a loaded machine the 400x clock has moved on since the anchor)
+    later = ScaledClock(settings.clock_anchor_at, offset=requested.at - settings.clock_anchor_at + minutes(61))
     sweep = reconcile(services, RqScheduler(redis, settings.queue_name, clock=later))
     # then the sweep moves the warning to the queue itself and leaves the breach waiting for its time
     assert sweep.outcomes == {"released": 1, "kept": 2}
