@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Protocol
+import time
+from typing import Any, Final, Protocol
 
 from redis.exceptions import RedisError
 
 log = logging.getLogger("dispatch.wakeup")
+# After a failed publish, appends skip publishing this long. A Redis that hangs (frozen, or a host gone
+# silent) costs a publish its whole socket timeout, seconds that every report would otherwise wait; the
+# followers poll meanwhile.
+QUIET_AFTER_FAILURE_SECONDS: Final[float] = 5.0
 
 
 class Wakeup(Protocol):
@@ -60,12 +65,16 @@ class RedisWakeup:
         self._local = LocalWakeup()
         self._listener: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._quiet_until = 0.0
 
     def notify(self, position: int) -> None:
         self._local.notify(position)
+        if time.monotonic() < self._quiet_until:
+            return
         try:
             self._redis.publish(self._channel, str(position))
         except RedisError:
+            self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE_SECONDS
             log.debug("append wake-up not published; followers will poll")
 
     def token(self) -> int:
