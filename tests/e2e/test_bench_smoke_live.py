@@ -45,3 +45,15 @@ def test_quick_live_board_benchmark_delivers_every_delta_to_every_board() -> Non
     assert figures["reference_missed"] == 0
     assert figures["sqlite_rebuild_eps"] > 0 and figures["postgres_rebuild_eps"] > 0
     assert figures["rebuild_events"] >= 5_000
+
+
+@pytest.mark.postgres
+def test_quick_mass_casualty_load_runs_without_an_error_and_samples_every_process() -> None:
+    figures = run_quick("bench.load_mass_casualty")
+
+    assert figures["errors"] == 0, figures["error_samples"]
+    assert figures["reports"] == figures["reports_planned"] > 0 and figures["referrals_open"] > 0
+    assert figures["deliveries"] == figures["reports"] * figures["boards"]
+    assert figures["report_p99_ms"] >= figures["report_p50_ms"] > 0
+    assert {"api_1", "api_2", "projector", "worker"} <= {
+        key[4:].rsplit("_start_mb", 1)[0] for key in figures if key.endswith("_start_mb")}
