@@ -198,7 +198,8 @@ class EventStore:
         if self._sqlite:
             cursor.execute("BEGIN IMMEDIATE")
         else:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+            # Keyed by schema: logs in different schemas of one database never wait for each other.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()), %s)", (APPEND_LOCK_KEY,))
         cursor.execute(self._sql.head)
         head = cursor.fetchone()
         position, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)

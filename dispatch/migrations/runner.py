@@ -25,6 +25,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as connection, connection.begin():
         if connection.dialect.name == "postgresql":
             # Several API processes start at once in production: one migrates, the others wait and find it done.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema()), :key)"),
+                               {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

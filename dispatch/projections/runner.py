@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from dispatch.projections.writer import BulkInsert
 
 log = logging.getLogger("dispatch.projector")
 PROJECTOR_LOCK_KEY: Final[int] = 1669_0081
+_PG_TRY_LOCK: Final[str] = "SELECT pg_try_advisory_lock(hashtext(current_schema()), :key)"
+_PG_UNLOCK: Final[str] = "SELECT pg_advisory_unlock(hashtext(current_schema()), :key)"
+_LOCK_RETRY_SECONDS: Final[float] = 0.5
 _IN_CHUNK: Final[int] = 500
 Publisher = Callable[[list[Change]], None]
 
@@ -118,7 +122,9 @@ class Projector:
 
     def run(self, stop: threading.Event, *, wait_seconds: float = 1.0) -> None:
         """Follow the log until `stop` is set: catch up, then sleep until a wake-up or the poll interval."""
-        with self.leadership():
+        with self.leadership(stop) as leading:
+            if not leading:
+                return  # told to stop while another projector still led
             # The projector before this one may have committed a batch and died before publishing it: boards
             # reload once (a LiveHub resyncs on "*") rather than miss that batch for good.
             self._publish([Change(view="*", key="resync", position=self._shared_position(), row=None)])
@@ -166,20 +172,32 @@ class Projector:
     # --- one writer --------------------------------------------------------------------------------
 
     @contextmanager
-    def leadership(self) -> Iterator[None]:
-        """Hold the projector lock; a second projector blocks here until the first stops."""
+    def leadership(self, stop: threading.Event | None = None) -> Iterator[bool]:
+        """Hold the projector lock, yielding True; a second projector waits here until the first stops, and
+        yields False if `stop` is set first (waiting by polling, so a signal can always end the wait).
+
+        On PostgreSQL the lock is keyed by the schema, so logs in different schemas of one database (tests,
+        several deployments) never wait for each other's projectors.
+        """
         if self.engine.dialect.name == "postgresql":
             with self.engine.connect() as holder:
-                holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROJECTOR_LOCK_KEY})
+                key = {"key": PROJECTOR_LOCK_KEY}
+                while not holder.execute(text(_PG_TRY_LOCK), key).scalar():
+                    holder.commit()
+                    if stop is not None and stop.wait(_LOCK_RETRY_SECONDS):
+                        yield False
+                        return
+                    if stop is None:
+                        time.sleep(_LOCK_RETRY_SECONDS)
                 holder.commit()
                 try:
-                    yield
+                    yield True
                 finally:
-                    holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROJECTOR_LOCK_KEY})
+                    holder.execute(text(_PG_UNLOCK), key)
                     holder.commit()
             return
-        with _file_lock(_lock_path(self.engine)):
-            yield
+        with _file_lock(_lock_path(self.engine), stop) as held:
+            yield held
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -249,11 +267,22 @@ def _lock_path(engine: Engine) -> Path:
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def _file_lock(path: Path, stop: threading.Event | None) -> Iterator[bool]:
     handle: IO[str] = path.open("a")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if stop is not None and stop.wait(_LOCK_RETRY_SECONDS):
+                    yield False
+                    return
+                if stop is None:
+                    time.sleep(_LOCK_RETRY_SECONDS)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()

@@ -172,3 +172,22 @@ def test_a_second_projector_waits_for_the_first(services: Services) -> None:
         assert not entered.wait(timeout=0.5), "the second projector must not run beside the first"
     assert entered.wait(timeout=10)
     waiter.join()
+
+
+def test_a_waiting_projector_told_to_stop_gives_up_without_leading(services: Services) -> None:
+    first = Projector(services.store, all_projections())
+    second = Projector(services.store, all_projections())
+    stop = threading.Event()
+    outcome: list[bool] = []
+
+    def wait_then_stop() -> None:
+        with second.leadership(stop) as leading:
+            outcome.append(leading)
+
+    with first.leadership():
+        waiter = threading.Thread(target=wait_then_stop)
+        waiter.start()
+        stop.set()
+        waiter.join(timeout=10)
+
+    assert outcome == [False], "a stopped projector must not lead, and must not hang waiting"
