@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -286,8 +287,14 @@ def assert_live_board_matches_the_database(board: LiveBoard, services: Services,
     with services.store.engine.connect() as db:
         expected = {row.incident_id: row.position for row in db.execute(
             select(BOARD.c.incident_id, BOARD.c.position).where(BOARD.c.status == "open"))}
-    wait_until("the live board caught up", lambda: board.shows(set(expected)), topology)
-    assert {key: row["position"] for key, row in board.rows().items()} == expected
+
+    def shown() -> dict[str, int]:
+        return {key: row["position"] for key, row in board.rows().items()}
+
+    deadline = time.monotonic() + GUARD_SECONDS  # the last deltas may still be on their way
+    while shown() != expected and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    assert shown() == expected
 
 
 # --- what must hold after a fault ------------------------------------------------------------------
@@ -387,18 +394,19 @@ def test_a_projector_killed_mid_stream_resumes_and_its_board_matches_a_replay(
         assert_live_board_matches_the_database(live, services, running)
 
 
-def kill_with_its_scheduler(topology: Topology, worker: Any) -> None:
+def kill_with_its_scheduler(topology: Topology, worker: subprocess.Popen[bytes]) -> None:
     """SIGKILL a worker and the RQ scheduler it forked, together (a crashed container or host)."""
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    assert children, "the worker runs its RQ scheduler as a child process"
     for child in children:
         os.kill(int(child), signal.SIGKILL)
     topology.kill(worker)
 
 
-def start_listening_worker(topology: Topology, redis: Redis) -> Any:
-    worker = topology.start("worker")
+def start_listening_worker(topology: Topology, redis: Redis) -> subprocess.Popen[bytes]:
     queue = Queue(topology.env["DISPATCH_QUEUE_NAME"], connection=redis)
     known = {w.name for w in RqWorker.all(queue=queue)}
+    worker = topology.start("worker")
     wait_until("the worker listening", lambda: {w.name for w in RqWorker.all(queue=queue)} - known or None,
                topology)
     return worker
