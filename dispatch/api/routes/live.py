@@ -60,9 +60,17 @@ async def board_socket(
 async def _relay(websocket: WebSocket, hub: LiveHub, client: Client, heartbeat: float,
                  listener: asyncio.Task[None]) -> None:
     while not listener.done():
-        message = await hub.next_message(client, timeout=heartbeat)
+        # Wait for the next message or for the client to leave, whichever comes first: a handler that only
+        # noticed at its next heartbeat held every shutdown up by that long.
+        getter = asyncio.ensure_future(hub.next_message(client, timeout=heartbeat))
+        await asyncio.wait({getter, listener}, return_when=asyncio.FIRST_COMPLETED)
+        if not getter.done():
+            getter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await getter
+            return
         # A heartbeat lets the browser notice a dead link even when the board is quiet.
-        await _send(websocket, message or {"type": "heartbeat", "position": client.position})
+        await _send(websocket, getter.result() or {"type": "heartbeat", "position": client.position})
 
 
 async def _drain_incoming(websocket: WebSocket) -> None:
