@@ -95,6 +95,3 @@ def new_id(actor: Actor, key: str | None) -> str:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"dispatch:{actor.id}:{key}").hex[:12]
     return uuid.uuid4().hex[:12]
 
-
-def request_id(request: Request) -> str:
-    return request.headers.get("X-Request-ID") or uuid.uuid4().hex

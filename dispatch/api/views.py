@@ -90,11 +90,6 @@ def incident_state(services: Services, incident_id: str) -> incident_rules.Incid
     return incident
 
 
-def incident_zone(services: Services, incident_id: str) -> str | None:
-    incident = incident_rules.fold(item.event for item in services.store.read_stream(incident_stream(incident_id)))
-    return incident.report.zone if incident else None
-
-
 def resource_view(services: Services, resource_id: str) -> dict[str, Any]:
     stored = services.store.read_stream(resource_stream(resource_id))
     resource = resource_rules.fold(item.event for item in stored)

@@ -112,9 +112,9 @@ def request_referral(incident_id: str, body: ReferralIn, actor: Operator, servic
         if facility is None or not facility.is_facility:
             raise FacilityNotFound(f"{body.facility_id} is not a known hospital or health unit",
                                    field="facility_id")
-    zone = views.incident_zone(services, incident_id)
-    setting = services.settings.zone_policies.get(zone) if zone else None
-    policy = ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,  # type: ignore[arg-type]
+    zone = views.incident_state(services, incident_id).report.zone  # 404 for an unknown incident
+    setting = services.settings.zone_policies.get(zone)
+    policy = ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,
                             warning_minutes=setting.warning_minutes) if setting else None
     command = RequestReferral(**stamp(actor, services, key, request), incident_id=incident_id,
                               facility_id=body.facility_id, resource_id=body.resource_id,
