@@ -36,6 +36,7 @@ from dispatch.api.schemas import ErrorOut
 from dispatch.api.security import SecurityHeaders
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
+from dispatch.group_commit import GroupCommit
 from dispatch.lockout import TooManyAttempts
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
@@ -52,11 +53,14 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     hub = LiveHub(services.store.engine, redis_url, channel=services.settings.live_channel,
                   queue_size=services.settings.ws_queue_size)
 
+    commands = GroupCommit(services)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         yield
         await hub.stop()
+        commands.close()  # answers what is still queued before the process goes
 
     app = FastAPI(
         lifespan=lifespan,
@@ -68,6 +72,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     )
     app.state.services = services
     app.state.hub = hub
+    app.state.commands = commands
     app.state.metrics = Metrics()
     for module in (auth, incidents, recommendations, board, resources, places, events, reports, audit, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)

@@ -12,7 +12,7 @@ from dispatch.bootstrap import Services
 from dispatch.commands import Actor, Command
 from dispatch.errors import InvalidTime
 from dispatch.events.store import AppendResult
-from dispatch.service import handle
+from dispatch.group_commit import GroupCommit
 
 
 def stamp(actor: Actor, services: Services, key: str | None, request: Request) -> dict[str, Any]:
@@ -25,8 +25,10 @@ def stamp(actor: Actor, services: Services, key: str | None, request: Request) -
     }
 
 
-def run(command: Command, services: Services, response: Response) -> AppendResult:
-    result = handle(command, services)
+async def run(command: Command, request: Request, response: Response) -> AppendResult:
+    """Handle the command with the others arriving now (dispatch/group_commit.py)."""
+    commands: GroupCommit = request.app.state.commands
+    result = await commands.submit(command)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return result

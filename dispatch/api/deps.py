@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -16,6 +17,7 @@ from dispatch.bootstrap import Services
 from dispatch.commands import Actor
 from dispatch.errors import NotPermitted
 
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/auth/login")
 
 
@@ -92,6 +94,8 @@ def command_id(actor: Actor, key: str | None) -> str | None:
 def new_id(actor: Actor, key: str | None) -> str:
     """An id for a new incident: derived from the key, so a retried report names the same incident."""
     if key:
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"dispatch:{actor.id}:{key}").hex[:12]
+        # The first 12 hex digits of uuid5(NAMESPACE_URL, name), which the version bits do not touch, without
+        # building the UUID object: that was a sixth of the report route's own time.
+        return hashlib.sha1(_URL_NAMESPACE + f"dispatch:{actor.id}:{key}".encode()).hexdigest()[:12]
     return uuid.uuid4().hex[:12]
 

@@ -24,7 +24,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from dispatch.clock import Clock, SystemClock
-from dispatch.errors import ConcurrencyConflict, IdempotencyKeyReused
+from dispatch.errors import ConcurrencyConflict, DispatchError, IdempotencyKeyReused
 from dispatch.events.catalogue import Event, decode_data, encode_data, type_name
 from dispatch.events.chain import GENESIS_HASH, ChainReport, event_hash
 from dispatch.events.envelope import EventMeta, StoredEvent, encode_meta
@@ -57,6 +57,26 @@ class AppendResult:
         return self.events[-1].position if self.events else None
 
 
+@dataclass(frozen=True)
+class Append:
+    """One command's writes, as append_many takes them, for append_batch."""
+
+    writes: Sequence[StreamWrite]
+    command_id: str | None = None
+    meta: EventMeta | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """An append ready for the table: (stream, version, type, schema version, data JSON, event) per event."""
+
+    events: list[tuple[str, int, str, int, str, Event]]
+    meta_json: str
+    command_id: str | None
+    fingerprint: str
+
+
 class _Sql:
     """The few statements the store runs, in the paramstyle of the driver."""
 
@@ -70,6 +90,12 @@ class _Sql:
             f"VALUES ({p}, {p}, {p}, {p}, {p})"
         )
         self.find_command = f"SELECT first_position, last_position, fingerprint FROM commands WHERE command_id = {p}"
+        self.placeholder = p
+        # Completed with "(p, p, ...)" for as many as are asked for at once.
+        self.find_commands = (
+            "SELECT command_id, first_position, last_position, fingerprint FROM commands WHERE command_id IN")
+        self.read_streams = f"SELECT {_COLUMNS} FROM events WHERE stream_id IN"
+        self.position_between = f"(position >= {p} AND position <= {p})"
         self.read_all = f"SELECT {_COLUMNS} FROM events WHERE position > {p} ORDER BY position LIMIT {p}"
         # Positions are gap-free, so a range is the same page; it needs no sort and no table statistics
         # (without ANALYZE, PostgreSQL plans the LIMIT form as a full scan and sort per page).
@@ -135,31 +161,56 @@ class EventStore:
         fingerprint: str = "",
     ) -> AppendResult:
         """Append to several streams in one transaction: all or nothing (a dispatch touches incident and boat)."""
-        meta = meta or EventMeta()
-        if command_id is not None and meta.command_id != command_id:
-            meta = EventMeta(**{**_meta_fields(meta), "command_id": command_id})
-        meta_json = encode_meta(meta)
-        pending = [
-            (write.stream_id, write.expected_version + offset, event)
-            for write in writes
-            for offset, event in enumerate(write.events, start=1)
-        ]
-        if not pending:
+        encoded = _encode(Append(writes, command_id, meta, fingerprint))
+        if encoded is None:
             return AppendResult(events=[])
-        encoded = [
-            (stream_id, version, type_name(event), type(event).SCHEMA_VERSION, encode_data(event).decode(), event)
-            for stream_id, version, event in pending
-        ]
+        return self._append_alone(encoded, writes)
+
+    def append_batch(self, appends: Sequence[Append]) -> list[AppendResult | DispatchError]:
+        """Group commit: several commands' appends in one transaction with one fsync, each all or nothing.
+
+        Each answer is its AppendResult, or the ConcurrencyConflict / IdempotencyKeyReused it met. If any append
+        clashes, the shared transaction is rolled back and every append is retried alone, so one stale command
+        never fails the others; clashes are rare (two commands on one stream at once), commits are not.
+        """
+        answers: list[AppendResult | DispatchError] = [AppendResult(events=[]) for _ in appends]
+        todo = [(index, found) for index, append in enumerate(appends) if (found := _encode(append)) is not None]
+        if len(todo) > 1:
+            connection = self.engine.raw_connection()
+            try:
+                with self._writer_turn:
+                    stored = self._insert(connection, [found for _index, found in todo])
+            except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation):
+                connection.rollback()
+                stored = None
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                connection.close()
+            if stored is not None:
+                self.wakeup.notify(stored[-1][-1].position)
+                for (index, _found), events in zip(todo, stored, strict=True):
+                    answers[index] = AppendResult(events=events, last_versions=_last_versions(events))
+                return answers
+        for index, found in todo:
+            try:
+                answers[index] = self._append_alone(found, appends[index].writes)
+            except (ConcurrencyConflict, IdempotencyKeyReused) as exc:
+                answers[index] = exc
+        return answers
+
+    def _append_alone(self, encoded: _Encoded, writes: Sequence[StreamWrite]) -> AppendResult:
         connection = self.engine.raw_connection()
         try:
             with self._writer_turn:
-                stored = self._insert(connection, encoded, meta_json, command_id, fingerprint)
+                stored = self._insert(connection, [encoded])[0]
         except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as exc:
             connection.rollback()
             # A repeated command clashes on its stream version or on the command id; either way the
             # original result is the answer.
-            if command_id is not None:
-                replay = self._replay(connection, command_id, fingerprint)
+            if encoded.command_id is not None:
+                replay = self._replay(connection, encoded.command_id, encoded.fingerprint)
                 if replay is not None:
                     return replay
             raise self._conflict(connection, writes) from exc
@@ -171,29 +222,15 @@ class EventStore:
         self.wakeup.notify(stored[-1].position)
         return AppendResult(events=stored, last_versions=_last_versions(stored))
 
-    def _insert(
-        self,
-        connection: Any,
-        encoded: list[tuple[str, int, str, int, str, Event]],
-        meta_json: str,
-        command_id: str | None,
-        fingerprint: str,
-    ) -> list[StoredEvent]:
+    def _insert(self, connection: Any, appends: Sequence[_Encoded]) -> list[list[StoredEvent]]:
         if self._sqlite:
-            return self._insert_rows(connection, encoded, meta_json, command_id, fingerprint)
+            return self._insert_rows(connection, appends)
         # Pipeline mode: the lock and the head read go in one round trip, the inserts and the commit in
         # another, instead of one round trip per statement.
         with connection.driver_connection.pipeline():
-            return self._insert_rows(connection, encoded, meta_json, command_id, fingerprint)
+            return self._insert_rows(connection, appends)
 
-    def _insert_rows(
-        self,
-        connection: Any,
-        encoded: list[tuple[str, int, str, int, str, Event]],
-        meta_json: str,
-        command_id: str | None,
-        fingerprint: str,
-    ) -> list[StoredEvent]:
+    def _insert_rows(self, connection: Any, appends: Sequence[_Encoded]) -> list[list[StoredEvent]]:
         cursor = connection.cursor()
         if self._sqlite:
             cursor.execute("BEGIN IMMEDIATE")
@@ -205,37 +242,36 @@ class EventStore:
         position, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
         recorded_at = self.clock.now()
         db_time: Any = _sqlite_time(recorded_at) if self._sqlite else recorded_at
-        rows, stored = [], []
-        for stream_id, version, event_type, schema_version, data, event in encoded:
-            position += 1
-            digest = event_hash(
-                prev_hash, position, stream_id, version, event_type, schema_version, recorded_at, data, meta_json
-            )
-            rows.append(
-                (position, stream_id, version, event_type, schema_version, data, meta_json, db_time, prev_hash, digest)
-            )
-            stored.append(
-                StoredEvent(
-                    position, stream_id, version, event_type, schema_version, event, data, meta_json,
-                    recorded_at, prev_hash, digest,
-                )
-            )
-            prev_hash = digest
+        rows, commands, stored_all = [], [], []
+        for append in appends:
+            stored = []
+            for stream_id, version, event_type, schema_version, data, event in append.events:
+                position += 1
+                digest = event_hash(prev_hash, position, stream_id, version, event_type, schema_version, recorded_at,
+                                    data, append.meta_json)
+                rows.append((position, stream_id, version, event_type, schema_version, data, append.meta_json,
+                             db_time, prev_hash, digest))
+                stored.append(StoredEvent(position, stream_id, version, event_type, schema_version, event, data,
+                                          append.meta_json, recorded_at, prev_hash, digest))
+                prev_hash = digest
+            if append.command_id is not None:
+                commands.append((append.command_id, stored[0].position, stored[-1].position, append.fingerprint,
+                                 db_time))
+            stored_all.append(stored)
         if len(rows) == 1:
             cursor.execute(self._sql.insert_event, rows[0])
         else:
             cursor.executemany(self._sql.insert_event, rows)
-        if command_id is not None:
-            cursor.execute(
-                self._sql.insert_command,
-                (command_id, stored[0].position, stored[-1].position, fingerprint, db_time),
-            )
+        if len(commands) == 1:
+            cursor.execute(self._sql.insert_command, commands[0])
+        elif commands:
+            cursor.executemany(self._sql.insert_command, commands)
         if self._sqlite:
             cursor.execute("COMMIT")
         else:
             connection.commit()
         cursor.close()
-        return stored
+        return stored_all
 
     def _replay(self, connection: Any, command_id: str, fingerprint: str) -> AppendResult | None:
         cursor = connection.cursor()
@@ -280,8 +316,48 @@ class EventStore:
         finally:
             connection.close()
 
+    def find_commands(self, commands: Sequence[tuple[str, str]]) -> dict[str, AppendResult | IdempotencyKeyReused]:
+        """find_command for several (command id, fingerprint) pairs in two queries: the commands already
+        appended, each with its original result, or IdempotencyKeyReused if its key came with another request."""
+        if not commands:
+            return {}
+        fingerprints = dict(commands)
+        marks = ", ".join([self._sql.placeholder] * len(fingerprints))
+        found = self._rows(f"{self._sql.find_commands} ({marks})", tuple(fingerprints))
+        if not found:
+            return {}
+        answers: dict[str, AppendResult | IdempotencyKeyReused] = {}
+        ranges = []
+        for command_id, first, last, stored_fingerprint in found:
+            wanted = fingerprints[command_id]
+            if wanted and stored_fingerprint and wanted != stored_fingerprint:
+                answers[command_id] = IdempotencyKeyReused(
+                    f"command id {command_id} was already used for a different request", field="Idempotency-Key")
+            else:
+                ranges.append((command_id, first, last))
+        if ranges:
+            where = " OR ".join([self._sql.position_between] * len(ranges))
+            events = self._query(f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY position",
+                                 tuple(bound for _id, first, last in ranges for bound in (first, last)))
+            by_position = {event.position: event for event in events}
+            for command_id, first, last in ranges:
+                replayed = [by_position[position] for position in range(first, last + 1) if position in by_position]
+                answers[command_id] = AppendResult(events=replayed, replayed=True,
+                                                   last_versions=_last_versions(replayed))
+        return answers
+
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         return self._query(self._sql.read_stream, (stream_id, after_version))
+
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Several whole streams in one query (a group commit's reads); a stream with no events maps to []."""
+        wanted = list(dict.fromkeys(stream_ids))
+        found: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in wanted}
+        if wanted:
+            marks = ", ".join([self._sql.placeholder] * len(wanted))
+            for event in self._query(f"{self._sql.read_streams} ({marks}) ORDER BY stream_id, version", tuple(wanted)):
+                found[event.stream_id].append(event)
+        return found
 
     def stream_version(self, stream_id: str) -> int:
         return int(self._scalar(self._sql.stream_version, (stream_id,)))
@@ -367,6 +443,22 @@ class EventStore:
             return row[0] if row else None
         finally:
             connection.close()
+
+
+def _encode(append: Append) -> _Encoded | None:
+    """The rows' content of an append, versions counted from each write's expected version; None if empty."""
+    meta = append.meta or EventMeta()
+    if append.command_id is not None and meta.command_id != append.command_id:
+        meta = EventMeta(**{**_meta_fields(meta), "command_id": append.command_id})
+    events = [
+        (write.stream_id, write.expected_version + offset, type_name(event), type(event).SCHEMA_VERSION,
+         encode_data(event).decode(), event)
+        for write in append.writes
+        for offset, event in enumerate(write.events, start=1)
+    ]
+    if not events:
+        return None
+    return _Encoded(events, encode_meta(meta), append.command_id, append.fingerprint)
 
 
 def _meta_fields(meta: EventMeta) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from dispatch.commands import (
     ReportIncident,
     ReportResourcePosition,
 )
-from dispatch.errors import ConcurrencyConflict, ResourceUnavailable
+from dispatch.errors import ConcurrencyConflict, DispatchError, ResourceUnavailable
 from dispatch.events.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
-from dispatch.events.store import AppendResult, EventStore, StreamWrite
+from dispatch.events.store import Append, AppendResult, EventStore, StreamWrite
 from dispatch.service import handle
 
 OPERATOR = Actor(id="op-1", role="operator")
@@ -90,11 +90,11 @@ class SneakyStore(EventStore):
         super().__init__(inner.engine, clock=inner.clock)
         self.sneak: StreamWrite | None = sneak
 
-    def append_many(self, writes: Sequence[StreamWrite], **kwargs: Any) -> AppendResult:
+    def append_batch(self, appends: Sequence[Append]) -> list[AppendResult | DispatchError]:
         if self.sneak is not None:
             sneak, self.sneak = self.sneak, None
             super().append_many([sneak])
-        return super().append_many(writes, **kwargs)
+        return super().append_batch(appends)
 
 
 def test_a_conflict_is_retried_once_when_the_command_is_still_valid(services: Services) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from dispatch.api import views
 from dispatch.api.commanding import not_future, run, stamp
@@ -38,8 +39,8 @@ router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
 
 @router.post("", status_code=201, response_model=AppendedOut, summary="Report an incident")
-def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
-                    request: Request, response: Response) -> AppendedOut:
+async def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
+                          request: Request, response: Response) -> AppendedOut:
     places = services.places
     site = places.find(body.site_id) if body.site_id else None
     if body.site_id and site is None:
@@ -54,7 +55,7 @@ def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDep, key
         zone=places.zone_of(position), triage=body.triage, category=body.category, patients=body.patients,
         description=body.description, language=body.language,
     )
-    return AppendedOut.of(incident_id, run(command, services, response))
+    return AppendedOut.of(incident_id, await run(command, request, response))
 
 
 @router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones")
@@ -79,47 +80,48 @@ def get_incident(incident_id: str, actor: Reader, services: ServicesDep) -> dict
 
 
 @router.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code")
-def triage(incident_id: str, body: TriageIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
-           request: Request, response: Response) -> AppendedOut:
+async def triage(incident_id: str, body: TriageIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
+                 request: Request, response: Response) -> AppendedOut:
     command = TriageIncident(**stamp(actor, services, key, request), incident_id=incident_id, stage=body.stage,
                              code=body.code, expected_version=body.expected_version)
-    return AppendedOut.of(incident_id, run(command, services, response))
+    return AppendedOut.of(incident_id, await run(command, request, response))
 
 
 @router.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team")
-def dispatch_resource(incident_id: str, body: DispatchIn, actor: Operator, services: ServicesDep,
-                      key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
+async def dispatch_resource(incident_id: str, body: DispatchIn, actor: Operator, services: ServicesDep,
+                            key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
     command = DispatchResource(**stamp(actor, services, key, request), incident_id=incident_id,
                                resource_id=body.resource_id, expected_version=body.expected_version)
-    return AppendedOut.of(incident_id, run(command, services, response))
+    return AppendedOut.of(incident_id, await run(command, request, response))
 
 
 @router.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone")
-def record_milestone(incident_id: str, body: MilestoneIn, actor: Lifeguard, services: ServicesDep,
-                     key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
+async def record_milestone(incident_id: str, body: MilestoneIn, actor: Lifeguard, services: ServicesDep,
+                           key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
     command = RecordMilestone(**stamp(actor, services, key, request), incident_id=incident_id,
                               resource_id=body.resource_id, milestone=body.milestone,
                               happened_at=not_future(body.happened_at, services, "happened_at"))
-    return AppendedOut.of(incident_id, run(command, services, response))
+    return AppendedOut.of(incident_id, await run(command, request, response))
 
 
 @router.post("/{incident_id}/referral", response_model=ReferralOut,
              summary="Request a referral; the answer says the guarantee's deadline")
-def request_referral(incident_id: str, body: ReferralIn, actor: Operator, services: ServicesDep,
-                     key: IdempotencyKey, request: Request, response: Response) -> ReferralOut:
+async def request_referral(incident_id: str, body: ReferralIn, actor: Operator, services: ServicesDep,
+                           key: IdempotencyKey, request: Request, response: Response) -> ReferralOut:
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
         facility = services.places.find(body.facility_id)
         if facility is None or not facility.is_facility:
             raise FacilityNotFound(f"{body.facility_id} is not a known hospital or health unit",
                                    field="facility_id")
-    zone = views.incident_state(services, incident_id).report.zone  # 404 for an unknown incident
+    # 404 for an unknown incident; a read of the log, so on the thread pool, not the event loop.
+    zone = (await run_in_threadpool(views.incident_state, services, incident_id)).report.zone
     setting = services.settings.zone_policies.get(zone)
     policy = ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,
                             warning_minutes=setting.warning_minutes) if setting else None
     command = RequestReferral(**stamp(actor, services, key, request), incident_id=incident_id,
                               facility_id=body.facility_id, resource_id=body.resource_id,
                               from_site_id=body.from_site_id, policy=policy)
-    result = run(command, services, response)
+    result = await run(command, request, response)
     requested = next((e.event for e in result.events if isinstance(e.event, ReferralRequested)), None)
     base = AppendedOut.of(incident_id, result).model_dump()
     if requested is None:
@@ -132,18 +134,18 @@ def request_referral(incident_id: str, body: ReferralIn, actor: Operator, servic
 
 
 @router.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident")
-def add_note(incident_id: str, body: NoteIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
-             request: Request, response: Response) -> AppendedOut:
+async def add_note(incident_id: str, body: NoteIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
+                   request: Request, response: Response) -> AppendedOut:
     command = AddNote(**stamp(actor, services, key, request), incident_id=incident_id, text=body.text,
                       resource_id=body.resource_id)
-    return AppendedOut.of(incident_id, run(command, services, response))
+    return AppendedOut.of(incident_id, await run(command, request, response))
 
 
 @router.post("/{incident_id}/close", response_model=AppendedOut,
              summary="Close the incident with its outcome; releases its resources")
-def close_incident(incident_id: str, body: CloseIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
-                   request: Request, response: Response) -> AppendedOut:
+async def close_incident(incident_id: str, body: CloseIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
+                         request: Request, response: Response) -> AppendedOut:
     command = CloseIncident(**stamp(actor, services, key, request), incident_id=incident_id,
                             outcome=body.outcome, deceased=body.deceased, summary=body.summary)
-    return AppendedOut.of(incident_id, run(command, services, response))
+    return AppendedOut.of(incident_id, await run(command, request, response))
 

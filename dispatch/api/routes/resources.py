@@ -17,8 +17,8 @@ router = APIRouter(prefix="/api/resources", tags=["resources"])
 
 
 @router.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team")
-def register_resource(body: ResourceIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
-                      request: Request, response: Response) -> AppendedOut:
+async def register_resource(body: ResourceIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
+                            request: Request, response: Response) -> AppendedOut:
     if body.home_site_id and body.home_site_id not in services.places:
         raise InvalidInput(f"home site {body.home_site_id} is not a known place", field="home_site_id")
     home = services.places.find(body.home_site_id) if body.home_site_id else None
@@ -28,7 +28,7 @@ def register_resource(body: ResourceIn, actor: Operator, services: ServicesDep, 
         subtype=body.subtype, speed_knots=body.speed_knots, position=position, home_site_id=body.home_site_id,
         zone=services.places.zone_of(position) if position else None,
     )
-    return AppendedOut.of(body.id, run(command, services, response))
+    return AppendedOut.of(body.id, await run(command, request, response))
 
 
 @router.get("/{resource_id}", summary="One resource's current state")
@@ -37,11 +37,11 @@ def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) ->
 
 
 @router.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position")
-def update_resource(resource_id: str, body: ResourcePatchIn, actor: Operator, services: ServicesDep,
-                    key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
+async def update_resource(resource_id: str, body: ResourcePatchIn, actor: Operator, services: ServicesDep,
+                          key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
     command = UpdateResource(
         **stamp(actor, services, key, request), resource_id=resource_id, status=body.status,
         position=body.position.to_position() if body.position else None, reason=body.reason,
         expected_version=body.expected_version,
     )
-    return AppendedOut.of(resource_id, run(command, services, response))
+    return AppendedOut.of(resource_id, await run(command, request, response))
