@@ -5,33 +5,46 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import Request, Response
+import orjson
+from fastapi import Response
 
-from dispatch.api.deps import command_id
+from dispatch.api.deps import CommandContext, command_id
 from dispatch.bootstrap import Services
-from dispatch.commands import Actor, Command
+from dispatch.commands import Command
 from dispatch.errors import InvalidTime
 from dispatch.events.store import AppendResult
 from dispatch.group_commit import GroupCommit
 
 
-def stamp(actor: Actor, services: Services, key: str | None, request: Request) -> dict[str, Any]:
+def stamp(context: CommandContext) -> dict[str, Any]:
     """The fields every command from HTTP carries: who, server time, idempotency and correlation ids."""
     return {
-        "actor": actor,
-        "at": services.clock.now(),
-        "command_id": command_id(actor, key),
-        "correlation_id": request.headers.get("X-Request-ID"),
+        "actor": context.actor,
+        "at": context.services.clock.now(),
+        "command_id": command_id(context.actor, context.key),
+        "correlation_id": context.request.headers.get("X-Request-ID"),
     }
 
 
-async def run(command: Command, request: Request, response: Response) -> AppendResult:
+async def run(command: Command, context: CommandContext) -> AppendResult:
     """Handle the command with the others arriving now (dispatch/group_commit.py)."""
-    commands: GroupCommit = request.app.state.commands
-    result = await commands.submit(command)
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return result
+    commands: GroupCommit = context.request.app.state.commands
+    return await commands.submit(command)
+
+
+def answer(subject_id: str, result: AppendResult, *, status_code: int = 200, **extra: Any) -> Response:
+    """The AppendedOut answer (plus `extra` fields), encoded once: the route returns it as is, so FastAPI does
+    not build, validate and serialize a response model again. Says when it is a replay of the first answer."""
+    body = {
+        "id": subject_id,
+        "position": result.last_position,
+        "events": [{"position": e.position, "stream_id": e.stream_id, "version": e.version, "type": e.type}
+                   for e in result.events],
+        "replayed": result.replayed,
+        **extra,
+    }
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return Response(orjson.dumps(body), status_code=status_code, headers=headers, media_type="application/json")
 
 
 def not_future(moment: datetime | None, services: Services, field: str) -> datetime | None:

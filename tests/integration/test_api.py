@@ -401,6 +401,29 @@ def test_the_api_documents_itself(api: Api) -> None:
     assert api.client.get("/docs").status_code == 200
 
 
+def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    commands = {(method, path): operation for path, item in spec["paths"].items()
+                for method, operation in item.items()
+                if method in ("post", "patch") and path.startswith(("/api/incidents", "/api/resources"))}
+    assert len(commands) == 9  # report, triage, dispatch, milestones, referral, notes, close; two on the fleet
+    for (method, path), operation in commands.items():
+        key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
+        assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == 120, (method, path)
+        assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+        answer = operation["responses"]["201" if path in ("/api/incidents", "/api/resources") else "200"]
+        assert answer["content"]["application/json"]["schema"]["$ref"].endswith(("/AppendedOut", "/ReferralOut"))
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def test_a_malformed_idempotency_key_is_refused_naming_the_header(api: Api, services: Services) -> None:
+    for key in ("a b", "", "k" * 121):
+        answer = api.client.post("/api/incidents", json=REPORT,
+                                 headers=api.as_("lifeguard") | {"Idempotency-Key": key})
+        assert answer.status_code == 422 and answer.json()["field"] == "Idempotency-Key", key
+    assert services.store.head() == 0
+
+
 def test_recommendations_rank_available_boats_by_eta_and_facilities_by_arrival(
     api: Api, services: Services
 ) -> None:

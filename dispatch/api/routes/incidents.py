@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from dispatch.api import views
-from dispatch.api.commanding import not_future, run, stamp
-from dispatch.api.deps import IdempotencyKey, Lifeguard, Operator, Reader, ServicesDep, new_id
+from dispatch.api.commanding import answer, not_future, run, stamp
+from dispatch.api.deps import COMMAND_OPENAPI, LifeguardCommand, OperatorCommand, Reader, ServicesDep, new_id
 from dispatch.api.schemas import (
     AppendedOut,
     CloseIn,
@@ -38,9 +38,10 @@ from dispatch.projections import queries
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
 
-@router.post("", status_code=201, response_model=AppendedOut, summary="Report an incident")
-async def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
-                          request: Request, response: Response) -> AppendedOut:
+@router.post("", status_code=201, response_model=AppendedOut, summary="Report an incident",
+             openapi_extra=COMMAND_OPENAPI)
+async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response:
+    services = context.services
     places = services.places
     site = places.find(body.site_id) if body.site_id else None
     if body.site_id and site is None:
@@ -48,14 +49,14 @@ async def report_incident(body: ReportIn, actor: Lifeguard, services: ServicesDe
     if body.position is None and site is None:
         raise InvalidInput("give the place: a known site_id, a GPS position, or both", field="position")
     position = body.position.to_position() if body.position else site.position  # type: ignore[union-attr]
-    incident_id = new_id(actor, key)
+    incident_id = new_id(context.actor, context.key)
     command = ReportIncident(
-        **stamp(actor, services, key, request), device_at=not_future(body.device_time, services, "device_time"),
+        **stamp(context), device_at=not_future(body.device_time, services, "device_time"),
         incident_id=incident_id, source=body.source, position=position, site_id=body.site_id,
         zone=places.zone_of(position), triage=body.triage, category=body.category, patients=body.patients,
         description=body.description, language=body.language,
     )
-    return AppendedOut.of(incident_id, await run(command, request, response))
+    return answer(incident_id, await run(command, context), status_code=201)
 
 
 @router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones")
@@ -79,35 +80,35 @@ def get_incident(incident_id: str, actor: Reader, services: ServicesDep) -> dict
     return views.incident_view(services, incident_id)
 
 
-@router.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code")
-async def triage(incident_id: str, body: TriageIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
-                 request: Request, response: Response) -> AppendedOut:
-    command = TriageIncident(**stamp(actor, services, key, request), incident_id=incident_id, stage=body.stage,
-                             code=body.code, expected_version=body.expected_version)
-    return AppendedOut.of(incident_id, await run(command, request, response))
+@router.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code",
+             openapi_extra=COMMAND_OPENAPI)
+async def triage(incident_id: str, body: TriageIn, context: OperatorCommand) -> Response:
+    command = TriageIncident(**stamp(context), incident_id=incident_id, stage=body.stage, code=body.code,
+                             expected_version=body.expected_version)
+    return answer(incident_id, await run(command, context))
 
 
-@router.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team")
-async def dispatch_resource(incident_id: str, body: DispatchIn, actor: Operator, services: ServicesDep,
-                            key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
-    command = DispatchResource(**stamp(actor, services, key, request), incident_id=incident_id,
-                               resource_id=body.resource_id, expected_version=body.expected_version)
-    return AppendedOut.of(incident_id, await run(command, request, response))
+@router.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team",
+             openapi_extra=COMMAND_OPENAPI)
+async def dispatch_resource(incident_id: str, body: DispatchIn, context: OperatorCommand) -> Response:
+    command = DispatchResource(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
+                               expected_version=body.expected_version)
+    return answer(incident_id, await run(command, context))
 
 
-@router.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone")
-async def record_milestone(incident_id: str, body: MilestoneIn, actor: Lifeguard, services: ServicesDep,
-                           key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
-    command = RecordMilestone(**stamp(actor, services, key, request), incident_id=incident_id,
-                              resource_id=body.resource_id, milestone=body.milestone,
-                              happened_at=not_future(body.happened_at, services, "happened_at"))
-    return AppendedOut.of(incident_id, await run(command, request, response))
+@router.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone",
+             openapi_extra=COMMAND_OPENAPI)
+async def record_milestone(incident_id: str, body: MilestoneIn, context: LifeguardCommand) -> Response:
+    command = RecordMilestone(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
+                              milestone=body.milestone,
+                              happened_at=not_future(body.happened_at, context.services, "happened_at"))
+    return answer(incident_id, await run(command, context))
 
 
 @router.post("/{incident_id}/referral", response_model=ReferralOut,
-             summary="Request a referral; the answer says the guarantee's deadline")
-async def request_referral(incident_id: str, body: ReferralIn, actor: Operator, services: ServicesDep,
-                           key: IdempotencyKey, request: Request, response: Response) -> ReferralOut:
+             summary="Request a referral; the answer says the guarantee's deadline", openapi_extra=COMMAND_OPENAPI)
+async def request_referral(incident_id: str, body: ReferralIn, context: OperatorCommand) -> Response:
+    services = context.services
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
         facility = services.places.find(body.facility_id)
         if facility is None or not facility.is_facility:
@@ -118,34 +119,30 @@ async def request_referral(incident_id: str, body: ReferralIn, actor: Operator, 
     setting = services.settings.zone_policies.get(zone)
     policy = ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,
                             warning_minutes=setting.warning_minutes) if setting else None
-    command = RequestReferral(**stamp(actor, services, key, request), incident_id=incident_id,
-                              facility_id=body.facility_id, resource_id=body.resource_id,
-                              from_site_id=body.from_site_id, policy=policy)
-    result = await run(command, request, response)
+    command = RequestReferral(**stamp(context), incident_id=incident_id, facility_id=body.facility_id,
+                              resource_id=body.resource_id, from_site_id=body.from_site_id, policy=policy)
+    result = await run(command, context)
     requested = next((e.event for e in result.events if isinstance(e.event, ReferralRequested)), None)
-    base = AppendedOut.of(incident_id, result).model_dump()
     if requested is None:
-        return ReferralOut(**base, facility_id=body.facility_id)
-    return ReferralOut(
-        **base, referral_id=requested.referral_id, facility_id=requested.facility_id,
+        return answer(incident_id, result, facility_id=body.facility_id)
+    return answer(
+        incident_id, result, referral_id=requested.referral_id, facility_id=requested.facility_id,
         guarantee_minutes=requested.policy.guarantee_minutes if requested.policy else None,
         warning_at=requested.warning_at, deadline_at=requested.deadline_at,
     )
 
 
-@router.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident")
-async def add_note(incident_id: str, body: NoteIn, actor: Lifeguard, services: ServicesDep, key: IdempotencyKey,
-                   request: Request, response: Response) -> AppendedOut:
-    command = AddNote(**stamp(actor, services, key, request), incident_id=incident_id, text=body.text,
-                      resource_id=body.resource_id)
-    return AppendedOut.of(incident_id, await run(command, request, response))
+@router.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident",
+             openapi_extra=COMMAND_OPENAPI)
+async def add_note(incident_id: str, body: NoteIn, context: LifeguardCommand) -> Response:
+    command = AddNote(**stamp(context), incident_id=incident_id, text=body.text, resource_id=body.resource_id)
+    return answer(incident_id, await run(command, context))
 
 
 @router.post("/{incident_id}/close", response_model=AppendedOut,
-             summary="Close the incident with its outcome; releases its resources")
-async def close_incident(incident_id: str, body: CloseIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
-                         request: Request, response: Response) -> AppendedOut:
-    command = CloseIncident(**stamp(actor, services, key, request), incident_id=incident_id,
-                            outcome=body.outcome, deceased=body.deceased, summary=body.summary)
-    return AppendedOut.of(incident_id, await run(command, request, response))
+             summary="Close the incident with its outcome; releases its resources", openapi_extra=COMMAND_OPENAPI)
+async def close_incident(incident_id: str, body: CloseIn, context: OperatorCommand) -> Response:
+    command = CloseIncident(**stamp(context), incident_id=incident_id, outcome=body.outcome,
+                            deceased=body.deceased, summary=body.summary)
+    return answer(incident_id, await run(command, context))
 

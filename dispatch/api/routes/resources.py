@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from dispatch.api import views
-from dispatch.api.commanding import run, stamp
-from dispatch.api.deps import FleetReader, IdempotencyKey, Operator, ServicesDep
+from dispatch.api.commanding import answer, run, stamp
+from dispatch.api.deps import COMMAND_OPENAPI, FleetReader, OperatorCommand, ServicesDep
 from dispatch.api.schemas import AppendedOut, ResourceIn, ResourcePatchIn
 from dispatch.commands import RegisterResource, UpdateResource
 from dispatch.errors import InvalidInput
@@ -16,19 +16,20 @@ from dispatch.errors import InvalidInput
 router = APIRouter(prefix="/api/resources", tags=["resources"])
 
 
-@router.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team")
-async def register_resource(body: ResourceIn, actor: Operator, services: ServicesDep, key: IdempotencyKey,
-                            request: Request, response: Response) -> AppendedOut:
+@router.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team",
+             openapi_extra=COMMAND_OPENAPI)
+async def register_resource(body: ResourceIn, context: OperatorCommand) -> Response:
+    services = context.services
     if body.home_site_id and body.home_site_id not in services.places:
         raise InvalidInput(f"home site {body.home_site_id} is not a known place", field="home_site_id")
     home = services.places.find(body.home_site_id) if body.home_site_id else None
     position = body.position.to_position() if body.position else (home.position if home else None)
     command = RegisterResource(
-        **stamp(actor, services, key, request), resource_id=body.id, kind=body.kind, name=body.name,
+        **stamp(context), resource_id=body.id, kind=body.kind, name=body.name,
         subtype=body.subtype, speed_knots=body.speed_knots, position=position, home_site_id=body.home_site_id,
         zone=services.places.zone_of(position) if position else None,
     )
-    return AppendedOut.of(body.id, await run(command, request, response))
+    return answer(body.id, await run(command, context), status_code=201)
 
 
 @router.get("/{resource_id}", summary="One resource's current state")
@@ -36,12 +37,12 @@ def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) ->
     return views.resource_view(services, resource_id)
 
 
-@router.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position")
-async def update_resource(resource_id: str, body: ResourcePatchIn, actor: Operator, services: ServicesDep,
-                          key: IdempotencyKey, request: Request, response: Response) -> AppendedOut:
+@router.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position",
+              openapi_extra=COMMAND_OPENAPI)
+async def update_resource(resource_id: str, body: ResourcePatchIn, context: OperatorCommand) -> Response:
     command = UpdateResource(
-        **stamp(actor, services, key, request), resource_id=resource_id, status=body.status,
+        **stamp(context), resource_id=resource_id, status=body.status,
         position=body.position.to_position() if body.position else None, reason=body.reason,
         expected_version=body.expected_version,
     )
-    return AppendedOut.of(resource_id, await run(command, request, response))
+    return answer(resource_id, await run(command, context))
