@@ -57,9 +57,19 @@ class Command:
 
     def fingerprint(self) -> str:
         """A digest of what was asked, to tell a retry (same digest) from a reused command id (different)."""
-        body = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.VOLATILE}
+        body = {name: getattr(self, name) for name in _stable_fields(type(self))}
         encoded = msgspec.json.encode([type(self).__name__, body], enc_hook=_enc_hook, order="sorted")
         return hashlib.sha256(encoded).hexdigest()
+
+
+_STABLE_FIELDS: dict[type[Command], tuple[str, ...]] = {}
+
+
+def _stable_fields(kind: type[Command]) -> tuple[str, ...]:
+    """The fields a fingerprint covers, worked out once per command type (fields() is slow)."""
+    if kind not in _STABLE_FIELDS:
+        _STABLE_FIELDS[kind] = tuple(f.name for f in fields(kind) if f.name not in kind.VOLATILE)
+    return _STABLE_FIELDS[kind]
 
 
 def _enc_hook(value: Any) -> Any:

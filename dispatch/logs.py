@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -18,8 +19,20 @@ _SECRET_TEXT = re.compile(r"((?:[?&]token=)|(?:Bearer\s+)|(?:dispatch_(?:session
 _SECRET_FIELD = re.compile(r"password|token|secret|authorization|cookie", re.I)
 
 
+# Lower-case text each of _SECRET_TEXT's matches contains: a line without any (almost all) skips the regex.
+_SECRET_HINTS: Final[tuple[str, ...]] = ("token=", "bearer", "dispatch_")
+
+
 def redact(text: str) -> str:
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _SECRET_HINTS):
+        return text
     return _SECRET_TEXT.sub(r"\1[redacted]", text)
+
+
+@functools.cache
+def _is_secret_field(key: str) -> bool:
+    return _SECRET_FIELD.search(key) is not None
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +43,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        line.update({key: "[redacted]" if _SECRET_FIELD.search(key) else value
+        line.update({key: "[redacted]" if _is_secret_field(key) else value
                      for key, value in record.__dict__.items() if key not in _STANDARD})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
@@ -39,6 +52,10 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     """Send every logger's records to stderr as JSON lines."""
+    # The JSON carries none of the caller's file and line, thread or process names: not looking them up for
+    # each record (a stack walk among them) halves the cost of a line (the logging cookbook's "Optimization").
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -32,6 +32,8 @@ from dispatch.events.wakeup import LocalWakeup, Wakeup
 
 # Arbitrary but fixed: every process appending to one PostgreSQL log must use the same key.
 APPEND_LOCK_KEY: Final[int] = 1669_0080
+# Rows per INSERT statement: 10 columns each stays far below SQLite's 32,766 and PostgreSQL's 65,535 bound values.
+_ROWS_PER_INSERT: Final[int] = 500
 _COLUMNS: Final[str] = "position, stream_id, version, type, schema_version, data, meta, recorded_at, prev_hash, hash"
 
 
@@ -89,6 +91,7 @@ class _Sql:
             "INSERT INTO commands (command_id, first_position, last_position, fingerprint, recorded_at) "
             f"VALUES ({p}, {p}, {p}, {p}, {p})"
         )
+        self._insert_rows: dict[tuple[str, int], str] = {}
         self.find_command = f"SELECT first_position, last_position, fingerprint FROM commands WHERE command_id = {p}"
         self.placeholder = p
         # Completed with "(p, p, ...)" for as many as are asked for at once.
@@ -107,6 +110,15 @@ class _Sql:
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = {p} AND version > {p} ORDER BY version"
         )
         self.stream_version = f"SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = {p}"
+
+
+    def insert_rows(self, single: str, count: int) -> str:
+        """`single` (INSERT ... VALUES (p, ...)) extended to insert `count` rows in one statement."""
+        key = (single, count)
+        if key not in self._insert_rows:
+            values = single[single.index("VALUES ") + len("VALUES "):]
+            self._insert_rows[key] = single + (", " + values) * (count - 1)
+        return self._insert_rows[key]
 
 
 class EventStore:
@@ -258,14 +270,12 @@ class EventStore:
                 commands.append((append.command_id, stored[0].position, stored[-1].position, append.fingerprint,
                                  db_time))
             stored_all.append(stored)
-        if len(rows) == 1:
-            cursor.execute(self._sql.insert_event, rows[0])
-        else:
-            cursor.executemany(self._sql.insert_event, rows)
-        if len(commands) == 1:
-            cursor.execute(self._sql.insert_command, commands[0])
-        elif commands:
-            cursor.executemany(self._sql.insert_command, commands)
+        # One multi-row INSERT, not executemany: sqlite3 releases and retakes the GIL around every row it
+        # steps, and each retake can wait out another thread's switch interval (the API's event loop).
+        for sql, values in ((self._sql.insert_event, rows), (self._sql.insert_command, commands)):
+            for start in range(0, len(values), _ROWS_PER_INSERT):
+                chunk = values[start:start + _ROWS_PER_INSERT]
+                cursor.execute(self._sql.insert_rows(sql, len(chunk)), _flat(chunk))
         if self._sqlite:
             cursor.execute("COMMIT")
         else:
@@ -459,6 +469,10 @@ def _encode(append: Append) -> _Encoded | None:
     if not events:
         return None
     return _Encoded(events, encode_meta(meta), append.command_id, append.fingerprint)
+
+
+def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(value for row in rows for value in row)
 
 
 def _meta_fields(meta: EventMeta) -> dict[str, Any]:
