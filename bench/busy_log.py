@@ -36,9 +36,10 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
+from dispatch.errors import DispatchError
 from dispatch.events.catalogue import ReferralPolicy
 from dispatch.events.envelope import EventMeta, StoredEvent
-from dispatch.events.store import AppendResult, EventStore, StreamWrite
+from dispatch.events.store import Append, AppendResult, EventStore, StreamWrite
 from dispatch.events.vocabulary import Category, Milestone, Outcome, ResourceKind, Source, Triage
 from dispatch.geo.fleet import load_demo_fleet
 from dispatch.geo.places import Place
@@ -112,9 +113,18 @@ class WriteThroughStore(EventStore):
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         return [stored for stored in self.streams.get(stream_id, ()) if stored.version > after_version]
 
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        return {stream_id: self.read_stream(stream_id) for stream_id in stream_ids}
+
     def append_many(self, writes: Sequence[StreamWrite], *, command_id: str | None = None,
                     meta: EventMeta | None = None, fingerprint: str = "") -> AppendResult:
-        result = super().append_many(writes, command_id=command_id, meta=meta, fingerprint=fingerprint)
+        return self._kept(super().append_many(writes, command_id=command_id, meta=meta, fingerprint=fingerprint))
+
+    def append_batch(self, appends: Sequence[Append]) -> list[AppendResult | DispatchError]:
+        return [self._kept(answer) if isinstance(answer, AppendResult) else answer
+                for answer in super().append_batch(appends)]
+
+    def _kept(self, result: AppendResult) -> AppendResult:
         if not result.replayed:
             for stored in result.events:
                 self.streams[stored.stream_id].append(stored)
