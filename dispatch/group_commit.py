@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Final
 
 from dispatch.bootstrap import Services
@@ -37,9 +38,11 @@ _Item = tuple[Command, asyncio.AbstractEventLoop, "asyncio.Future[AppendResult]"
 class GroupCommit:
     """Hands commands to a committing thread, started on first use (and again in a forked child)."""
 
-    def __init__(self, services: Services, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, services: Services, *, max_batch: int = MAX_BATCH,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self._services = services
         self._max_batch = max_batch
+        self._on_batch = on_batch  # told each batch's size (the API's metrics)
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -94,6 +97,8 @@ class GroupCommit:
         live = [item for item in batch if not item[2].cancelled()]
         if not live:
             return
+        if self._on_batch is not None:
+            self._on_batch(len(live))
         try:
             answers = handle_many([command for command, *_ in live], self._services,
                                   started=[started for *_, started in live])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,14 +54,16 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     hub = LiveHub(services.store.engine, redis_url, channel=services.settings.live_channel,
                   queue_size=services.settings.ws_queue_size)
 
-    commands = GroupCommit(services)
+    metrics = Metrics()
+    commands = GroupCommit(services, on_batch=metrics.commit_batch.observe)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         yield
         await hub.stop()
-        commands.close()  # answers what is still queued before the process goes
+        # Answers what is still queued before the process goes; on a thread, so the loop can deliver the answers.
+        await asyncio.to_thread(commands.close)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -73,7 +76,7 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     app.state.commands = commands
-    app.state.metrics = Metrics()
+    app.state.metrics = metrics
     for module in (auth, incidents, recommendations, board, resources, places, events, reports, audit, health):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(live.router)

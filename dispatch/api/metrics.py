@@ -16,4 +16,9 @@ class Metrics:
             "dispatch_http_request_seconds", "HTTP request latency by route", ["method", "route"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=self.registry,
         )
+        # How many commands shared each commit's fsync (dispatch/group_commit.py): 1 when idle, more under load.
+        self.commit_batch = Histogram(
+            "dispatch_group_commit_commands", "commands handled together in one group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64), registry=self.registry,
+        )
         self.log_head = Gauge("dispatch_log_head_position", "last position in the event log", registry=self.registry)

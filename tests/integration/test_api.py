@@ -393,6 +393,7 @@ def test_metrics_count_requests_in_prometheus_format(api: Api) -> None:
     report(api)
     text = api.client.get("/metrics").text
     assert 'dispatch_http_requests_total{method="POST",route="/api/incidents",status="201"} 1.0' in text
+    assert "dispatch_group_commit_commands_count 1.0" in text  # the report went through one group commit
     assert "dispatch_log_head_position 1.0" in text
 
 
