@@ -1,4 +1,8 @@
-"""Per-incident facts and per-response NEMSIS times and intervals (DESIGN.md §1), kept for the reports."""
+"""Per-incident facts and per-response NEMSIS times and intervals (DESIGN.md §1), kept for the reports.
+
+A response row also carries its incident's zone, source and report triage, so a report reads one table; a
+triage that changes the report triage rewrites each of the incident's responses.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from dispatch.events.catalogue import (
     ResourceDispatched,
 )
 from dispatch.events.envelope import StoredEvent
-from dispatch.projections.rows import Row, RowSet
+from dispatch.projections.rows import Row, RowGroup, RowKey, RowSet
 from dispatch.projections.tables import INCIDENT_FACTS
 from dispatch.projections.tables import RESPONSES as RESPONSES_TABLE
 
@@ -42,6 +46,14 @@ def seconds_between(start: datetime | None, end: datetime | None) -> int | None:
     return int((end - start).total_seconds()) if start is not None and end is not None else None
 
 
+def report_triage(facts: Row) -> str:
+    """The code reports count an incident by: the scene code (RC) where a crew recorded one, else the dispatch
+    code (IDC). The crew saw the patient; the dispatcher heard a caller. Provincial "triage level 1 / 2" means
+    how ill the patient was, and an incident no crew reached still counts by the code it was sent with."""
+    scene: str | None = facts["triage_scene"]
+    return scene if scene is not None else str(facts["triage_dispatch"])
+
+
 class Intervals:
     name = "intervals"
 
@@ -49,13 +61,15 @@ class Intervals:
     def tables(self) -> tuple[Table, ...]:
         return (INCIDENT_FACTS, RESPONSES_TABLE)
 
-    def keys(self, stored: StoredEvent) -> Iterable[tuple[str, str]]:
+    def keys(self, stored: StoredEvent) -> Iterable[RowKey]:
         event = stored.event
         if not isinstance(event, IncidentEvent):
             return []
-        keys = [(FACTS, event.incident_id)]
+        keys: list[RowKey] = [(FACTS, event.incident_id)]
         if isinstance(event, ResourceDispatched | MilestoneRecorded):
             keys.append((RESPONSES, response_key(event.incident_id, event.resource_id)))
+        if isinstance(event, IncidentTriaged):
+            keys.append(RowGroup(RESPONSES, "incident_id", event.incident_id))
         return keys
 
     def apply(self, rows: RowSet, stored: StoredEvent) -> None:
@@ -72,7 +86,11 @@ class Intervals:
                     "outcome": None, "deceased": 0,
                 })
             case IncidentTriaged() if facts is not None:
-                self._facts(rows, stored, {**facts, f"triage_{event.stage}": event.code})
+                triaged = {**facts, f"triage_{event.stage}": event.code}
+                self._facts(rows, stored, triaged)
+                if (counted_as := report_triage(triaged)) != report_triage(facts):
+                    for response in rows.group(RESPONSES, "incident_id", event.incident_id):
+                        self._response(rows, stored, {**response, "triage": counted_as})
             case IncidentClosed() if facts is not None:
                 self._facts(rows, stored, {**facts, "closed_at": event.at, "outcome": event.outcome,
                                            "deceased": event.deceased})
@@ -80,6 +98,7 @@ class Intervals:
                 response = {
                     "response_id": response_key(event.incident_id, event.resource_id),
                     "incident_id": event.incident_id, "resource_id": event.resource_id, "kind": event.kind,
+                    "zone": facts["zone"], "source": facts["source"], "triage": report_triage(facts),
                     "reported_at": facts["reported_at"], "resource_notified_at": event.at, "late_entries": 0,
                     **{f"{name}_at": None for name in _MILESTONE_COLUMNS},
                 }

@@ -16,6 +16,7 @@ from dispatch.events.catalogue import (
 )
 from dispatch.events.envelope import StoredEvent
 from dispatch.geo.places import zone_of
+from dispatch.projections.intervals import seconds_between
 from dispatch.projections.rows import Row, RowSet
 from dispatch.projections.tables import REFERRALS
 
@@ -50,6 +51,9 @@ class Referrals:
             arrived_at=updated["arrived_at"], deadline_at=updated["deadline_at"],
             breached=updated["breached_at"] is not None, at_risk=updated["at_risk_at"] is not None,
         )
+        # Kept in seconds for the reports, from whichever times are known, whatever order they came in.
+        updated["elapsed_seconds"] = seconds_between(updated["requested_at"], updated["arrived_at"])
+        updated["hospital_wall_seconds"] = seconds_between(updated["arrived_at"], updated["handed_over_at"])
         rows.put(TABLE, event.referral_id, {**updated, "position": stored.position}, stored.position)
 
 

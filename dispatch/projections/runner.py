@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from dispatch.events.envelope import StoredEvent
 from dispatch.events.store import EventStore
-from dispatch.projections.rows import Change, Projection, Row, RowSet
+from dispatch.projections.rows import Change, Projection, Row, RowGroup, RowSet
 from dispatch.projections.tables import CHECKPOINTS
 from dispatch.projections.writer import BulkInsert
 
@@ -216,19 +216,25 @@ class Projector:
         db.execute(update(table).where(table.c.name == name).values(position=position))
 
     def _load(self, db: Connection, projection: Projection, events: list[StoredEvent]) -> RowSet:
-        wanted: dict[str, set[str]] = {}
+        """The rows the projection names for these events, each table and column read in chunks of keys."""
+        wanted: dict[tuple[str, str | None], set[str]] = {}
         for stored in events:
-            for table_name, key in projection.keys(stored):
-                wanted.setdefault(table_name, set()).add(key)
+            for named in projection.keys(stored):
+                if isinstance(named, RowGroup):
+                    wanted.setdefault((named.table, named.column), set()).add(named.value)
+                else:
+                    table_name, key = named
+                    wanted.setdefault((table_name, None), set()).add(key)  # None: by primary key
         loaded: dict[tuple[str, str], Row] = {}
         tables = {table.name: table for table in projection.tables}
-        for table_name, keys in wanted.items():
+        for (table_name, column), values in wanted.items():
             table = tables[table_name]
             primary = _primary(table)
-            ordered = sorted(keys)
+            by = primary if column is None else table.c[column]
+            ordered = sorted(values)
             for start in range(0, len(ordered), _IN_CHUNK):
                 chunk = ordered[start:start + _IN_CHUNK]
-                for found in db.execute(select(table).where(primary.in_(chunk))).mappings():
+                for found in db.execute(select(table).where(by.in_(chunk))).mappings():
                     loaded[(table_name, found[primary.name])] = dict(found)
         return RowSet(loaded)
 

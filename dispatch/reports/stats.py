@@ -7,21 +7,23 @@ really took, to the second, never an average of two. The median of an even count
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from itertools import compress
-from operator import add
-from typing import Any, Final
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 # Interval columns of response_intervals, in DESIGN.md §1's order.
 INTERVAL_NAMES: Final[tuple[str, ...]] = (
     "response_seconds", "scene_seconds", "transport_seconds", "hospital_wall_seconds", "total_seconds",
 )
-# A breakdown packs each value's group above it in one int (group x stride + value - smallest value), so one
-# C-level sort orders every group at once and each group's values are a contiguous, sorted run: a year of
-# responses costs a few sorts in C, not a Python loop over every response. Packed ints stay below 2**30
-# for any plausible interval, where CPython sorts fastest.
+# Whole seconds, NaN where an interval is not complete. Floats hold every whole number of seconds exactly (below
+# 2**53), and numpy reads None as NaN, so rows from the database go in as they are.
+Seconds: TypeAlias = npt.NDArray[np.float64]
+Numbers: TypeAlias = npt.NDArray[np.int64]
+
 
 @dataclass(frozen=True)
 class Stats:
@@ -31,94 +33,107 @@ class Stats:
     max: int | None
 
     def as_dict(self) -> dict[str, int | None]:
-        return asdict(self)
+        return {"count": self.count, "median": self.median, "p90": self.p90, "max": self.max}
 
 
 EMPTY: Final[Stats] = Stats(count=0, median=None, p90=None, max=None)
 
 
-def rank_value(ordered: Sequence[int], numerator: int, denominator: int, start: int = 0,
-               stop: int | None = None) -> int:
-    """The nearest-rank percentile numerator/denominator of the sorted, non-empty ordered[start:stop]."""
-    stop = len(ordered) if stop is None else stop
-    rank = ((stop - start) * numerator + denominator - 1) // denominator  # ceil, without floats
-    return ordered[start + max(rank, 1) - 1]
+@dataclass(frozen=True)
+class Grouping:
+    """Which group each value belongs to in one dimension (e.g. zone): value i's group is names[numbers[i]]."""
+
+    names: tuple[str, ...]
+    numbers: Numbers
+
+    @classmethod
+    def of(cls, keys: Sequence[str]) -> Grouping:
+        names = tuple(sorted(set(keys)))
+        number = {name: index for index, name in enumerate(names)}
+        return cls(names, np.fromiter(map(number.__getitem__, keys), dtype=np.int64, count=len(keys)))
+
+
+def seconds(values: Sequence[int | None]) -> Seconds:
+    """Interval seconds as a column, None (not complete) as NaN."""
+    return np.array(values, dtype=np.float64)
 
 
 def stats_of(values: Sequence[int | None]) -> Stats:
     """Count, median, p90 and max of the values present (None: the interval is not complete)."""
-    ordered = sorted([value for value in values if value is not None])
-    return _stats(ordered, 0, len(ordered), 0)
-
-
-def _stats(ordered: Sequence[int], start: int, stop: int, offset: int) -> Stats:
-    if stop <= start:
-        return EMPTY
-    return Stats(
-        count=stop - start,
-        median=rank_value(ordered, 1, 2, start, stop) - offset,
-        p90=rank_value(ordered, 9, 10, start, stop) - offset,
-        max=ordered[stop - 1] - offset,
-    )
+    present, _where = _present(seconds(values))
+    return _stats(np.sort(present))
 
 
 def grouped_stats(keys: Sequence[str], values: Sequence[int | None]) -> dict[str, Stats]:
     """Stats of `values` for each distinct key (keys[i] is values[i]'s group), keys in sorted order."""
-    _overall, by = breakdowns({"key": keys}, {"value": values})
+    _overall, by = breakdowns({"key": Grouping.of(keys)}, {"value": seconds(values)})
     return {name: found["value"] for name, found in by["key"].items()}
 
 
-def breakdowns(dimensions: Mapping[str, Sequence[str]], intervals: Mapping[str, Sequence[int | None]],
+def breakdowns(dimensions: Mapping[str, Grouping], intervals: Mapping[str, Seconds],
                ) -> tuple[dict[str, Stats], dict[str, dict[str, dict[str, Stats]]]]:
-    """Each interval's stats overall, and for each dimension (e.g. zone), each of its values, each interval.
+    """Each interval's stats overall, and for each dimension (e.g. zone), each of its groups with any response
+    (in name order), each interval.
 
-    `dimensions["zone"][i]` and `intervals["response_seconds"][i]` belong to the same response i. The overall
-    figures come from the first dimension's sorted groups, so each interval costs one sort per dimension.
+    `dimensions["zone"]` and `intervals["response_seconds"]` are about the same responses, in the same order.
+    A year of responses costs a few sorts in C per interval (numpy), not a Python loop over every response.
     """
-    present = {interval: [value is not None for value in values] for interval, values in intervals.items()}
-    kept: dict[str, list[int]] = {interval: list(compress(values, present[interval]))  # type: ignore[arg-type]
-                                  for interval, values in intervals.items()}
-    smallest = min((min(values) for values in kept.values() if values), default=0)
-    stride = max((max(values) for values in kept.values() if values), default=0) - smallest + 1
+    used = {dimension: _used(grouping) for dimension, grouping in dimensions.items()}
     overall: dict[str, Stats] = {}
-    by: dict[str, dict[str, dict[str, Stats]]] = {}
-    for number, (dimension, keys) in enumerate(dimensions.items()):
-        names = sorted(set(keys))
-        code = {name: index * stride - smallest for index, name in enumerate(names)}
-        offsets = [code[key] for key in keys]
-        by[dimension] = {name: {} for name in names}
-        for interval in intervals:
-            packed = sorted(map(add, compress(offsets, present[interval]), kept[interval]))
-            runs = [(bisect_left(packed, index * stride), bisect_left(packed, (index + 1) * stride), code[name])
-                    for index, name in enumerate(names)]
-            for name, run in zip(names, runs, strict=True):
-                by[dimension][name][interval] = _stats(packed, *run)
-            if number == 0:
-                overall[interval] = _union_stats(packed, runs)
+    by: dict[str, dict[str, dict[str, Stats]]] = {
+        dimension: {grouping.names[number]: {} for number in used[dimension]}
+        for dimension, grouping in dimensions.items()}
+    for interval, column in intervals.items():
+        values, where = _present(column)
+        overall[interval] = _stats(np.sort(values))
+        for dimension, grouping in dimensions.items():
+            found = _grouped(grouping.numbers[where], len(grouping.names), values)
+            for number in used[dimension]:
+                by[dimension][grouping.names[number]][interval] = found[number]
     return overall, by
 
 
-def _union_stats(packed: Sequence[int], runs: Sequence[tuple[int, int, int]]) -> Stats:
-    """Stats of all the runs together, without sorting them again: each rank by bisection on the value."""
-    live = [run for run in runs if run[1] > run[0]]
-    count = sum(stop - start for start, stop, _offset in live)
+def _present(column: Seconds) -> tuple[Numbers, npt.NDArray[np.bool_]]:
+    """The complete intervals' seconds, and where in the column they are."""
+    where = ~np.isnan(column)
+    return column[where].astype(np.int64), where
+
+
+def _used(grouping: Grouping) -> list[int]:
+    """The numbers of the groups with any value, in their names' order."""
+    counts = np.bincount(grouping.numbers, minlength=len(grouping.names))
+    return sorted(np.flatnonzero(counts).tolist(), key=grouping.names.__getitem__)
+
+
+def _grouped(numbers: Numbers, count: int, values: Numbers) -> list[Stats]:
+    """Stats of the values of each group 0 .. count-1 (numbers[i] is values[i]'s group), from one sort.
+
+    Each value is packed above its group (group x stride + value - smallest value), so one sort orders every
+    group at once and each group's values are a contiguous, sorted run. Seconds between any two datetimes lie
+    within ±2**39, so a packed value stays far inside 64 bits for any number of groups a report can have.
+    """
+    if not values.size:
+        return [EMPTY] * count
+    smallest = int(values.min())
+    stride = int(values.max()) - smallest + 1
+    packed = np.sort(numbers * stride + (values - smallest))
+    bounds = np.searchsorted(packed, np.arange(count + 1, dtype=np.int64) * stride).tolist()
+    return [_stats(packed[start:stop], offset=index * stride - smallest)
+            for index, (start, stop) in enumerate(pairwise(bounds))]
+
+
+def _stats(ordered: Numbers, offset: int = 0) -> Stats:
+    """Stats of sorted values, each `offset` above the value it stands for."""
+    count = len(ordered)
     if not count:
         return EMPTY
+    return Stats(count=count, median=int(ordered[_rank(count, 1, 2)]) - offset,
+                 p90=int(ordered[_rank(count, 9, 10)]) - offset, max=int(ordered[-1]) - offset)
 
-    def ranked(numerator: int, denominator: int) -> int:
-        rank = max((count * numerator + denominator - 1) // denominator, 1)
-        low = min(packed[start] - offset for start, _stop, offset in live)
-        high = max(packed[stop - 1] - offset for _start, stop, offset in live)
-        while low < high:  # the smallest value with at least `rank` values at or below it
-            middle = (low + high) // 2
-            if sum(bisect_right(packed, offset + middle, start, stop) - start for start, stop, offset in live) >= rank:
-                high = middle
-            else:
-                low = middle + 1
-        return low
 
-    return Stats(count=count, median=ranked(1, 2), p90=ranked(9, 10),
-                 max=max(packed[stop - 1] - offset for _start, stop, offset in live))
+def _rank(count: int, numerator: int, denominator: int) -> int:
+    """The index of the nearest-rank percentile numerator/denominator among `count` sorted values."""
+    return max((count * numerator + denominator - 1) // denominator, 1) - 1  # ceil, without floats
 
 
 def as_dicts(value: Any) -> Any:

@@ -84,6 +84,24 @@ def test_a_rebuild_gives_exactly_the_rows_the_live_projector_built(
     assert len(live["board_incidents"]) == 6 and len(live["response_intervals"]) == 3
 
 
+def test_a_triage_after_the_responses_were_projected_moves_every_one_of_them(
+    services: Services, clock: FrozenClock, engine: Engine
+) -> None:
+    projector = Projector(services.store, all_projections())
+    busy_morning(services, clock, incidents=2)  # inc-0: red, boat-0 on scene, then the scene code yellow
+    handle(DispatchResource(actor=OP, at=clock.now(), incident_id="inc-0", resource_id="boat-2"), services)
+    projector.catch_up_all()
+
+    handle(TriageIncident(actor=OP, at=clock.now(), incident_id="inc-0", stage="scene", code="red"), services)
+    projector.catch_up_all()  # a batch of the triage alone: the responses come from the database
+
+    live = snapshot(engine)
+    assert {row["response_id"]: row["triage"] for row in live["response_intervals"]} == {
+        "inc-0/boat-0": "red", "inc-0/boat-2": "red", "inc-1/boat-1": "yellow"}
+    projector.rebuild()
+    assert snapshot(engine) == live
+
+
 class CrashingBoard(Board):
     """The board, except that the process 'dies' when it reaches a given position."""
 

@@ -24,6 +24,7 @@ import io
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import pytest
@@ -61,12 +62,15 @@ from dispatch.events.store import StreamWrite
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from dispatch.reports import queries
+from dispatch.reports.periods import month_of
 from dispatch.reports.queries import ReportFilter
-from dispatch.reports.response_times import aggregates_from_database, interval_aggregates, response_time_report
+from dispatch.reports.response_times import response_time_report
+from dispatch.reports.stats import INTERVAL_NAMES
 from dispatch.reports.summary import year_summary
 from dispatch.service import handle
 from tests.conftest import T0
 from tests.integration.test_api import PASSWORD, Api
+from tests.unit.test_report_stats import naive
 
 OPERATOR = Actor(id="op-somchai", role="operator")
 LIFEGUARD = Actor(id="lg-nok", role="lifeguard")
@@ -549,21 +553,21 @@ def test_reports_change_nothing_in_the_log(api: Api, history: Services) -> None:
     assert history.store.head() == head
 
 
-# --- the database's percentiles are the Python ones ---------------------------------------------------
+# --- every aggregate is its group counted alone, on both databases ------------------------------------
 
 
 def random_year(services: Services, incidents: int = 300) -> None:
-    """Incidents with random zones, codes and times: some responses complete, some not."""
+    """Incidents with random zones, sources, codes and times: some responses complete, some not, and some
+    incidents triaged again after their responses exist."""
     rng = random.Random(7)
     writes = []
     for n in range(incidents):
         at = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 525_600))
         zone = rng.choice(list(PLACES))
-        events: list[Any] = [IncidentReported(at=at, incident_id=f"r{n}", source="beach", position=PLACES[zone],
-                                              zone=zone, triage=rng.choice(["red", "yellow", "green"]),
-                                              category="other", patients=1, reporter="lg")]
-        if rng.random() < 0.3:
-            events.append(IncidentTriaged(at=at, incident_id=f"r{n}", stage="scene", code="white"))
+        events: list[Any] = [IncidentReported(at=at, incident_id=f"r{n}", source=rng.choice(SOURCES),
+                                              position=PLACES[zone], zone=zone,
+                                              triage=rng.choice(["red", "yellow", "green"]), category="other",
+                                              patients=1, reporter="lg")]
         for resource in range(rng.randint(0, 2)):
             moment = at + timedelta(seconds=rng.randint(0, 300))
             events.append(ResourceDispatched(at=moment, incident_id=f"r{n}", resource_id=f"u{resource}", kind="boat"))
@@ -571,18 +575,62 @@ def random_year(services: Services, incidents: int = 300) -> None:
                 moment += timedelta(seconds=rng.randint(0, 5400))
                 events.append(MilestoneRecorded(at=moment, incident_id=f"r{n}", resource_id=f"u{resource}",
                                                 milestone=milestone))  # type: ignore[arg-type]
+        for stage in ("dispatch", "scene"):
+            if rng.random() < 0.3:
+                events.append(IncidentTriaged(at=events[-1].at, incident_id=f"r{n}", stage=stage,
+                                              code=rng.choice(["white", "black", "red"])))
         writes.append(StreamWrite(incident_stream(f"r{n}"), events, 0))
     services.store.append_many(writes)
+    Projector(services.store, all_projections(), batch_size=50).catch_up_all()
+
+
+SOURCES = ("beach", "boat", "island", "clinic")
+BANGKOK_2025 = ReportFilter(from_at=datetime(2024, 12, 31, 17, tzinfo=UTC),
+                            to_at=datetime(2025, 12, 31, 17, tzinfo=UTC))
+# Bounds that are no month's, and lists of each attribute.
+ODD_PERIOD = ReportFilter(from_at=datetime(2025, 3, 14, 5, 23, 7, tzinfo=UTC),
+                          to_at=datetime(2025, 9, 2, 11, 0, 1, tzinfo=UTC), zones=("koh_yao", "similan", "other"),
+                          triages=("red", "white", "yellow"), sources=("beach", "boat", "clinic"))
+
+
+def selected(row: dict[str, Any], flt: ReportFilter) -> bool:
+    """The filter's rule in Python, from a response's own times and its incident's codes."""
+    triage = row["triage_scene"] or row["triage_dispatch"]
+    return (flt.from_at is None or row["reported_at"] >= flt.from_at) and (
+        flt.to_at is None or row["reported_at"] < flt.to_at) and (not flt.zones or row["zone"] in flt.zones) and (
+        not flt.triages or triage in flt.triages) and (not flt.sources or row["source"] in flt.sources)
+
+
+def counted_alone(rows: list[dict[str, Any]], group: Any) -> dict[str, dict[str, dict[str, int | None]]]:
+    """Each group's stats of each interval, from only that group's rows."""
+    groups = sorted({group(row) for row in rows})
+    return {key: {name: naive([row[name] for row in rows if group(row) == key and row[name] is not None]).as_dict()
+                  for name in INTERVAL_NAMES} for key in groups}
+
+
+@pytest.mark.parametrize("flt", [BANGKOK_2025, ODD_PERIOD], ids=["bangkok-year", "odd-period-and-lists"])
+def test_every_aggregate_is_its_group_counted_alone(services: Services, engine: Engine, flt: ReportFilter) -> None:
+    random_year(services)
+
+    report = response_time_report(engine, flt, limit=0)
+
+    rows = [row for row in queries.iter_responses(engine, ReportFilter()) if selected(row, flt)]
+    assert report["responses"]["total"] == len(rows) > 25
+    assert report["intervals"] == counted_alone(rows, lambda row: "all")["all"]
+    assert report["by_zone"] == counted_alone(rows, itemgetter("zone"))
+    assert report["by_triage"] == counted_alone(rows, lambda row: row["triage_scene"] or row["triage_dispatch"])
+    assert report["by_month"] == counted_alone(rows, lambda row: month_of(row["reported_at"]))
+
+
+def test_a_referral_counts_in_the_bangkok_month_it_was_requested(services: Services, clock: FrozenClock) -> None:
+    h = History(services, clock)
+    for incident_id, requested_at in (("K1", datetime(2026, 3, 31, 16, 59, 59, tzinfo=UTC)),  # 23:59:59 in Bangkok
+                                      ("K2", datetime(2026, 3, 31, 17, 0, tzinfo=UTC))):     # 00:00 on 1 April
+        h.report(requested_at, incident_id, "koh_yao", source="clinic", triage="yellow")
+        h.at(requested_at, RequestReferral, incident_id=incident_id, facility_id=HOSPITAL, policy=KOH_YAO)
     Projector(services.store, all_projections()).catch_up_all()
 
+    referrals = response_time_report(services.store.engine, ReportFilter(), limit=0)["referrals"]
 
-def test_postgresql_computes_the_same_aggregates_as_the_python_path(services: Services, engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the in-database aggregates are PostgreSQL's")
-    random_year(services)
-    year = ReportFilter(from_at=datetime(2024, 12, 31, 17, tzinfo=UTC), to_at=datetime(2025, 12, 31, 17, tzinfo=UTC))
-
-    in_python = interval_aggregates(queries.interval_columns(engine, year))
-    in_database = aggregates_from_database(queries.interval_stats_in_database(engine, year))
-
-    assert in_database == in_python and in_python[0] > 250
+    assert {month: tally["with_guarantee"] for month, tally in referrals["by_month"].items()} == {
+        "2026-03": 1, "2026-04": 1}

@@ -634,7 +634,7 @@ def test_referral_request_starts_an_on_track_row_with_the_policy_zone_and_clock(
         "status": "on_track", "requested_at": T0, "warning_at": WARNING, "deadline_at": DEADLINE,
         "at_risk_at": None, "risk_reason": None, "predicted_arrival_at": None, "predicted_late_seconds": None,
         "advice": "", "breached_at": None, "arrived_at": None, "handed_over_at": None, "late_seconds": None,
-        "position": 1,
+        "elapsed_seconds": None, "hospital_wall_seconds": None, "position": 1,
     }
 
 
@@ -719,6 +719,22 @@ def test_referral_records_the_handover_time() -> None:
 
     assert (row["handed_over_at"], row["status"]) == (handed_over_at, "met")
     assert row["position"] == 3
+
+
+def test_referral_keeps_its_elapsed_and_hospital_wall_time_in_whole_seconds() -> None:
+    arrived_at = T0 + minutes(70) + timedelta(seconds=29, microseconds=900_000)
+    row = referral_row(
+        referral_requested(at=T0), patient_arrived_at_facility(at=arrived_at),
+        patient_handed_over(at=arrived_at + minutes(10)),
+    )
+
+    assert (row["elapsed_seconds"], row["hospital_wall_seconds"]) == (seconds(minutes(70)) + 29, seconds(minutes(10)))
+
+
+def test_referral_has_no_elapsed_time_before_the_arrival() -> None:
+    row = referral_row(referral_requested(at=T0), patient_handed_over(at=T0 + minutes(75)))
+
+    assert (row["elapsed_seconds"], row["hospital_wall_seconds"]) == (None, None)
 
 
 def test_referral_events_without_a_requested_referral_are_ignored() -> None:
@@ -950,8 +966,51 @@ def test_response_row_position_is_the_last_event_that_changed_it() -> None:
     row = response_row(
         *dispatched_boat(),                                                   # 1, 2
         milestone_recorded(milestone="en_route", at=EN_ROUTE_AT),             # 3
-        note_added(),                                                         # 4
-        incident_triaged(),                                                   # 5
+        incident_triaged(stage="scene", code="yellow"),                       # 4: counted yellow from now on
+        note_added(),                                                         # 5
+        incident_triaged(stage="dispatch", code="green"),                     # 6: the scene code still counts
     )
 
-    assert row["position"] == 3
+    assert row["position"] == 4
+
+
+# --- intervals: what a response is reported by ---------------------------------------------------------
+
+
+def test_response_carries_its_incidents_zone_source_and_dispatch_code() -> None:
+    row = response_row(incident_reported(zone="similan", source="boat", triage="yellow"), resource_dispatched())
+
+    assert (row["zone"], row["source"], row["triage"]) == ("similan", "boat", "yellow")
+
+
+def test_response_is_reported_by_the_scene_code_once_a_crew_records_one() -> None:
+    rows = replay(
+        Intervals(),
+        *dispatched_boat(),
+        resource_dispatched(resource_id=TEAM, kind="team"),
+        incident_triaged(stage="dispatch", code="yellow"),
+        incident_triaged(stage="scene", code="green"),
+        incident_triaged(stage="dispatch", code="white"),
+    )
+
+    assert {row["resource_id"]: row["triage"] for row in rows.rows(RESPONSES)} == {BOAT: "green", TEAM: "green"}
+
+
+def test_a_dispatch_retriage_before_any_scene_code_moves_every_response() -> None:
+    rows = replay(Intervals(), *dispatched_boat(), resource_dispatched(resource_id=TEAM, kind="team"),
+                  incident_triaged(stage="dispatch", code="black"))
+
+    assert {row["resource_id"]: row["triage"] for row in rows.rows(RESPONSES)} == {BOAT: "black", TEAM: "black"}
+
+
+def test_a_retriage_changes_only_the_responses_of_its_incident() -> None:
+    rows = replay(
+        Intervals(),
+        *dispatched_boat(),
+        incident_reported(incident_id=OTHER_INCIDENT, triage="red"),
+        resource_dispatched(incident_id=OTHER_INCIDENT, resource_id=TEAM, kind="team"),
+        incident_triaged(stage="scene", code="green"),
+    )
+
+    assert {row["incident_id"]: row["triage"] for row in rows.rows(RESPONSES)} == {
+        INCIDENT: "green", OTHER_INCIDENT: "red"}
