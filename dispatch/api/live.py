@@ -16,6 +16,10 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from sqlalchemy import Engine, select
 
@@ -24,6 +28,10 @@ from dispatch.projections.tables import BOARD, CHECKPOINTS, REFERRALS, RESOURCES
 log = logging.getLogger("dispatch.live")
 VIEW_TABLES = {"board_incidents": BOARD, "resources_view": RESOURCES,
                "referrals_view": REFERRALS}
+# A reconnect attempt is cheap and operators watch the board during emergencies: once Redis is back, the
+# board must be live again within a couple of seconds, not after a long backoff.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -66,13 +74,17 @@ def _position(db: Any) -> int:
 
 
 class LiveHub:
-    def __init__(self, engine: Engine, redis_url: str | None, *, channel: str, queue_size: int = 200) -> None:
+    def __init__(self, engine: Engine, redis_url: str | None, *, channel: str, queue_size: int = 200,
+                 health_interval_seconds: float = 10.0) -> None:
         self.engine = engine
         self.redis_url = redis_url
         self.channel = channel
         self.queue_size = queue_size
+        # Silence this long draws a PING; as long again without a word and the connection counts as dead.
+        self.health_interval_seconds = health_interval_seconds
         self.clients: set[Client] = set()
         self._task: asyncio.Task[None] | None = None
+        self._retry_seconds = RETRY_FIRST_SECONDS
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -87,23 +99,71 @@ class LiveHub:
                 await self._task
 
     async def _listen(self) -> None:
-        """Follow the channel; after any Redis outage every client is resynced (it may have missed a batch)."""
-        assert self.redis_url is not None
-        backoff = 0.5
+        """Follow the channel on a fresh client per attempt, closing each one it gives up on; every confirmed
+        subscription resyncs all clients (they may have missed a batch while the hub was away)."""
         while True:
+            redis = self._redis()
+            pubsub = redis.pubsub()
             try:
-                redis = AsyncRedis.from_url(self.redis_url)
-                async with redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    self.resync_all()
-                    backoff = 0.5
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self.broadcast(orjson.loads(message["data"]))
-            except (RedisError, OSError) as exc:
-                log.warning("live hub lost redis; retrying", extra={"error": str(exc), "retry_s": backoff})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                await self._relay(pubsub)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("live hub lost redis; retrying",
+                            extra={"error": str(exc) or type(exc).__name__, "retry_s": self._retry_seconds})
+            finally:
+                await self._close(redis, pubsub)
+            await asyncio.sleep(self._retry_seconds)
+            self._retry_seconds = min(self._retry_seconds * 2, RETRY_MAX_SECONDS)
+
+    def _redis(self) -> AsyncRedis:
+        assert self.redis_url is not None
+        # No client retries: redis-py would reconnect and resubscribe behind the hub's back, and the boards
+        # would never be resynced for what was published meanwhile. No socket timeout (redis-py's default is
+        # 5 s): with one, redis-py sends through asyncio.wait_for, which on Python 3.11 can swallow the
+        # cancellation that stops the hub (cpython#86296); _relay bounds each step with asyncio.timeout instead.
+        return AsyncRedis.from_url(self.redis_url, retry=Retry(NoBackoff(), 0), socket_timeout=None,
+                                   socket_connect_timeout=self.health_interval_seconds)
+
+    async def _relay(self, pubsub: PubSub) -> None:
+        """Relay the channel's messages until the connection fails or falls silent; raises either way."""
+        async with asyncio.timeout(self.health_interval_seconds):
+            # connect, handshake and SUBSCRIBE: a Redis that accepts but never answers must not hold the hub
+            await pubsub.subscribe(self.channel)
+        pinged = False
+        while True:
+            message = await pubsub.get_message(timeout=self.health_interval_seconds)
+            if message is not None:
+                pinged = False
+                self._receive(message)
+            elif not pinged:
+                # A host gone without a TCP reset looks just like a quiet channel until a PING goes unanswered
+                # (and even sending one can block, once such a link's send buffer is full).
+                async with asyncio.timeout(self.health_interval_seconds):
+                    await pubsub.ping()
+                pinged = True
+            else:
+                raise RedisConnectionError(f"redis answered nothing on channel {self.channel!r} for "
+                                           f"{2 * self.health_interval_seconds:g} s, not even a PING")
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        match message.get("type"):
+            case "subscribe":
+                # Resync only once Redis confirms: a snapshot read before that could miss a batch published
+                # between the snapshot and the subscription.
+                self._retry_seconds = RETRY_FIRST_SECONDS
+                self.resync_all()
+            case "message":
+                self.broadcast(orjson.loads(message["data"]))
+
+    async def _close(self, redis: AsyncRedis, pubsub: PubSub) -> None:
+        """Close the pubsub's connection, then the client; never raises a Redis error or hangs."""
+        try:
+            async with asyncio.timeout(self.health_interval_seconds):
+                # The pubsub first: it drops its connection without waiting for the peer (redis-py #3941), so
+                # the client's own close finds nothing left that a dead Redis could stall.
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                await redis.aclose()
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("live hub could not close its redis client cleanly", extra={"error": repr(exc)})
 
     # --- clients -----------------------------------------------------------------------------------
 
