@@ -71,7 +71,9 @@ class RowSet:
     def _regroup(self, table: str, column: str, key: str, row: Row) -> None:
         groups = self._groups[(table, column)]
         before = self._rows.get((table, key))
-        if before is not None and before[column] != row[column]:
+        if before is not None:
+            if before[column] == row[column]:
+                return  # most puts change other columns of a row already in its group
             groups[before[column]].pop(key, None)
         groups.setdefault(row[column], {})[key] = None
 

@@ -974,7 +974,21 @@ def test_response_row_position_is_the_last_event_that_changed_it() -> None:
     assert row["position"] == 4
 
 
-# --- intervals: what a response is reported by ---------------------------------------------------------
+# --- rows of a batch: groups -----------------------------------------------------------------------
+
+
+def test_a_row_group_keeps_up_with_rows_put_after_it_was_first_read_and_rows_that_move() -> None:
+    rows = RowSet({("responses", "a"): {"key": "a", "incident": "x"}})
+    assert rows.group("responses", "incident", "x") == [{"key": "a", "incident": "x"}]
+
+    rows.put("responses", "b", {"key": "b", "incident": "x"}, 2)
+    rows.put("responses", "a", {"key": "a", "incident": "y"}, 3)
+
+    assert rows.group("responses", "incident", "x") == [{"key": "b", "incident": "x"}]
+    assert rows.group("responses", "incident", "y") == [{"key": "a", "incident": "y"}]
+
+
+# --- intervals: what a response is reported by -----------------------------------------------------
 
 
 def test_response_carries_its_incidents_zone_source_and_dispatch_code() -> None:
