@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from dispatch.bootstrap import Services, services_on
 from dispatch.clock import FrozenClock
 from dispatch.database import make_engine
+from dispatch.embedded_redis import EmbeddedRedis
 from dispatch.events.store import EventStore
 from dispatch.migrations.runner import upgrade
 from dispatch.settings import Settings
@@ -78,3 +79,12 @@ def services(engine: Engine, clock: FrozenClock) -> Services:
 @pytest.fixture
 def store(services: Services) -> EventStore:
     return services.store
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A redis-server of this test's own, on a unix socket: it may be flushed, killed and started again."""
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()

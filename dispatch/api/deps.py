@@ -86,8 +86,6 @@ def require(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     return check
 
 
-Lifeguard = Annotated[Actor, Depends(require("lifeguard", "operator"))]
-Operator = Annotated[Actor, Depends(require("operator"))]
 Reader = Annotated[Actor, Depends(require("lifeguard", "operator", "official", "admin"))]
 Auditor = Annotated[Actor, Depends(require("operator", "official"))]
 FleetReader = Annotated[Actor, Depends(require("operator", "official", "admin"))]
@@ -130,7 +128,7 @@ def command_context(*roles: str) -> Callable[[Request], Awaitable[CommandContext
 
     Read by hand from the request rather than as five chained dependencies: on FastAPI 0.165 each dependency
     costs about 50 µs a request, more than a report's decision does (bench/api_report.py). The same checks and
-    answers (401, 403, CSRF, 422 naming the header) as Lifeguard/Operator and a Header parameter; the routes
+    answers (401, 403, CSRF, 422 naming the header) as require() and a Header parameter; the routes
     document them with COMMAND_OPENAPI.
     """
 

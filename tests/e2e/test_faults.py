@@ -116,15 +116,6 @@ def services_of() -> Iterator[Callable[[Topology], Services]]:
             services.redis.close()
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    """A redis-server of this test's own, on a unix socket: it may be flushed, killed and started again."""
-    server = EmbeddedRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
-
-
 def scaled_clock() -> dict[str, str]:
     """Settings for a referral clock SPEED times as fast, anchored now: every process reads the same time."""
     return {"DISPATCH_CLOCK_SPEED": str(SPEED), "DISPATCH_CLOCK_ANCHOR_AT": datetime.now(UTC).isoformat(),
