@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
 from fastapi import FastAPI
 
-from dispatch.api.app import create_app
 from dispatch.bootstrap import build_services, connect_redis
 from dispatch.logs import configure_logging
+from dispatch.serving import serve, server_app
 from dispatch.settings import Settings
 
 TRIVIAL_PATH = "/bench/trivial"
@@ -48,9 +47,7 @@ def main() -> None:
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
     configure_logging(settings.log_level)
     services = connect_redis(build_services(settings))
-    app = with_reference_routes(create_app(services, redis_url=settings.redis_url))
-    # The same server options as dispatch.cli._serve.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, ws_max_size=64 * 1024)
+    serve(with_reference_routes(server_app(services, settings.redis_url)), settings.host, settings.port)
 
 
 if __name__ == "__main__":

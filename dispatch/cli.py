@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -143,28 +142,11 @@ def _refuse_initial_passwords_in_production(services: Services) -> None:
         raise typer.Exit(2)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, saying when it actually listens (so "is up" is never printed too early)."""
-
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None) -> None:
-        super().__init__(config)
-        self.on_ready = on_ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.on_ready is not None and self.started:
-            self.on_ready()
-
-
 def _serve(services: Services, redis_url: str | None, host: str, port: int,
            on_ready: Callable[[], None] | None = None) -> None:
-    from dispatch.api.app import create_app
+    from dispatch.serving import serve, server_app
 
-    # No per-message deflate: board deltas are small, and compressing each one again for each of 200
-    # sockets cost a fifth of the relay's time (bench/live_board.py).
-    config = uvicorn.Config(create_app(services, redis_url=redis_url), host=host, port=port, log_config=None,
-                            ws_max_size=services.settings.ws_max_message_bytes, ws_per_message_deflate=False)
-    _Server(config, on_ready).run()
+    serve(server_app(services, redis_url), host, port, on_ready)
 
 
 @app.command()

@@ -18,6 +18,18 @@ class DispatchError(Exception):
         self.message = message
         self.field = field
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled whole (the API's committer process sends them back): Exception's own pickling would call
+        # the class with the message alone, losing `field` and the subclasses' own attributes.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[DispatchError], args: tuple[object, ...], state: dict[str, object]) -> DispatchError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(DispatchError):
     status = 404
@@ -127,3 +139,10 @@ class IdempotencyKeyReused(DispatchError):
 
     status = 422
     code = "idempotency_key_reused"
+
+
+class CommitterUnavailable(DispatchError):
+    """The process that commits commands is not there (starting, restarting or stopping): retry shortly."""
+
+    status = 503
+    code = "committer_unavailable"

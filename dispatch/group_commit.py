@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from dispatch.bootstrap import Services
 from dispatch.commands import Command
@@ -31,6 +31,18 @@ log = logging.getLogger("dispatch.group_commit")
 # A batch this large already shares its fsync among enough commands; a bigger one only delays the first.
 MAX_BATCH: Final[int] = 64
 _STOP: Final[object] = object()
+
+
+
+class Commits(Protocol):
+    """How the API hands over commands: GroupCommit (a thread, here) or CommitProcess (a child process)."""
+
+    async def start(self) -> None: ...
+
+    async def submit(self, command: Command) -> AppendResult: ...
+
+    async def stop(self) -> None: ...
+
 
 _Item = tuple[Command, asyncio.AbstractEventLoop, "asyncio.Future[AppendResult]", float]
 
@@ -47,6 +59,13 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._starting = threading.Lock()
+
+    async def start(self) -> None:
+        """Nothing to do ahead: the thread starts with the first command (and again in a forked child)."""
+
+    async def stop(self) -> None:
+        """close(), on a thread of its own, so this event loop can deliver the last answers meanwhile."""
+        await asyncio.to_thread(self.close)
 
     async def submit(self, command: Command) -> AppendResult:
         """Handle `command` with whatever else is waiting; its own result, or the error it met, raised."""

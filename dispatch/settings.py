@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     live_channel: str = Field(default="dispatch:changes", min_length=1, max_length=100)
     # The channel every append announces its position on, so the projector wakes at once.
     append_channel: str = Field(default="dispatch:appended", min_length=1, max_length=100)
+    # A served API commits commands in a child process of its own (dispatch/commit_process.py), so request
+    # handling and decisions use two cores; false: on a thread of the API process (one core, one process).
+    commit_process: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from dispatch.api.schemas import ErrorOut
 from dispatch.api.security import SecurityHeaders
 from dispatch.bootstrap import Services
 from dispatch.errors import ConcurrencyConflict, DispatchError
-from dispatch.group_commit import GroupCommit
+from dispatch.group_commit import Commits, GroupCommit
 from dispatch.lockout import TooManyAttempts
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
@@ -49,21 +48,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
-    """The API over these services; with `redis_url` its LiveHub relays the projector's changes."""
+def create_app(services: Services, *, redis_url: str | None = None,
+               commits: Callable[[Metrics], Commits] | None = None) -> FastAPI:
+    """The API over these services; with `redis_url` its LiveHub relays the projector's changes. `commits`
+    makes how commands are committed (given the metrics); by default a thread of this process."""
     hub = LiveHub(services.store.engine, redis_url, channel=services.settings.live_channel,
                   queue_size=services.settings.ws_queue_size)
 
     metrics = Metrics()
-    commands = GroupCommit(services, on_batch=metrics.commit_batch.observe)
+    commands = (commits(metrics) if commits is not None
+                else GroupCommit(services, on_batch=metrics.commit_batch.observe))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await commands.start()
         await hub.start()
         yield
         await hub.stop()
-        # Answers what is still queued before the process goes; on a thread, so the loop can deliver the answers.
-        await asyncio.to_thread(commands.close)
+        await commands.stop()  # answers what is still queued before the process goes
 
     app = FastAPI(
         lifespan=lifespan,
@@ -77,8 +79,11 @@ def create_app(services: Services, *, redis_url: str | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.commands = commands
     app.state.metrics = metrics
-    for module in (auth, incidents, recommendations, board, resources, places, events, reports, audit, health):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+    # The commands first: matching tries routes in order, and reports come in the most often.
+    for router in (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
+                   board.router, resources.router, places.router, events.router, reports.router, audit.router,
+                   health.router):
+        app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(live.router)
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
     app.include_router(docs.router)
@@ -104,6 +109,8 @@ async def _dispatch_error(request: Request, exc: DispatchError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_seconds)
+    elif exc.status == 503:
+        headers["Retry-After"] = "1"  # a committer restarts in about a second
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
@@ -177,7 +184,10 @@ class _Measure:
 def app_from_environment() -> FastAPI:
     """The app as each production API process builds it: settings from DISPATCH_* variables."""
     from dispatch.bootstrap import build_services, connect_redis
+    from dispatch.serving import freeze_startup_objects, server_app
     from dispatch.settings import get_settings
 
     settings = get_settings()
-    return create_app(connect_redis(build_services(settings)), redis_url=settings.redis_url)
+    app = server_app(connect_redis(build_services(settings)), settings.redis_url)
+    freeze_startup_objects()
+    return app

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from dispatch.accounts import AuthenticationFailed
+from dispatch.api.command_route import marks_command_context
 from dispatch.api.security import CSRF_HEADER, SESSION_COOKIE, check_csrf
 from dispatch.bootstrap import Services
 from dispatch.commands import Actor
@@ -137,7 +138,7 @@ def command_context(*roles: str) -> Callable[[Request], Awaitable[CommandContext
         actor = _permitted(await _actor_for(services, _token_of(request)), roles)
         return CommandContext(actor, idempotency_key_of(request), services, request)
 
-    return context
+    return marks_command_context(context)
 
 
 LifeguardCommand = Annotated[CommandContext, Depends(command_context("lifeguard", "operator"))]

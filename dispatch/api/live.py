@@ -160,7 +160,7 @@ class LiveHub:
             async with asyncio.timeout(self.health_interval_seconds):
                 # The pubsub first: it drops its connection without waiting for the peer (redis-py #3941), so
                 # the client's own close finds nothing left that a dead Redis could stall.
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                await pubsub.aclose()
                 await redis.aclose()
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("live hub could not close its redis client cleanly", extra={"error": repr(exc)})

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from dispatch.api import views
+from dispatch.api.command_route import CommandRoute
 from dispatch.api.commanding import answer, not_future, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, LifeguardCommand, OperatorCommand, Reader, ServicesDep, new_id
 from dispatch.api.schemas import (
@@ -36,10 +37,12 @@ from dispatch.events.catalogue import ReferralPolicy, ReferralRequested
 from dispatch.projections import queries
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+# The commands, served by CommandRoute's lean handler.
+commands = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=CommandRoute)
 
 
-@router.post("", status_code=201, response_model=AppendedOut, summary="Report an incident",
-             openapi_extra=COMMAND_OPENAPI)
+@commands.post("", status_code=201, response_model=AppendedOut, summary="Report an incident",
+               openapi_extra=COMMAND_OPENAPI)
 async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response:
     services = context.services
     places = services.places
@@ -80,24 +83,24 @@ def get_incident(incident_id: str, actor: Reader, services: ServicesDep) -> dict
     return views.incident_view(services, incident_id)
 
 
-@router.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code",
-             openapi_extra=COMMAND_OPENAPI)
+@commands.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code",
+               openapi_extra=COMMAND_OPENAPI)
 async def triage(incident_id: str, body: TriageIn, context: OperatorCommand) -> Response:
     command = TriageIncident(**stamp(context), incident_id=incident_id, stage=body.stage, code=body.code,
                              expected_version=body.expected_version)
     return answer(incident_id, await run(command, context))
 
 
-@router.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team",
-             openapi_extra=COMMAND_OPENAPI)
+@commands.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team",
+               openapi_extra=COMMAND_OPENAPI)
 async def dispatch_resource(incident_id: str, body: DispatchIn, context: OperatorCommand) -> Response:
     command = DispatchResource(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
                                expected_version=body.expected_version)
     return answer(incident_id, await run(command, context))
 
 
-@router.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone",
-             openapi_extra=COMMAND_OPENAPI)
+@commands.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone",
+               openapi_extra=COMMAND_OPENAPI)
 async def record_milestone(incident_id: str, body: MilestoneIn, context: LifeguardCommand) -> Response:
     command = RecordMilestone(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
                               milestone=body.milestone,
@@ -105,8 +108,8 @@ async def record_milestone(incident_id: str, body: MilestoneIn, context: Lifegua
     return answer(incident_id, await run(command, context))
 
 
-@router.post("/{incident_id}/referral", response_model=ReferralOut,
-             summary="Request a referral; the answer says the guarantee's deadline", openapi_extra=COMMAND_OPENAPI)
+@commands.post("/{incident_id}/referral", response_model=ReferralOut,
+               summary="Request a referral; the answer says the guarantee's deadline", openapi_extra=COMMAND_OPENAPI)
 async def request_referral(incident_id: str, body: ReferralIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
@@ -132,15 +135,15 @@ async def request_referral(incident_id: str, body: ReferralIn, context: Operator
     )
 
 
-@router.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident",
-             openapi_extra=COMMAND_OPENAPI)
+@commands.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident",
+               openapi_extra=COMMAND_OPENAPI)
 async def add_note(incident_id: str, body: NoteIn, context: LifeguardCommand) -> Response:
     command = AddNote(**stamp(context), incident_id=incident_id, text=body.text, resource_id=body.resource_id)
     return answer(incident_id, await run(command, context))
 
 
-@router.post("/{incident_id}/close", response_model=AppendedOut,
-             summary="Close the incident with its outcome; releases its resources", openapi_extra=COMMAND_OPENAPI)
+@commands.post("/{incident_id}/close", response_model=AppendedOut,
+               summary="Close the incident with its outcome; releases its resources", openapi_extra=COMMAND_OPENAPI)
 async def close_incident(incident_id: str, body: CloseIn, context: OperatorCommand) -> Response:
     command = CloseIncident(**stamp(context), incident_id=incident_id, outcome=body.outcome,
                             deceased=body.deceased, summary=body.summary)

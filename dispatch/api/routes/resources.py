@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from dispatch.api import views
+from dispatch.api.command_route import CommandRoute
 from dispatch.api.commanding import answer, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, FleetReader, OperatorCommand, ServicesDep
 from dispatch.api.schemas import AppendedOut, ResourceIn, ResourcePatchIn
@@ -14,10 +15,12 @@ from dispatch.commands import RegisterResource, UpdateResource
 from dispatch.errors import InvalidInput
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
+# The commands, served by CommandRoute's lean handler.
+commands = APIRouter(prefix="/api/resources", tags=["resources"], route_class=CommandRoute)
 
 
-@router.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team",
-             openapi_extra=COMMAND_OPENAPI)
+@commands.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team",
+               openapi_extra=COMMAND_OPENAPI)
 async def register_resource(body: ResourceIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.home_site_id and body.home_site_id not in services.places:
@@ -37,8 +40,8 @@ def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) ->
     return views.resource_view(services, resource_id)
 
 
-@router.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position",
-              openapi_extra=COMMAND_OPENAPI)
+@commands.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position",
+                openapi_extra=COMMAND_OPENAPI)
 async def update_resource(resource_id: str, body: ResourcePatchIn, context: OperatorCommand) -> Response:
     command = UpdateResource(
         **stamp(context), resource_id=resource_id, status=body.status,
@@ -46,3 +49,4 @@ async def update_resource(resource_id: str, body: ResourcePatchIn, context: Oper
         expected_version=body.expected_version,
     )
     return answer(resource_id, await run(command, context))
+

@@ -1,0 +1,61 @@
+"""Serving the API as `dispatch up`, `dispatch api` and the benchmarks do: the app a server builds, and uvicorn."""
+
+from __future__ import annotations
+
+import gc
+import socket
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from dispatch.api.app import create_app
+from dispatch.api.metrics import Metrics
+from dispatch.bootstrap import Services
+from dispatch.commit_process import CommitProcess
+from dispatch.group_commit import Commits
+
+
+def server_app(services: Services, redis_url: str | None) -> FastAPI:
+    """The app over these services, committing in a child process unless the settings say otherwise."""
+    settings = services.settings
+
+    def commit_process(metrics: Metrics) -> Commits:
+        return CommitProcess(settings, on_batch=metrics.commit_batch.observe)
+
+    return create_app(services, redis_url=redis_url, commits=commit_process if settings.commit_process else None)
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built so far (modules, the app, its schemas, the places) out of the collector's sight.
+
+    They live as long as the process, yet every full collection walked all of them again: a request's objects
+    survive the young generations while it awaits its commit, so full collections came often, and they were a
+    fifth of a served report's CPU (perf, bench/api_report.py). gc.freeze is meant for exactly this.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it actually listens (so "is up" is never printed too early)."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.on_ready is not None and self.started:
+            self.on_ready()
+
+
+def serve(app: FastAPI, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve `app` until SIGINT or SIGTERM."""
+    settings = app.state.services.settings
+    # No per-message deflate: board deltas are small, and compressing each one again for each of 200
+    # sockets cost a fifth of the relay's time (bench/live_board.py).
+    config = uvicorn.Config(app, host=host, port=port, log_config=None,
+                            ws_max_size=settings.ws_max_message_bytes, ws_per_message_deflate=False)
+    freeze_startup_objects()
+    _Server(config, on_ready).run()

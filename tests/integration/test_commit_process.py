@@ -1,0 +1,179 @@
+"""The committer process: a served API's commands are committed by a child process, in batches, and a child
+that dies costs only the batch it held (answered 503), never an acknowledged event.
+
+Each test starts a real child (spawned, as `dispatch api` does) over a real log, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatch.bootstrap import Services, build_services
+from dispatch.commands import Actor, ReportIncident, TriageIncident
+from dispatch.commit_process import CommitProcess
+from dispatch.errors import (
+    CommitterUnavailable,
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    IncidentNotFound,
+    InvalidTime,
+)
+from dispatch.events.catalogue import IncidentReported, Position, incident_stream
+from dispatch.events.store import AppendResult
+from dispatch.settings import Settings
+from tests.conftest import POSTGRES_URL
+
+LIFEGUARD = Actor(id="lg-1", role="lifeguard")
+OPERATOR = Actor(id="op-1", role="operator")
+KHAO_LAK = Position(lat=8.6436, lon=98.2478)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path, redis_url=None)
+        return
+    schema = request.getfixturevalue("postgres_schema")
+    yield Settings(data_dir=tmp_path, redis_url=None,
+                   database_url=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """The API process's own view of the log (migrated, as the API migrates before its child starts)."""
+    built = build_services(settings)
+    yield built
+    built.store.engine.dispose()
+
+
+@pytest.fixture
+async def committer(settings: Settings, services: Services) -> AsyncIterator[tuple[CommitProcess, list[int]]]:
+    batches: list[int] = []
+    process = CommitProcess(settings, on_batch=batches.append)
+    await process.start()
+    try:
+        yield process, batches
+    finally:
+        await process.stop()
+
+
+def report(services: Services, incident_id: str, **overrides: Any) -> ReportIncident:
+    fields: dict[str, Any] = dict(
+        actor=LIFEGUARD, at=services.clock.now(), incident_id=incident_id, source="beach", position=KHAO_LAK,
+        zone="khao_lak_coast", triage="red", category="drowning", command_id=f"lg-1:{incident_id}",
+    )
+    return ReportIncident(**(fields | overrides))
+
+
+async def test_reports_sent_together_are_committed_by_the_child_in_one_batch(
+        services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
+    process, batches = committer
+    results = await asyncio.gather(*(process.submit(report(services, f"inc-{n}")) for n in range(20)))
+
+    assert batches == [20]  # all queued before the pump's first turn: one batch, one transaction
+    assert process.pid != os.getpid() and process.alive()
+    positions = [result.last_position for result in results]
+    assert len(set(positions)) == 20
+    for n, result in enumerate(results):  # each request hears about its own incident
+        (stored,) = result.events
+        assert stored.stream_id == incident_stream(f"inc-{n}")
+        assert isinstance(stored.event, IncidentReported) and stored.event.incident_id == f"inc-{n}"
+    log = services.store.read_all()
+    assert sorted(event.position for event in log) == sorted(positions)
+
+
+async def test_each_command_hears_its_own_error_with_its_code_and_field(
+        services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
+    process, _ = committer
+    await process.submit(report(services, "inc-1"))
+    outcomes = await asyncio.gather(
+        process.submit(report(services, "inc-1", triage="yellow")),  # same key, another request
+        process.submit(TriageIncident(actor=OPERATOR, at=services.clock.now(), incident_id="inc-404",
+                                      stage="dispatch", code="red")),
+        process.submit(TriageIncident(actor=OPERATOR, at=services.clock.now(), incident_id="inc-1",
+                                      stage="dispatch", code="yellow", expected_version=7)),
+        process.submit(report(services, "inc-2")),
+        return_exceptions=True,
+    )
+
+    reused, missing, conflict, fine = outcomes
+    assert isinstance(reused, IdempotencyKeyReused) and reused.status == 422
+    assert isinstance(missing, IncidentNotFound) and missing.status == 404
+    assert isinstance(conflict, ConcurrencyConflict)
+    assert (conflict.field, conflict.current_version, conflict.expected_version) == ("expected_version", 1, 7)
+    assert isinstance(fine, AppendResult) and not fine.replayed
+
+
+async def test_a_retry_is_answered_from_the_log_without_a_second_append(
+        services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
+    process, _ = committer
+    first = await process.submit(report(services, "inc-1"))
+    again = await process.submit(report(services, "inc-1"))
+
+    assert again.replayed and again.last_position == first.last_position
+    assert len(services.store.read_all()) == 1
+
+
+async def test_a_child_that_dies_costs_one_answer_and_a_new_child_takes_over(
+        services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
+    process, _ = committer
+    acknowledged = await process.submit(report(services, "inc-1"))
+    first_child = process.pid
+    assert first_child is not None
+    os.kill(first_child, signal.SIGKILL)
+
+    with pytest.raises(CommitterUnavailable) as lost:
+        await process.submit(report(services, "inc-2"))
+    assert lost.value.status == 503
+    retried = await process.submit(report(services, "inc-2"))  # the client's retry, with the same key
+
+    assert process.pid not in (None, first_child) and process.alive()
+    assert not retried.replayed  # the dead child never committed it
+    log = services.store.read_all()
+    assert [event.position for event in log] == [acknowledged.last_position, retried.last_position]
+
+
+async def test_stop_ends_the_child_and_later_commands_are_refused(services: Services, settings: Settings) -> None:
+    process = CommitProcess(settings)
+    await process.start()
+    await process.submit(report(services, "inc-1"))
+    child = process.pid
+
+    await process.stop()
+
+    assert not process.alive()
+    assert child is not None and not _running(child)
+    with pytest.raises(CommitterUnavailable):
+        await process.submit(report(services, "inc-2"))
+
+
+def test_errors_and_stored_events_cross_the_process_boundary_whole(services: Services) -> None:
+    conflict = ConcurrencyConflict("incident-inc-1", 3, 5)
+    copy = pickle.loads(pickle.dumps(conflict))
+    assert (type(copy), copy.message, copy.field, copy.current_version) == (
+        ConcurrencyConflict, conflict.message, "expected_version", 5)
+    late = pickle.loads(pickle.dumps(InvalidTime("device_time is in the future", field="device_time")))
+    assert (late.field, late.status, str(late)) == ("device_time", 422, "device_time is in the future")
+
+    from dispatch.service import handle
+
+    stored = handle(report(services, "inc-1"), services).events[0]
+    restored = pickle.loads(pickle.dumps(stored))
+    assert [getattr(restored, name) for name in type(stored).__slots__] == [
+        getattr(stored, name) for name in type(stored).__slots__]
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
