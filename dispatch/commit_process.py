@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import multiprocessing
 import pickle
@@ -209,13 +208,12 @@ def serve_commits(settings: Settings, sock: socket.socket) -> None:
     """The committer child's main: commit each batch the API sends, answer it, stop at end of input."""
     from dispatch.bootstrap import build_services, connect_redis
     from dispatch.logs import configure_logging
+    from dispatch.serving import freeze_startup_objects
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the API stops us, after its last answers
     configure_logging(settings.log_level)
     services = connect_redis(build_services(settings, migrate=False))  # the API has migrated
-    # What exists now lives as long as the process: out of the collector's way (see dispatch/serving.py).
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()  # what exists now lives as long as the process
     with sock:
         sock.sendall(_LENGTH.pack(len(_READY)) + _READY)
         while (frame := _receive(sock)) is not None:
