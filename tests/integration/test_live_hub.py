@@ -33,6 +33,7 @@ SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 class Connection:
     pings: int = 0
     closed: bool = False  # the hub closed it (we read EOF)
+    protocol: int = 2  # RESP2 until the client sends HELLO 3
 
 
 @dataclass
@@ -63,7 +64,9 @@ class SilentRedis:
             while (command := await read_command(reader)) is not None:
                 if command[0].upper() == b"PING":
                     await self._note(lambda: setattr(connection, "pings", connection.pings + 1))
-                if reply := self._reply(command):
+                if command[0].upper() == b"HELLO":
+                    connection.protocol = int(command[1])
+                if reply := self._reply(command, connection.protocol):
                     writer.write(reply)
                     await writer.drain()
         except ConnectionError:
@@ -72,15 +75,20 @@ class SilentRedis:
             writer.close()
             await self._note(lambda: setattr(connection, "closed", True))
 
-    def _reply(self, command: list[bytes]) -> bytes:
+    def _reply(self, command: list[bytes], protocol: int) -> bytes:
+        """What Redis 7 answers, in RESP2 or (after HELLO 3, as redis-py 8 sends) RESP3."""
         name = command[0].upper()
         if not self.answers or (name == b"PING" and not self.answers_pings):
             return b""
+        if name == b"HELLO":
+            return b"%1\r\n$5\r\nproto\r\n:3\r\n"
         if name == b"SUBSCRIBE":
             channel = command[1]
-            return b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(channel), channel)
+            kind = b">" if protocol == 3 else b"*"  # RESP3 sends it as a push
+            return kind + b"3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(channel), channel)
         if name == b"PING":
-            return b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"  # PING's answer in subscribed mode
+            # RESP2 allows only a pong array in subscribed mode; RESP3 answers as usual
+            return b"+PONG\r\n" if protocol == 3 else b"*2\r\n$4\r\npong\r\n$0\r\n\r\n"
         return b"+OK\r\n"  # the handshake's CLIENT SETINFO
 
     async def _note(self, change: Callable[[], object]) -> None:
