@@ -76,11 +76,12 @@ def handle_many(commands: Sequence[Command], services: Services,
 
 def _prepare(pending: Sequence[_Pending], store: EventStore) -> None:
     """Answer repeated commands from the log; read and decide the others into writes (or their errors). The
-    commands already seen and the streams the batch names are each read in one query, not one per command."""
+    commands already seen and the streams the batch names are read together, not one query per command."""
     try:
-        earlier = store.find_commands([(item.command.command_id, item.fingerprint) for item in pending
-                                       if item.command.command_id is not None])
-        reads = _Reads(store, [stream for item in pending for stream in _streams_named(item.command)])
+        earlier, streams = store.read_batch(
+            [(item.command.command_id, item.fingerprint) for item in pending if item.command.command_id is not None],
+            [stream for item in pending for stream in _streams_named(item.command)])
+        reads = _Reads(store, streams)
     except Exception as exc:  # the database is unreachable: every command hears so
         for item in pending:
             item.answer = exc
@@ -98,9 +99,9 @@ def _prepare(pending: Sequence[_Pending], store: EventStore) -> None:
 class _Reads:
     """Streams as a batch's decisions read them: those named up front in one query, any other on demand."""
 
-    def __init__(self, store: EventStore, stream_ids: Sequence[str]) -> None:
+    def __init__(self, store: EventStore, streams: dict[str, list[StoredEvent]]) -> None:
         self._store = store
-        self._streams = store.read_streams(stream_ids) if stream_ids else {}
+        self._streams = streams
 
     def __call__(self, stream_id: str) -> list[StoredEvent]:
         if stream_id not in self._streams:

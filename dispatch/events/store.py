@@ -94,10 +94,20 @@ class _Sql:
         self._insert_rows: dict[tuple[str, int], str] = {}
         self.find_command = f"SELECT first_position, last_position, fingerprint FROM commands WHERE command_id = {p}"
         self.placeholder = p
-        # Completed with "(p, p, ...)" for as many as are asked for at once.
+        # {keys} is completed for as many keys as are asked for at once (EventStore._start).
         self.find_commands = (
-            "SELECT command_id, first_position, last_position, fingerprint FROM commands WHERE command_id IN")
-        self.read_streams = f"SELECT {_COLUMNS} FROM events WHERE stream_id IN"
+            "SELECT command_id, first_position, last_position, fingerprint FROM commands WHERE command_id {keys}")
+        if p == "?":
+            self.read_streams = f"SELECT {_COLUMNS} FROM events WHERE stream_id {{keys}} ORDER BY stream_id, version"
+        else:
+            # One index probe per stream. Planned as `stream_id = ANY(...)` on a log without statistics (a new
+            # database until autovacuum's first ANALYZE, or a restored one), PostgreSQL scans the whole table
+            # for every batch (4 ms at 22,000 events, and growing); OFFSET 0 keeps it from flattening this
+            # back into that join.
+            self.read_streams = (
+                "SELECT e.* FROM unnest(%s::text[]) AS wanted(stream_id) CROSS JOIN LATERAL "
+                f"(SELECT {_COLUMNS} FROM events WHERE events.stream_id = wanted.stream_id OFFSET 0) AS e "
+                "ORDER BY e.stream_id, e.version")
         self.position_between = f"(position >= {p} AND position <= {p})"
         self.read_all = f"SELECT {_COLUMNS} FROM events WHERE position > {p} ORDER BY position LIMIT {p}"
         # Positions are gap-free, so a range is the same page; it needs no sort and no table statistics
@@ -327,15 +337,71 @@ class EventStore:
             connection.close()
 
     def find_commands(self, commands: Sequence[tuple[str, str]]) -> dict[str, AppendResult | IdempotencyKeyReused]:
-        """find_command for several (command id, fingerprint) pairs in two queries: the commands already
-        appended, each with its original result, or IdempotencyKeyReused if its key came with another request."""
-        if not commands:
-            return {}
+        """find_command for several (command id, fingerprint) pairs: the commands already appended, each with
+        its original result, or IdempotencyKeyReused if its key came with another request."""
+        return self.read_batch(commands, [])[0]
+
+    def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
+        return self._query(self._sql.read_stream, (stream_id, after_version))
+
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Several whole streams in one query; a stream with no events maps to []."""
+        return self.read_batch([], stream_ids)[1]
+
+    def read_batch(self, commands: Sequence[tuple[str, str]], stream_ids: Sequence[str]
+                   ) -> tuple[dict[str, AppendResult | IdempotencyKeyReused], dict[str, list[StoredEvent]]]:
+        """What a group commit reads before it decides: find_commands and read_streams together, on one
+        connection. On PostgreSQL both queries go in one round trip, outside a transaction (each is one
+        statement), so a batch waits for the server once here instead of six times (checkout ping, BEGIN,
+        query, ROLLBACK, twice): the committer is otherwise idle while it waits (bench/api_report.py)."""
         fingerprints = dict(commands)
-        marks = ", ".join([self._sql.placeholder] * len(fingerprints))
-        found = self._rows(f"{self._sql.find_commands} ({marks})", tuple(fingerprints))
-        if not found:
-            return {}
+        wanted = list(dict.fromkeys(stream_ids))
+        streams: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in wanted}
+        connection = self.engine.raw_connection()
+        try:
+            with self._one_trip(connection):
+                cursors = [self._start(connection, sql, keys) for sql, keys in (
+                    (self._sql.find_commands, list(fingerprints)),
+                    (self._sql.read_streams, wanted)) if keys]
+                results = [cursor.fetchall() for cursor in cursors]
+            found = results.pop(0) if fingerprints else []
+            for row in results[0] if wanted else []:
+                event = _decode_row(row)
+                streams[event.stream_id].append(event)
+            return self._replays(connection, fingerprints, found), streams
+        finally:
+            connection.close()
+
+    def _start(self, connection: Any, sql: str, keys: list[str]) -> Any:
+        """Execute `sql` for `keys`: IN a list of marks on SQLite, one array parameter on PostgreSQL."""
+        cursor = connection.cursor()
+        if self._sqlite:
+            cursor.execute(sql.format(keys=f"IN ({', '.join(['?'] * len(keys))})"), tuple(keys))
+        else:
+            # Never prepared: a generic plan made while the log had no statistics would keep scanning it whole.
+            cursor.execute(sql.format(keys="= ANY(%s)"), (keys,), prepare=False)
+        return cursor
+
+    @contextlib.contextmanager
+    def _one_trip(self, connection: Any) -> Iterator[None]:
+        """Statements executed inside go to PostgreSQL together, in autocommit (no BEGIN, no ROLLBACK)."""
+        if self._sqlite:
+            try:
+                yield
+            finally:
+                connection.rollback()
+            return
+        driver = connection.driver_connection
+        driver.autocommit = True
+        try:
+            with driver.pipeline():
+                yield
+        finally:
+            driver.autocommit = False
+
+    def _replays(self, connection: Any, fingerprints: dict[str, str], found: list[Any]
+                 ) -> dict[str, AppendResult | IdempotencyKeyReused]:
+        """The original results of the commands found already appended (a retry; rare): one more query."""
         answers: dict[str, AppendResult | IdempotencyKeyReused] = {}
         ranges = []
         for command_id, first, last, stored_fingerprint in found:
@@ -347,27 +413,16 @@ class EventStore:
                 ranges.append((command_id, first, last))
         if ranges:
             where = " OR ".join([self._sql.position_between] * len(ranges))
-            events = self._query(f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY position",
-                                 tuple(bound for _id, first, last in ranges for bound in (first, last)))
-            by_position = {event.position: event for event in events}
+            cursor = connection.cursor()
+            cursor.execute(f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY position",
+                           tuple(bound for _id, first, last in ranges for bound in (first, last)))
+            by_position = {event.position: event for event in map(_decode_row, cursor.fetchall())}
+            connection.rollback()
             for command_id, first, last in ranges:
                 replayed = [by_position[position] for position in range(first, last + 1) if position in by_position]
                 answers[command_id] = AppendResult(events=replayed, replayed=True,
                                                    last_versions=_last_versions(replayed))
         return answers
-
-    def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
-        return self._query(self._sql.read_stream, (stream_id, after_version))
-
-    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
-        """Several whole streams in one query (a group commit's reads); a stream with no events maps to []."""
-        wanted = list(dict.fromkeys(stream_ids))
-        found: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in wanted}
-        if wanted:
-            marks = ", ".join([self._sql.placeholder] * len(wanted))
-            for event in self._query(f"{self._sql.read_streams} ({marks}) ORDER BY stream_id, version", tuple(wanted)):
-                found[event.stream_id].append(event)
-        return found
 
     def stream_version(self, stream_id: str) -> int:
         return int(self._scalar(self._sql.stream_version, (stream_id,)))

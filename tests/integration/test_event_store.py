@@ -258,3 +258,38 @@ def test_migrations_create_exactly_the_tables_the_models_declare(engine: Engine)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
+
+
+def test_a_batch_read_finds_earlier_commands_and_whole_streams_together(store: EventStore) -> None:
+    first = store.append("incident-a", [reported("a")], expected_version=0, command_id="cmd-1", fingerprint="f1")
+    store.append("incident-a", [note("a")], expected_version=1, command_id="cmd-2", fingerprint="f2")
+    store.append("incident-b", [reported("b")], expected_version=0, command_id="cmd-3", fingerprint="f3")
+
+    earlier, streams = store.read_batch([("cmd-1", "f1"), ("cmd-3", "other"), ("cmd-new", "f4")],
+                                        ["incident-a", "incident-none", "incident-a"])
+
+    # a repeat gets its original result, a key reused for another request is refused, a new one is absent
+    replay = earlier["cmd-1"]
+    assert not isinstance(replay, IdempotencyKeyReused)
+    assert replay.replayed and [e.position for e in replay.events] == [e.position for e in first.events]
+    assert isinstance(earlier["cmd-3"], IdempotencyKeyReused) and "cmd-new" not in earlier
+    # each stream named is read whole, in version order, once; an empty one reads as []
+    assert {stream: [e.version for e in events] for stream, events in streams.items()} == {
+        "incident-a": [1, 2], "incident-none": []}
+
+
+@pytest.mark.parametrize("engine", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_a_batch_read_probes_the_stream_index_even_before_the_log_has_statistics(store: EventStore) -> None:
+    # given a log of thousands of events that has never been analysed (a new or restored database)
+    store.append_many([StreamWrite(f"incident-{n}", [reported(str(n))], 0) for n in range(5000)])
+    connection = store.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'events'::regclass")
+        assert cursor.fetchone()[0] == -1
+        # then the committer's read of a batch's streams is planned as index probes, not a scan of the log
+        cursor.execute(f"EXPLAIN {store._sql.read_streams}", ([f"incident-{n}" for n in range(25)],))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        connection.close()
+    assert "Seq Scan on events" not in plan and "uq_events_stream_version" in plan, plan
