@@ -9,8 +9,10 @@ next batch, which is what makes it a group commit.
 
 An answer is sent only once the child has committed, so a child that dies loses nothing acknowledged: the
 batch it held is answered 503 (its commands may or may not be in the log; their Idempotency-Keys make the
-retry safe) and a new child takes the next one. The child stops when the API closes the socket, after
-answering what it holds; it ignores Ctrl-C, which the terminal sends to the whole process group.
+retry safe) and a new child takes the next one. A child that dies between batches is replaced at once (the
+event loop watches its sentinel), so no one's command meets the dead child, and /healthz says "degraded"
+until the new one is up. The child stops when the API closes the socket, after answering what it holds; it
+ignores Ctrl-C, which the terminal sends to the whole process group.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class CommitProcess:
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
         self._stopping = False
+        self._child_gone = False  # set by the event loop when the child's sentinel says it has ended
+        self._ready = False  # the current child has said it can commit
 
     @property
     def pid(self) -> int | None:
@@ -69,6 +73,12 @@ class CommitProcess:
 
     def alive(self) -> bool:
         return self._process is not None and self._process.is_alive()
+
+    def health(self) -> str:
+        """"ok" while a child can commit; otherwise what commands meet now (for /healthz)."""
+        if self._stopping or self._pump is None:
+            return "stopped"
+        return "ok" if self._ready and self.alive() and not self._child_gone else "restarting"
 
     async def start(self) -> None:
         """Start the child and wait until it can commit."""
@@ -97,6 +107,12 @@ class CommitProcess:
 
     async def _run(self) -> None:
         while True:
+            if self._child_gone and not self._stopping:
+                # Between batches: whatever waits has not been sent, so the new child commits it.
+                log.error("the committer process ended; starting another",
+                          extra={"exit_code": self._process.exitcode if self._process else None})
+                await self._restart()
+                continue
             if not self._waiting:
                 if self._stopping:
                     return
@@ -146,6 +162,7 @@ class CommitProcess:
             except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 log.error("the committer process did not start; trying again", extra={"error": repr(exc)})
                 _settle(self._take_all(), None)
+                await self._close_child(timeout=2.0)
                 await asyncio.sleep(1.0)
         _settle(self._take_all(), None)
 
@@ -156,6 +173,7 @@ class CommitProcess:
     # --- the child's life ----------------------------------------------------------------------------
 
     async def _spawn(self) -> None:
+        self._ready = False
         ours, theirs = socket.socketpair()
         # spawn, not fork: the child must not inherit the event loop, the API's threads or their locks.
         process = multiprocessing.get_context("spawn").Process(
@@ -163,18 +181,31 @@ class CommitProcess:
         process.start()
         theirs.close()
         self._process = process
+        self._child_gone = False
+        asyncio.get_running_loop().add_reader(process.sentinel, self._on_child_end, process)
         self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
         ready = await asyncio.wait_for(_read_frame(self._reader), self._start_timeout)
         if ready != _READY:
             raise EOFError(f"the committer process said {ready[:40]!r} instead of ready")
+        self._ready = True
+
+    def _on_child_end(self, process: BaseProcess) -> None:
+        # The sentinel stays readable once the child has gone, so stop watching it before anything else.
+        asyncio.get_running_loop().remove_reader(process.sentinel)
+        if process is self._process:
+            self._child_gone = True
+            self._arrived.set()
 
     async def _close_child(self, timeout: float) -> None:
+        if self._process is not None:
+            asyncio.get_running_loop().remove_reader(self._process.sentinel)
         if self._writer is not None:
             self._writer.close()  # EOF: the child answers what it holds (nothing, here) and exits
             with contextlib.suppress(OSError):
                 await self._writer.wait_closed()
         process, self._process = self._process, None
         self._reader = self._writer = None
+        self._ready = False
         if process is None:
             return
         await asyncio.to_thread(process.join, timeout)

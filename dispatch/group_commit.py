@@ -43,6 +43,8 @@ class Commits(Protocol):
 
     async def stop(self) -> None: ...
 
+    def health(self) -> str: ...  # "ok" while commands can be committed, else what they meet now
+
 
 _Item = tuple[Command, asyncio.AbstractEventLoop, "asyncio.Future[AppendResult]", float]
 
@@ -62,6 +64,10 @@ class GroupCommit:
 
     async def start(self) -> None:
         """Nothing to do ahead: the thread starts with the first command (and again in a forked child)."""
+
+    def health(self) -> str:
+        # The thread is started again by the next command if it ever ended, so commands always have a way in.
+        return "ok"
 
     async def stop(self) -> None:
         """close(), on a thread of its own, so this event loop can deliver the last answers meanwhile."""

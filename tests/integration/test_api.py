@@ -384,9 +384,10 @@ def test_the_role_matrix_covers_every_route(api: Api) -> None:
 # --- operations ---------------------------------------------------------------------------------------
 
 
-def test_healthz_reports_the_database_and_redis(api: Api) -> None:
+def test_healthz_reports_the_database_redis_and_the_committer(api: Api) -> None:
     body = api.client.get("/healthz").json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "not configured"
+    assert body["committer"] == "ok"  # the test client commits in a thread, which the next command restarts
 
 
 def test_metrics_count_requests_in_prometheus_format(api: Api) -> None:

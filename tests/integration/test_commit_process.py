@@ -10,7 +10,8 @@ import asyncio
 import os
 import pickle
 import signal
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from tests.conftest import POSTGRES_URL
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")
 OPERATOR = Actor(id="op-1", role="operator")
 KHAO_LAK = Position(lat=8.6436, lon=98.2478)
+WAIT_SECONDS = 30.0  # guards a hung test; a passing one waits for one child to start
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -122,23 +124,89 @@ async def test_a_retry_is_answered_from_the_log_without_a_second_append(
     assert len(services.store.read_all()) == 1
 
 
-async def test_a_child_that_dies_costs_one_answer_and_a_new_child_takes_over(
+async def test_a_child_killed_while_holding_a_batch_costs_that_batch_a_503_and_a_new_child_takes_over(
+        services: Services, settings: Settings) -> None:
+    kill_on_batch: list[int] = []  # the child to kill as the next batch goes out to it
+
+    def on_batch(_size: int) -> None:
+        while kill_on_batch:
+            os.kill(kill_on_batch.pop(), signal.SIGKILL)
+
+    process = CommitProcess(settings, on_batch=on_batch)
+    await process.start()
+    try:
+        acknowledged = await process.submit(report(services, "inc-1"))
+        first_child = process.pid
+        assert first_child is not None
+        kill_on_batch.append(first_child)
+
+        with pytest.raises(CommitterUnavailable) as lost:
+            await process.submit(report(services, "inc-2"))
+        assert lost.value.status == 503
+        retried = await process.submit(report(services, "inc-2"))  # the client's retry, with the same key
+
+        assert process.pid not in (None, first_child) and process.alive()
+        assert not retried.replayed  # the dead child never committed it
+        log = services.store.read_all()
+        assert [event.position for event in log] == [acknowledged.last_position, retried.last_position]
+    finally:
+        await process.stop()
+
+
+async def test_a_child_that_dies_between_batches_is_replaced_before_any_command_meets_it(
         services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
     process, _ = committer
-    acknowledged = await process.submit(report(services, "inc-1"))
+    await process.submit(report(services, "inc-1"))
     first_child = process.pid
-    assert first_child is not None
-    os.kill(first_child, signal.SIGKILL)
+    assert first_child is not None and process.health() == "ok"
 
-    with pytest.raises(CommitterUnavailable) as lost:
-        await process.submit(report(services, "inc-2"))
-    assert lost.value.status == 503
-    retried = await process.submit(report(services, "inc-2"))  # the client's retry, with the same key
+    os.kill(first_child, signal.SIGKILL)  # idle: no command is in flight
+    await _until(lambda: process.pid != first_child and process.health() == "ok")
 
-    assert process.pid not in (None, first_child) and process.alive()
-    assert not retried.replayed  # the dead child never committed it
-    log = services.store.read_all()
-    assert [event.position for event in log] == [acknowledged.last_position, retried.last_position]
+    # the next report goes to the new child at once: no 503, nothing for the lifeguard's phone to retry
+    result = await process.submit(report(services, "inc-2"))
+    assert not result.replayed and [e.position for e in services.store.read_all()][-1] == result.last_position
+
+
+def test_healthz_says_degraded_while_the_committer_restarts_and_ok_once_it_is_back(
+        services: Services, settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from dispatch.api.app import create_app
+
+    app = create_app(services, commits=lambda _metrics: CommitProcess(settings))
+    with TestClient(app) as client:
+        process: CommitProcess = app.state.commands
+        assert client.get("/healthz").json() | {"log_head": 0} == {
+            "status": "ok", "database": "ok", "redis": "not configured", "committer": "ok", "log_head": 0}
+        child = process.pid
+        assert child is not None
+        os.kill(child, signal.SIGKILL)
+        # until the API has noticed (the kernel delivers the kill in its own time), then until it is back
+        noticed = _healthz_until(client, lambda body: body["committer"] != "ok")
+        seen = noticed[-1:] + _healthz_until(client, lambda body: body["committer"] == "ok")
+        assert process.pid not in (None, child)
+
+    # while no child could commit, the API said so without calling itself down: reads still answer
+    restarting = seen[:-1]
+    assert restarting and {(body["status"], body["committer"]) for body in restarting} == {("degraded", "restarting")}
+    assert seen[-1]["status"] == "ok"
+
+
+async def _until(condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> None:
+    """Wait on the event loop until `condition` holds (the new child takes a second or two to start)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come about"
+        await asyncio.sleep(0.01)
+
+
+def _healthz_until(client: Any, done: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    deadline, seen = time.monotonic() + WAIT_SECONDS, []
+    while not seen or not done(seen[-1]):
+        assert time.monotonic() < deadline, f"healthz never settled: {seen[-3:]}"
+        seen.append(client.get("/healthz").json())
+    return seen
 
 
 async def test_stop_ends_the_child_and_later_commands_are_refused(services: Services, settings: Settings) -> None:

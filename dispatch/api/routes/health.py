@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.api.deps import ServicesDep
 from dispatch.api.metrics import Metrics
+from dispatch.group_commit import Commits
 
 router = APIRouter(tags=["operations"])
 # Well under the 1 s a load balancer or the topology's probe gives /healthz: a frozen Redis must not hold it for
@@ -20,14 +21,19 @@ router = APIRouter(tags=["operations"])
 REDIS_CHECK_SECONDS = 0.3
 
 
-@router.get("/healthz", summary="Liveness: the database answers; Redis is reported, not required")
-def healthz(services: ServicesDep) -> JSONResponse:
+@router.get("/healthz", summary="Liveness: the database answers; Redis and the committer are reported, not required")
+def healthz(request: Request, services: ServicesDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok"}
     try:
         body["log_head"] = services.store.head()
         body["database"] = "ok"
     except SQLAlchemyError as exc:
         body.update(status="down", database=f"error: {type(exc).__name__}")
+    commands: Commits = request.app.state.commands
+    body["committer"] = commands.health()
+    if body["committer"] != "ok" and body["status"] == "ok":
+        # Reads still answer; commands meet a 503 with Retry-After until the new committer is up (about a second).
+        body["status"] = "degraded"
     if services.redis is None:
         body["redis"] = "not configured"
     else:
