@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+# The store reads and writes on raw driver connections (engine.raw_connection(), for speed), and SQLAlchemy does not
+# wrap what those raise: a database that is away shows up as the driver's own error, not as SQLAlchemy's.
+DATABASE_ERRORS: Final = (sqlite3.Error, psycopg.Error, SQLAlchemyError)
+# The database could not be reached or used (refused, gone, locked, disk): the request may succeed if retried.
+# Integrity and programming errors are not among them: they are bugs, and answer 500.
+DATABASE_UNAVAILABLE: Final = (sqlite3.OperationalError, psycopg.OperationalError, OperationalError)
 
 
 def make_engine(

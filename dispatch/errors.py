@@ -146,3 +146,10 @@ class CommitterUnavailable(DispatchError):
 
     status = 503
     code = "committer_unavailable"
+
+
+class DatabaseUnavailable(DispatchError):
+    """The database could not be reached or used (refused, gone, locked): retry shortly, with the same key."""
+
+    status = 503
+    code = "database_unavailable"

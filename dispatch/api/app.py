@@ -35,7 +35,8 @@ from dispatch.api.routes import (
 from dispatch.api.schemas import ErrorOut
 from dispatch.api.security import SecurityHeaders
 from dispatch.bootstrap import Services
-from dispatch.errors import ConcurrencyConflict, DispatchError
+from dispatch.database import DATABASE_UNAVAILABLE
+from dispatch.errors import ConcurrencyConflict, DatabaseUnavailable, DispatchError
 from dispatch.group_commit import Commits, GroupCommit
 from dispatch.lockout import TooManyAttempts
 
@@ -44,7 +45,8 @@ UI_DIR = Path(__file__).resolve().parents[2] / "ui"
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"description": text, "model": ErrorOut}
     for status, text in [(401, "no or expired credentials"), (403, "your role may not do this"),
-                         (404, "unknown id"), (409, "a rule or a concurrent change"), (422, "invalid input")]
+                         (404, "unknown id"), (409, "a rule or a concurrent change"), (422, "invalid input"),
+                         (503, "the database or the committer is away for now: retry (Retry-After)")]
 }
 
 
@@ -88,6 +90,8 @@ def create_app(services: Services, *, redis_url: str | None = None,
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
     app.include_router(docs.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(_Measure, metrics=app.state.metrics)
@@ -110,8 +114,16 @@ async def _dispatch_error(request: Request, exc: DispatchError) -> JSONResponse:
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     elif exc.status == 503:
-        headers["Retry-After"] = "1"  # a committer restarts in about a second
+        headers["Retry-After"] = "1"  # a committer restarts in about a second; a dropped connection is replaced
     return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A command that met it was rolled back, or, if the connection dropped at COMMIT, may have landed: its
+    # Idempotency-Key makes the retry safe either way. A read simply failed. The client hears a 503 it can act
+    # on, not a 500.
+    return await _dispatch_error(request, DatabaseUnavailable(
+        f"the database could not be reached ({type(exc).__name__}); try again shortly"))
 
 
 def _document_limits(app: FastAPI) -> None:

@@ -22,20 +22,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
 import threading
 import time
 from typing import Any
 
-import psycopg
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 from rq.scheduler import RQScheduler
 from rq.worker import SimpleWorker
-from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.bootstrap import Services, attach_scheduler, build_services
+from dispatch.database import DATABASE_ERRORS
 from dispatch.settings import Settings, get_settings
 from dispatch.workers.deadlines import use_services
 from dispatch.workers.queue import RqScheduler, reconcile
@@ -45,7 +43,7 @@ log = logging.getLogger("dispatch.workers")
 # The longest the worker waits between tries to reach Redis again while it is away.
 REDIS_RETRY_CAP_SECONDS = 2.0
 # What a sweep may meet that the next sweep may not: Redis or the database away for a while.
-PASSING_FAILURES = (RedisError, OSError, sqlite3.Error, psycopg.Error, SQLAlchemyError)
+PASSING_FAILURES = (RedisError, OSError, *DATABASE_ERRORS)
 
 
 def run_worker(settings: Settings, *, redis: Redis | None = None, burst: bool = False) -> bool:

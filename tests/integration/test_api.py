@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 from dispatch.api.app import create_app
 from dispatch.bootstrap import Services
 from dispatch.clock import FrozenClock
+from dispatch.database import make_engine
+from dispatch.events.store import EventStore
 from tests.conftest import T0
 
 PASSWORD = "correct horse battery"
@@ -388,6 +391,39 @@ def test_healthz_reports_the_database_redis_and_the_committer(api: Api) -> None:
     body = api.client.get("/healthz").json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["redis"] == "not configured"
     assert body["committer"] == "ok"  # the test client commits in a thread, which the next command restarts
+
+
+@contextmanager
+def log_unreachable(services: Services) -> Iterator[None]:
+    """The log on a database server that refuses connections (nothing listens on port 1) for a while."""
+    engine = make_engine("postgresql://dispatch@127.0.0.1:1/dispatch", connect_args={"connect_timeout": 1})
+    log, services.store = services.store, EventStore(engine)
+    try:
+        yield
+    finally:
+        services.store = log
+        engine.dispose()
+
+
+def test_a_report_that_cannot_reach_the_database_answers_503_and_its_retry_lands_once(
+        api: Api, services: Services) -> None:
+    api.as_("lifeguard")  # signed in before the database goes away
+    with log_unreachable(services):
+        refused = api.post("/api/incidents", "lifeguard", REPORT, key="phone-1:report-1")
+
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"  # to retry, not a 500 to give up on
+    assert refused.json()["code"] == "database_unavailable" and "OperationalError" in refused.json()["message"]
+    retried = api.post("/api/incidents", "lifeguard", REPORT, key="phone-1:report-1")
+    assert retried.status_code == 201 and services.store.head() == 1
+
+
+def test_healthz_says_down_with_503_when_the_log_cannot_be_read(api: Api, services: Services) -> None:
+    with log_unreachable(services):
+        answer = api.client.get("/healthz")
+
+    body = answer.json()  # a load balancer takes this API out of service; the other checks are still reported
+    assert answer.status_code == 503 and body["status"] == "down" and body["database"] == "error: OperationalError"
+    assert body["committer"] == "ok" and body["redis"] == "not configured" and "log_head" not in body
 
 
 def test_metrics_count_requests_in_prometheus_format(api: Api) -> None:

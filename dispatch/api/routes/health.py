@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.api.deps import ServicesDep
 from dispatch.api.metrics import Metrics
+from dispatch.database import DATABASE_ERRORS
 from dispatch.group_commit import Commits
 
 router = APIRouter(tags=["operations"])
@@ -23,28 +23,33 @@ REDIS_CHECK_SECONDS = 0.3
 
 @router.get("/healthz", summary="Liveness: the database answers; Redis and the committer are reported, not required")
 def healthz(request: Request, services: ServicesDep) -> JSONResponse:
-    body: dict[str, Any] = {"status": "ok"}
+    parts: dict[str, Any] = {}
     try:
-        body["log_head"] = services.store.head()
-        body["database"] = "ok"
-    except SQLAlchemyError as exc:
-        body.update(status="down", database=f"error: {type(exc).__name__}")
+        parts["log_head"] = services.store.head()
+        parts["database"] = "ok"
+    except DATABASE_ERRORS as exc:
+        parts["database"] = f"error: {type(exc).__name__}"
+    # Without a committer (restarting, about a second) commands meet a 503 with Retry-After; reads still answer.
     commands: Commits = request.app.state.commands
-    body["committer"] = commands.health()
-    if body["committer"] != "ok" and body["status"] == "ok":
-        # Reads still answer; commands meet a 503 with Retry-After until the new committer is up (about a second).
-        body["status"] = "degraded"
+    parts["committer"] = commands.health()
     if services.redis is None:
-        body["redis"] = "not configured"
+        parts["redis"] = "not configured"
     else:
         try:
             _ping(services.settings.redis_url, services.redis)
-            body["redis"] = "ok"
+            parts["redis"] = "ok"
         except RedisError as exc:
             # Reports still land without Redis (the log is the truth); live push and deadlines degrade.
-            body["redis"] = f"error: {type(exc).__name__}"
-            body["status"] = "degraded" if body["status"] == "ok" else body["status"]
-    return JSONResponse(body, status_code=503 if body["status"] == "down" else 200)
+            parts["redis"] = f"error: {type(exc).__name__}"
+    status = _status(parts)
+    return JSONResponse({"status": status} | parts, status_code=503 if status == "down" else 200)
+
+
+def _status(parts: dict[str, Any]) -> str:
+    """Down without the log; degraded while Redis or the committer is away; otherwise ok."""
+    if parts["database"] != "ok":
+        return "down"
+    return "ok" if parts["committer"] == "ok" and parts["redis"] in ("ok", "not configured") else "degraded"
 
 
 def _ping(url: str | None, shared: Redis) -> None:
