@@ -4,11 +4,11 @@ takes (positions, counts) where a query parameter names them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.text import ID_MAX_LENGTH, is_clean, text_problem
@@ -98,12 +98,19 @@ def _path_problem(scope: Scope) -> tuple[int, str, str] | None:
     return 404, "path", "no such route"
 
 
-def _path_params(scope: Scope) -> dict[str, Any]:
-    """The path parameters of the route the request would reach (none if it reaches none)."""
-    for route in scope["app"].router.routes:
-        match, child = route.matches(scope)
-        if match != Match.NONE:
-            return dict(child.get("path_params", {}))
+def _path_params(scope: Scope) -> dict[str, str]:
+    """The path parameters of the documented route the path names (none if it names none). Matched against
+    the OpenAPI paths, the public form of the routes: only a refused request gets here."""
+    app = scope["app"]
+    templates: list[re.Pattern[str]] | None = getattr(app.state, "path_templates", None)
+    if templates is None:
+        templates = [re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+                     for path in app.openapi()["paths"]]
+        app.state.path_templates = templates
+    path: str = scope["path"]
+    for template in templates:
+        if found := template.match(path):
+            return found.groupdict()
     return {}
 
 

@@ -48,8 +48,8 @@ _ROWS_PER_INSERT: Final[int] = 500
 _COLUMNS: Final[str] = "position, stream_id, version, type, schema_version, data, meta, recorded_at, prev_hash, hash"
 # The largest position a 64-bit column holds (PostgreSQL BIGINT, SQLite INTEGER).
 _MAX_POSITION: Final[int] = 2**63 - 1
-# A clash on UNIQUE(stream_id, version) or on a command id: a stale or repeated command.
-_CLASHES: Final = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
+# SQLite's codes for a clash on UNIQUE(stream_id, version) or on a key (a command id, a position).
+_SQLITE_CLASHES: Final = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
 # What one command's values can make the database or its driver refuse (too long for a column, out of range,
 # a character it cannot hold). Each fails that command alone; a lost connection or a full disk is not among
 # them and fails the whole batch, which retrying alone would only repeat.
@@ -260,17 +260,16 @@ class EventStore:
         try:
             with self._writer_turn:
                 stored = self._insert(connection, [encoded])[0]
-        except _CLASHES as exc:
-            connection.rollback()
-            # A repeated command clashes on its stream version or on the command id; either way the
-            # original result is the answer.
-            if encoded.command_id is not None:
-                replay = self._replay(connection, encoded.command_id, encoded.fingerprint)
-                if replay is not None:
-                    return replay
-            raise self._conflict(connection, writes) from exc
         except _REFUSED_VALUES as exc:
             connection.rollback()
+            if _is_clash(exc):
+                # A repeated command clashes on its stream version or on the command id; either way the
+                # original result is the answer.
+                if encoded.command_id is not None:
+                    replay = self._replay(connection, encoded.command_id, encoded.fingerprint)
+                    if replay is not None:
+                        return replay
+                raise self._conflict(connection, writes) from exc
             # The class of error, never the value: it may be a patient's details.
             log.error("the database refused a value", extra={"error": type(exc).__name__,
                                                               "command_id": encoded.command_id})
@@ -573,6 +572,13 @@ def _encode(append: Append) -> _Encoded | None:
     if not events:
         return None
     return _Encoded(events, encode_meta(meta), append.command_id, append.fingerprint)
+
+
+def _is_clash(error: BaseException) -> bool:
+    """A stale or repeated command (a unique key met), rather than a value the database refuses."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return getattr(error, "sqlite_errorcode", None) in _SQLITE_CLASHES
+    return isinstance(error, psycopg.errors.UniqueViolation)
 
 
 def _refuse_unclean(append: Append, meta: EventMeta) -> None:
