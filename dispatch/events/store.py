@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -562,38 +563,48 @@ def _encode(append: Append) -> _Encoded | None:
     meta = append.meta or EventMeta()
     if append.command_id is not None and meta.command_id != append.command_id:
         meta = EventMeta(**{**_meta_fields(meta), "command_id": append.command_id})
-    _refuse_unclean(append, meta)
-    events = [
-        (write.stream_id, write.expected_version + offset, type_name(event), type(event).SCHEMA_VERSION,
-         encode_data(event).decode(), event)
-        for write in append.writes
-        for offset, event in enumerate(write.events, start=1)
-    ]
+    _refuse_unclean_meta(meta)
+    events = []
+    for write in append.writes:
+        clean_text(write.stream_id, "stream_id", max_length=STREAM_ID_MAX_LENGTH)
+        for offset, event in enumerate(write.events, start=1):
+            events.append((write.stream_id, write.expected_version + offset, type_name(event),
+                           type(event).SCHEMA_VERSION, _clean_data(event), event))
     if not events:
         return None
     return _Encoded(events, encode_meta(meta), append.command_id, append.fingerprint)
 
 
-def _is_clash(error: BaseException) -> bool:
-    """A stale or repeated command (a unique key met), rather than a value the database refuses."""
-    if isinstance(error, sqlite3.IntegrityError):
-        return getattr(error, "sqlite_errorcode", None) in _SQLITE_CLASHES
-    return isinstance(error, psycopg.errors.UniqueViolation)
+# The store's own check of dispatch/text.py's rule, whoever the writer: a text no reader of the log could store
+# (a NUL stops a PostgreSQL projector) never enters it. The writers check first, naming their own fields and
+# the line breaks each allows; here every text in an event's data may hold tab and newline.
+
+# In JSON as msgspec writes it, a control character below U+0020 is an escape (\u0000, \r, \b, \f; \n and \t are
+# free text's) after an even run of backslashes, and a lone surrogate would be \udXXX.
+_FORBIDDEN_ESCAPE: Final = re.compile(r"(?<!\\)(?:\\\\)*\\(?:u00[01][0-9a-fA-F]|u[dD][89a-fA-F][0-9a-fA-F]{2}|[rbf])")
 
 
-def _refuse_unclean(append: Append, meta: EventMeta) -> None:
-    """The store's own check of dispatch/text.py's rule, whoever the writer: a text no reader of the log could
-    store (a NUL stops a PostgreSQL projector) never enters it. The writers check first, naming their own
-    fields and the line breaks each allows; here every text in an event's data may hold tab and newline."""
+def _clean_data(event: Event) -> str:
+    """The event's data as JSON, if every text in it is clean; else InvalidText naming the field.
+
+    Checked on the JSON the row will hold, not field by field: one search instead of a walk over every field,
+    which cost more than the rest of the append's encoding. The walk runs only to name what was refused."""
+    try:
+        data: str | None = encode_data(event).decode()
+    except UnicodeEncodeError:  # a lone surrogate: UTF-8 cannot carry it
+        data = None
+    if data is not None and not ("\\" in data and _FORBIDDEN_ESCAPE.search(data)) and is_clean(data, free_text=True):
+        return data
+    _refuse_unclean_data(event, "")
+    raise InvalidText(f"{type_name(event)} holds a text that breaks the clean-text rule", field="data")
+
+
+def _refuse_unclean_meta(meta: EventMeta) -> None:
     for name in meta.__struct_fields__:
         value = getattr(meta, name)
         if isinstance(value, str):
             clean_text(value, f"meta.{name}",
                        max_length=COMMAND_ID_MAX_LENGTH if name == "command_id" else META_TEXT_MAX_LENGTH)
-    for write in append.writes:
-        clean_text(write.stream_id, "stream_id", max_length=STREAM_ID_MAX_LENGTH)
-        for event in write.events:
-            _refuse_unclean_data(event, "")
 
 
 def _refuse_unclean_data(value: Any, field: str) -> None:
@@ -609,6 +620,13 @@ def _refuse_unclean_data(value: Any, field: str) -> None:
         for key, item in value.items():
             _refuse_unclean_data(key, field)
             _refuse_unclean_data(item, f"{field}.{key}")
+
+
+def _is_clash(error: BaseException) -> bool:
+    """A stale or repeated command (a unique key met), rather than a value the database refuses."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return getattr(error, "sqlite_errorcode", None) in _SQLITE_CLASHES
+    return isinstance(error, psycopg.errors.UniqueViolation)
 
 
 def _storable_key(key: str, max_length: int) -> bool:
