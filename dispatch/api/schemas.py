@@ -12,6 +12,7 @@ from dispatch.events.catalogue import Position
 from dispatch.events.store import AppendResult
 from dispatch.events.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
 from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
+from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR
 from dispatch.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
 
 
@@ -24,6 +25,16 @@ def _clean(free_text: bool) -> AfterValidator:
 
     return AfterValidator(check)
 
+
+def _within_service_years(moment: datetime) -> datetime:
+    # Before any arithmetic: a time at year 1 or 9999 overflows once moved to another zone or a minute earlier.
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise PydanticCustomError("time_out_of_range", "a time in the years {earliest} to {latest}",
+                                  {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR})
+    return moment
+
+
+ServiceTime = Annotated[AwareDatetime, AfterValidator(_within_service_years)]
 
 # Every text of a request is clean by dispatch/text.py's rule. A line (a name, an id, a password) holds no
 # control character at all; free text written by people (a description, a note) may hold tabs and newlines.
@@ -60,7 +71,7 @@ class ReportIn(In):
     patients: int = Field(default=1, ge=1, le=500)
     description: FreeText = Field(default="", max_length=1000)
     language: Language = "th"
-    device_time: AwareDatetime | None = Field(default=None, description="the phone's clock when the report was made")
+    device_time: ServiceTime | None = Field(default=None, description="the phone's clock when the report was made")
 
 
 class TriageIn(In):
@@ -77,7 +88,7 @@ class DispatchIn(In):
 class MilestoneIn(In):
     resource_id: str = Id
     milestone: RecordableMilestone
-    happened_at: AwareDatetime | None = Field(
+    happened_at: ServiceTime | None = Field(
         default=None, description="when it happened, if earlier than now (a crew logging after regaining signal)"
     )
 

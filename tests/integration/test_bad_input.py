@@ -1,4 +1,4 @@
-"""Bad input on the HTTP contract (issue 8): each gets a clear 4xx that names the field, and appends nothing
+"""Bad input on the HTTP contract: each gets a clear 4xx that names the field, and appends nothing
 (SQLite and PostgreSQL). The fuzzer (test_fuzz.py) tries the rest of the spec; huge WebSocket messages go to a
 real server process (tests/e2e/test_hardening.py)."""
 
@@ -238,3 +238,19 @@ def test_a_boat_with_an_insane_stored_speed_breaks_no_recommendation_or_warning(
     assert recommended.status_code == 200, recommended.text
     assert "KY-09" not in [boat["resource_id"] for boat in recommended.json()["resources"]["boats"]]
     assert warned == 1 and predicted == 0, "the minute-60 warning is appended; the prediction has nothing to add"
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "1999-12-31T23:59:59Z", "9999-12-31T23:59:59-12:00"])
+def test_a_stated_time_outside_the_service_years_is_a_422_naming_it(api: Api, services: Services, moment: str) -> None:
+    incident_id = report(api, "operator")
+    register(api, "KL-BOAT-1")
+    api.post(f"/api/incidents/{incident_id}/dispatch", "operator", {"resource_id": "KL-BOAT-1"})
+    before = services.store.head()
+
+    reported = api.post("/api/incidents", "lifeguard", REPORT | {"device_time": moment})
+    milestone = api.post(f"/api/incidents/{incident_id}/milestones", "operator",
+                         {"resource_id": "KL-BOAT-1", "milestone": "en_route", "happened_at": moment})
+
+    assert (reported.status_code, reported.json()["field"]) == (422, "device_time"), reported.text
+    assert (milestone.status_code, milestone.json()["field"]) == (422, "happened_at"), milestone.text
+    assert appended_nothing(services, before)
