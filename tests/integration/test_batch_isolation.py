@@ -38,19 +38,22 @@ def refuse_marked_values(engine: Engine) -> None:
 
 
 def batch(services: Services) -> list[Any]:
-    """Eight reports: the third has a value the database refuses, the sixth a NUL the store refuses."""
-    descriptions = {2: REFUSED, 5: "a\x00b"}
-    return [report(services, f"inc-{n}", description=descriptions.get(n, "")) for n in range(8)]
+    """Eight reports, four of them bad: a value the database refuses (2), a NUL in the description (5), a
+    command id longer than its column (6, a long username with a long key) and a NUL in the incident id (7)."""
+    commands = [report(services, f"inc-{n}", description=REFUSED if n == 2 else "a\x00b" if n == 5 else "")
+                for n in range(6)]
+    return [*commands, report(services, "inc-6", command_id="u" * 100 + ":" + "k" * 100),
+            report(services, "inc-\x00-7", command_id="lg-1:inc-7")]
 
 
 def assert_only_the_bad_failed(services: Services, answers: list[Any]) -> None:
     assert isinstance(answers[2], ValueNotStored) and answers[2].status == 422, answers[2]
-    assert isinstance(answers[5], InvalidText) and answers[5].field == "description", answers[5]
-    good = [answer for n, answer in enumerate(answers) if n not in (2, 5)]
+    assert [(type(answers[n]), answers[n].field) for n in (5, 6, 7)] == [
+        (InvalidText, "description"), (InvalidText, "meta.command_id"), (InvalidText, "stream_id")], answers
+    good = [answers[n] for n in (0, 1, 3, 4)]
     assert all(isinstance(answer, AppendResult) and len(answer.events) == 1 for answer in good), answers
-    assert services.store.head() == 6
-    assert services.store.read_stream(incident_stream("inc-2")) == []
-    assert services.store.read_stream(incident_stream("inc-5")) == []
+    assert services.store.head() == 4
+    assert all(services.store.read_stream(incident_stream(f"inc-{n}")) == [] for n in (2, 5, 6))
 
 
 async def test_a_command_the_database_refuses_fails_alone_in_the_committing_thread(services: Services) -> None:

@@ -271,3 +271,13 @@ def test_a_user_cannot_be_created_with_an_unclean_name_by_any_writer(
         services.accounts.add_user(name, "operator", PASSWORD, display_name=display_name)
 
     assert refused.value.field == field
+
+
+def test_a_board_socket_with_an_unclean_query_value_is_refused_before_it_opens(api: Api) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as closed, \
+            api.client.websocket_connect("/ws/board?token=a%00b") as socket:
+        socket.receive_json()
+
+    assert closed.value.code == 1008
