@@ -25,6 +25,7 @@ from dispatch.commands import Actor
 from dispatch.errors import DispatchError, InvalidInput
 from dispatch.events.tables import UTCDateTime
 from dispatch.events.vocabulary import ROLES, Role
+from dispatch.text import DISPLAY_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, clean_text
 
 
 class UserRecord(SQLModel, table=True):
@@ -103,6 +104,8 @@ class Accounts:
         """Create a user; the password is stored only as an argon2 hash."""
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
+        clean_text(user_id, "name", max_length=USERNAME_MAX_LENGTH)  # every writer: the API, the CLI, first start
+        clean_text(display_name, "display_name", max_length=DISPLAY_NAME_MAX_LENGTH)
         if len(password) < 10:
             raise InvalidInput("a password needs at least 10 characters", field="password")
         password_hash = self._hasher.hash(password)  # before the write lock: argon2 takes a while on purpose

@@ -114,6 +114,19 @@ class InvalidInput(DispatchError):
     code = "invalid_input"
 
 
+class InvalidText(InvalidInput):
+    """A text breaks the clean-text rule (dispatch/text.py) or is longer than where it is kept."""
+
+    code = "invalid_text"
+
+
+class ValueNotStored(InvalidInput):
+    """The database refused a value of this command (too long for its column, out of range): the command is
+    refused alone, and its retry would be refused too."""
+
+    code = "value_not_stored"
+
+
 class NotPermitted(DispatchError):
     status = 403
     code = "not_permitted"

@@ -33,6 +33,7 @@ from dispatch.geo.eta import (
     minutes,
     referral_route,
     sea_leg,
+    usable_speed,
 )
 from dispatch.geo.places import HasLatLon, Place, Places
 
@@ -99,7 +100,7 @@ def recommend_resources(
 def _can_go(resource: Resource) -> bool:
     if resource.status != "available" or resource.position is None:
         return False
-    return resource.kind != "boat" or (resource.speed_knots or 0) > 0
+    return resource.kind != "boat" or usable_speed(resource.speed_knots)
 
 
 def _nearest_boats(
@@ -503,12 +504,12 @@ def _at(resource: Resource) -> Position:
 
 
 def _speed(boat: Resource) -> float:
-    assert boat.speed_knots is not None and boat.speed_knots > 0, "only boats with a speed are ranked"
+    assert boat.speed_knots is not None and usable_speed(boat.speed_knots), "only boats with a usable speed"
     return boat.speed_knots
 
 
 def _is_boat(resource: Resource) -> bool:
-    return resource.kind == "boat" and (resource.speed_knots or 0) > 0
+    return resource.kind == "boat" and usable_speed(resource.speed_knots)
 
 
 def _boat_eta(boat: Resource, arrival_at: datetime) -> str:

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch.api.limits import BodyLimit, JsonBodiesOnly, document_limits
+from dispatch.api.limits import BodyLimit, CleanPathAndQuery, JsonBodiesOnly, document_limits
 from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
 from dispatch.api.routes import (
@@ -95,6 +95,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(_Measure, metrics=app.state.metrics)
+    app.add_middleware(CleanPathAndQuery)
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
     # Outermost, so every answer carries the headers, the limits' 413 and 415 included (issue 8).

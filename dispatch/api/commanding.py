@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from dispatch.api.deps import CommandContext, command_id
+from dispatch.api.deps import CommandContext, command_id, request_id_of
 from dispatch.bootstrap import Services
 from dispatch.commands import Command
 from dispatch.errors import InvalidTime
@@ -22,7 +22,7 @@ def stamp(context: CommandContext) -> dict[str, Any]:
         "actor": context.actor,
         "at": context.services.clock.now(),
         "command_id": command_id(context.actor, context.key),
-        "correlation_id": context.request.headers.get("X-Request-ID"),
+        "correlation_id": request_id_of(context.request),
     }
 
 

@@ -20,6 +20,7 @@ from dispatch.api.security import CSRF_HEADER, SESSION_COOKIE, check_csrf
 from dispatch.bootstrap import Services
 from dispatch.commands import Actor
 from dispatch.errors import InvalidInput, NotPermitted
+from dispatch.text import IDEMPOTENCY_KEY_MAX_LENGTH, META_TEXT_MAX_LENGTH, clean_text
 
 _URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/auth/login")
@@ -94,13 +95,20 @@ Admin = Annotated[Actor, Depends(require("admin"))]
 
 
 IDEMPOTENCY_KEY: Final[str] = "Idempotency-Key"
-_KEY_PATTERN: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9_.:-]{1,120}")
+REQUEST_ID: Final[str] = "X-Request-ID"
+# Bounded so that "<username>:<key>" always fits the log's command_id column.
+_KEY_PATTERN: Final[re.Pattern[str]] = re.compile(rf"[A-Za-z0-9_.:-]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}")
 # How command routes document what command_context reads by hand (dispatch/api/commanding.py).
 COMMAND_OPENAPI: Final[dict[str, Any]] = {
     "parameters": [{
         "name": IDEMPOTENCY_KEY, "in": "header", "required": False,
         "description": "made by the client before the first try; the same key again returns the first answer",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 120, "pattern": f"^{_KEY_PATTERN.pattern}$"},
+        "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                   "pattern": f"^{_KEY_PATTERN.pattern}$"},
+    }, {
+        "name": REQUEST_ID, "in": "header", "required": False,
+        "description": "the client's id for this request, kept with the events it appends",
+        "schema": {"type": "string", "maxLength": META_TEXT_MAX_LENGTH},
     }],
     "security": [{"HTTPBearer": []}],
 }
@@ -109,9 +117,15 @@ COMMAND_OPENAPI: Final[dict[str, Any]] = {
 def idempotency_key_of(request: Request) -> str | None:
     key = request.headers.get(IDEMPOTENCY_KEY)
     if key is not None and not _KEY_PATTERN.fullmatch(key):
-        raise InvalidInput(f"{IDEMPOTENCY_KEY}: 1 to 120 letters, digits or _ . : - (the client makes it once, "
-                           "before the first try)", field=IDEMPOTENCY_KEY)
+        raise InvalidInput(f"{IDEMPOTENCY_KEY}: 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} letters, digits or _ . : - (the "
+                           "client makes it once, before the first try)", field=IDEMPOTENCY_KEY)
     return key
+
+
+def request_id_of(request: Request) -> str | None:
+    """X-Request-ID, kept in the meta of the events a command appends: clean and bounded, or a 422."""
+    value = request.headers.get(REQUEST_ID)
+    return None if value is None else clean_text(value, REQUEST_ID, max_length=META_TEXT_MAX_LENGTH)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,22 @@
-"""Limits on request bodies, checked before any route reads them: their size (a report is a few hundred
-bytes) and their type (the API reads JSON only)."""
+"""Limits on requests, checked before any route reads them: the body's size (a report is a few hundred bytes)
+and type (the API reads JSON only), the texts in the path and the query, and the bounds of numbers a route
+takes (positions, counts) where a query parameter names them."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dispatch.text import ID_MAX_LENGTH, is_clean, text_problem
+
+# A log position or a count in a query: within the 64 bits of the columns and of SQLite's integers.
+POSITION_MAX: Final[int] = 2**63 - 1
+# Rows to skip in a paged answer: far beyond any real log, far below what overflows a query.
+OFFSET_MAX: Final[int] = 1_000_000_000
 
 
 class BodyLimit:
@@ -53,11 +63,87 @@ class BodyLimit:
         await self.app(scope, limited_receive, guarded_send)
 
     async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"code": "payload_too_large", "field": None,
-                             "message": f"request bodies are limited to {self.max_bytes} bytes"})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, 413, {"code": "payload_too_large", "field": None,
+                                  "message": f"request bodies are limited to {self.max_bytes} bytes"})
+
+
+class CleanPathAndQuery:
+    """Refuse a path or query value that breaks the clean-text rule (dispatch/text.py), or an id in an API path
+    longer than any id can be: 422 naming the parameter under /api/ and /ws/, 404 for a page or file (no file
+    has such a name). Checked once here, before any route or static file meets it, so no path or query value
+    reaches a query or the log unclean: PostgreSQL refuses NUL, and the file system refuses it too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            problem = _path_problem(scope) or _query_problem(scope)
+            if problem is not None:
+                await _refuse_text(scope, receive, send, *problem)
+                return
+        await self.app(scope, receive, send)
+
+
+def _path_problem(scope: Scope) -> tuple[int, str, str] | None:
+    path: str = scope["path"]
+    api = path.startswith(("/api/", "/ws/"))
+    if is_clean(path) and not (api and max(map(len, path.split("/"))) > ID_MAX_LENGTH):
+        return None
+    if not api:
+        return 404, "path", "no such page or file"
+    for name, value in _path_params(scope).items():
+        if isinstance(value, str) and (problem := text_problem(value) or _too_long(value)):
+            return 422, name, f"{name}: {problem}"
+    return 404, "path", "no such route"
+
+
+def _path_params(scope: Scope) -> dict[str, str]:
+    """The path parameters of the documented route the path names (none if it names none). Matched against
+    the OpenAPI paths, the public form of the routes: only a refused request gets here."""
+    app = scope["app"]
+    templates: list[re.Pattern[str]] | None = getattr(app.state, "path_templates", None)
+    if templates is None:
+        templates = [re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+                     for path in app.openapi()["paths"]]
+        app.state.path_templates = templates
+    path: str = scope["path"]
+    for template in templates:
+        if found := template.match(path):
+            return found.groupdict()
+    return {}
+
+
+def _too_long(value: str) -> str | None:
+    return f"{len(value)} characters; an id has at most {ID_MAX_LENGTH}" if len(value) > ID_MAX_LENGTH else None
+
+
+def _query_problem(scope: Scope) -> tuple[int, str, str] | None:
+    query: bytes = scope.get("query_string", b"")
+    if not query:
+        return None
+    # As Starlette reads it (percent-decoded, UTF-8, a bad byte as U+FFFD), so what is checked is what routes get.
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if (problem := text_problem(name) or text_problem(value)) is not None:
+            field = name if is_clean(name) else "query"
+            return 422, field, f"{field}: {problem}"
+    return None
+
+
+async def _refuse_text(scope: Scope, receive: Receive, send: Send, status: int, field: str, message: str) -> None:
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect; closing before accepting refuses the handshake
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    code = "invalid_text" if status == 422 else "not_found"
+    await _answer(send, status, {"code": code, "field": field, "message": message})
+
+
+async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:
+    body = orjson.dumps(content)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class JsonBodiesOnly:
@@ -73,11 +159,8 @@ class JsonBodiesOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/") and not _is_json(scope):
-            body = orjson.dumps({"code": "unsupported_media_type", "field": "Content-Type",
-                                 "message": "send the request body as JSON (Content-Type: application/json)"})
-            await send({"type": "http.response.start", "status": 415, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await _answer(send, 415, {"code": "unsupported_media_type", "field": "Content-Type",
+                                      "message": "send the request body as JSON (Content-Type: application/json)"})
             return
         await self.app(scope, receive, send)
 

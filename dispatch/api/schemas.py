@@ -3,15 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from dispatch.events.catalogue import Position
 from dispatch.events.store import AppendResult
 from dispatch.events.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
+from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
+from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR
+from dispatch.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
 
-Id = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+def _clean(free_text: bool) -> AfterValidator:
+    def check(value: str) -> str:
+        problem = text_problem(value, free_text=free_text)
+        if problem is not None:
+            raise PydanticCustomError("invalid_text", "{problem}", {"problem": problem})
+        return value
+
+    return AfterValidator(check)
+
+
+def _within_service_years(moment: datetime) -> datetime:
+    # Before any arithmetic: a time at year 1 or 9999 overflows once moved to another zone or a minute earlier.
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise PydanticCustomError("time_out_of_range", "a time in the years {earliest} to {latest}",
+                                  {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR})
+    return moment
+
+
+ServiceTime = Annotated[AwareDatetime, AfterValidator(_within_service_years)]
+
+# Every text of a request is clean by dispatch/text.py's rule. A line (a name, an id, a password) holds no
+# control character at all; free text written by people (a description, a note) may hold tabs and newlines.
+Line = Annotated[str, _clean(free_text=False)]
+FreeText = Annotated[str, _clean(free_text=True)]
+
+Id = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9_.:-]+$")
 RecordableMilestone = Literal[
     "en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over", "back_in_service", "cancelled"
 ]
@@ -34,14 +64,14 @@ class ReportIn(In):
     """A report from a beach, a boat, an island or a clinic. Give a known site, a GPS position, or both."""
 
     source: Source
-    site_id: str | None = Field(default=None, min_length=1, max_length=80)
+    site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
     position: PositionIn | None = None
     triage: Triage
     category: Category
     patients: int = Field(default=1, ge=1, le=500)
-    description: str = Field(default="", max_length=1000)
+    description: FreeText = Field(default="", max_length=1000)
     language: Language = "th"
-    device_time: AwareDatetime | None = Field(default=None, description="the phone's clock when the report was made")
+    device_time: ServiceTime | None = Field(default=None, description="the phone's clock when the report was made")
 
 
 class TriageIn(In):
@@ -58,61 +88,62 @@ class DispatchIn(In):
 class MilestoneIn(In):
     resource_id: str = Id
     milestone: RecordableMilestone
-    happened_at: AwareDatetime | None = Field(
+    happened_at: ServiceTime | None = Field(
         default=None, description="when it happened, if earlier than now (a crew logging after regaining signal)"
     )
 
 
 class ReferralIn(In):
-    facility_id: str = Field(min_length=0, max_length=80)
-    resource_id: str | None = Field(default=None, min_length=1, max_length=80)
-    from_site_id: str | None = Field(default=None, min_length=1, max_length=80)
+    facility_id: Line = Field(min_length=0, max_length=ID_MAX_LENGTH)
+    resource_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
+    from_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
 
 
 class NoteIn(In):
-    text: str = Field(min_length=1, max_length=2000)
-    resource_id: str | None = Field(default=None, min_length=1, max_length=80)
+    text: FreeText = Field(min_length=1, max_length=2000)
+    resource_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
 
 
 class CloseIn(In):
     outcome: Outcome
     deceased: int = Field(default=0, ge=0, le=500)
-    summary: str = Field(default="", max_length=2000)
+    summary: FreeText = Field(default="", max_length=2000)
 
 
 class ResourceIn(In):
     id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     kind: ResourceKind
-    name: str = Field(min_length=1, max_length=120)
-    subtype: str = Field(default="", max_length=40)
-    speed_knots: float | None = Field(default=None, gt=0, le=80)
+    name: Line = Field(min_length=1, max_length=120)
+    subtype: Line = Field(default="", max_length=40)
+    speed_knots: float | None = Field(default=None, ge=BOAT_SPEED_KNOTS_MIN, le=BOAT_SPEED_KNOTS_MAX,
+                                      description="a boat's planning speed")
     position: PositionIn | None = None
-    home_site_id: str | None = Field(default=None, min_length=1, max_length=80)
+    home_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
 
 
 class ResourcePatchIn(In):
     status: Literal["available", "out_of_service"] | None = None
     position: PositionIn | None = None
-    reason: str = Field(default="", max_length=500)
+    reason: FreeText = Field(default="", max_length=500)
     expected_version: int | None = Field(default=None, ge=0)
 
 
 class LoginIn(In):
-    username: str = Field(min_length=1, max_length=80)
-    password: str = Field(min_length=1, max_length=200)
+    username: Line = Field(min_length=1, max_length=USERNAME_MAX_LENGTH)
+    password: Line = Field(min_length=1, max_length=200)
 
 
 class PasswordIn(In):
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=10, max_length=200)
+    current_password: Line = Field(min_length=1, max_length=200)
+    new_password: Line = Field(min_length=10, max_length=200)
 
 
 class UserIn(In):
-    username: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    username: str = Field(min_length=1, max_length=USERNAME_MAX_LENGTH, pattern=r"^[A-Za-z0-9_.-]+$")
     role: Role
-    password: str = Field(min_length=10, max_length=200)
-    display_name: str = Field(default="", max_length=120)
-    resource_id: str | None = Field(default=None, min_length=1, max_length=80)
+    password: Line = Field(min_length=10, max_length=200)
+    display_name: Line = Field(default="", max_length=DISPLAY_NAME_MAX_LENGTH)
+    resource_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
 
 
 # --- answers ---------------------------------------------------------------------------------------

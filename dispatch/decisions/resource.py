@@ -22,6 +22,7 @@ from dispatch.events.catalogue import (
     ResourceStatusChanged,
 )
 from dispatch.events.vocabulary import ResourceKind, ResourceStatus, Zone
+from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN, usable_speed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,8 +94,9 @@ def decide(command: ResourceCommand, resource: Resource | None) -> list[Event]:
 
 
 def _registered(command: RegisterResource) -> ResourceRegistered:
-    if command.kind == "boat" and not (command.speed_knots and command.speed_knots > 0):
-        raise InvalidInput(f"boat {command.resource_id} needs a speed in knots above 0", field="speed_knots")
+    if command.kind == "boat" and not usable_speed(command.speed_knots):
+        raise InvalidInput(f"boat {command.resource_id} needs a speed of {BOAT_SPEED_KNOTS_MIN:g} to "
+                           f"{BOAT_SPEED_KNOTS_MAX:g} knots", field="speed_knots")
     if command.kind != "boat" and command.speed_knots is not None:
         raise InvalidInput(f"only boats have a speed; {command.resource_id} is a {command.kind}", field="speed_knots")
     return ResourceRegistered(

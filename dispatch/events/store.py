@@ -12,6 +12,8 @@ event than the fsync of a commit does (see bench/event_store.py).
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import sqlite3
 import threading
 import time
@@ -20,21 +22,40 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import msgspec
 import psycopg
 from sqlalchemy import Engine
 
 from dispatch.clock import Clock, SystemClock
-from dispatch.errors import ConcurrencyConflict, DispatchError, IdempotencyKeyReused
+from dispatch.errors import ConcurrencyConflict, DispatchError, IdempotencyKeyReused, InvalidText, ValueNotStored
 from dispatch.events.catalogue import Event, decode_data, encode_data, type_name
 from dispatch.events.chain import GENESIS_HASH, ChainReport, event_hash
 from dispatch.events.envelope import EventMeta, StoredEvent, encode_meta
 from dispatch.events.wakeup import LocalWakeup, Wakeup
+from dispatch.text import (
+    COMMAND_ID_MAX_LENGTH,
+    META_TEXT_MAX_LENGTH,
+    STREAM_ID_MAX_LENGTH,
+    clean_text,
+    is_clean,
+)
+
+log = logging.getLogger("dispatch.events.store")
 
 # Arbitrary but fixed: every process appending to one PostgreSQL log must use the same key.
 APPEND_LOCK_KEY: Final[int] = 1669_0080
 # Rows per INSERT statement: 10 columns each stays far below SQLite's 32,766 and PostgreSQL's 65,535 bound values.
 _ROWS_PER_INSERT: Final[int] = 500
 _COLUMNS: Final[str] = "position, stream_id, version, type, schema_version, data, meta, recorded_at, prev_hash, hash"
+# The largest position a 64-bit column holds (PostgreSQL BIGINT, SQLite INTEGER).
+_MAX_POSITION: Final[int] = 2**63 - 1
+# SQLite's codes for a clash on UNIQUE(stream_id, version) or on a key (a command id, a position).
+_SQLITE_CLASHES: Final = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
+# What one command's values can make the database or its driver refuse (too long for a column, out of range,
+# a character it cannot hold). Each fails that command alone; a lost connection or a full disk is not among
+# them and fails the whole batch, which retrying alone would only repeat.
+_REFUSED_VALUES: Final = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError, psycopg.IntegrityError,
+                          psycopg.DataError, OverflowError, UnicodeEncodeError)
 
 
 @dataclass(frozen=True)
@@ -191,25 +212,23 @@ class EventStore:
     def append_batch(self, appends: Sequence[Append]) -> list[AppendResult | DispatchError]:
         """Group commit: several commands' appends in one transaction with one fsync, each all or nothing.
 
-        Each answer is its AppendResult, or the ConcurrencyConflict / IdempotencyKeyReused it met. If any append
-        clashes, the shared transaction is rolled back and every append is retried alone, so one stale command
-        never fails the others; clashes are rare (two commands on one stream at once), commits are not.
+        Each answer is its AppendResult, or the error that command alone met: ConcurrencyConflict,
+        IdempotencyKeyReused, InvalidText or ValueNotStored. If any append clashes or has a value the database
+        refuses, the shared transaction is rolled back and every append is retried alone, so one stale or bad
+        command never fails the others; such commands are rare, commits are not.
         """
         answers: list[AppendResult | DispatchError] = [AppendResult(events=[]) for _ in appends]
-        todo = [(index, found) for index, append in enumerate(appends) if (found := _encode(append)) is not None]
-        if len(todo) > 1:
-            connection = self.engine.raw_connection()
+        todo: list[tuple[int, _Encoded]] = []
+        for index, append in enumerate(appends):
             try:
-                with self._writer_turn:
-                    stored = self._insert(connection, [found for _index, found in todo])
-            except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation):
-                connection.rollback()
-                stored = None
-            except BaseException:
-                connection.rollback()
-                raise
-            finally:
-                connection.close()
+                found = _encode(append)
+            except InvalidText as exc:
+                answers[index] = exc
+                continue
+            if found is not None:
+                todo.append((index, found))
+        if len(todo) > 1:
+            stored = self._append_together([found for _index, found in todo])
             if stored is not None:
                 self.wakeup.notify(stored[-1][-1].position)
                 for (index, _found), events in zip(todo, stored, strict=True):
@@ -218,24 +237,45 @@ class EventStore:
         for index, found in todo:
             try:
                 answers[index] = self._append_alone(found, appends[index].writes)
-            except (ConcurrencyConflict, IdempotencyKeyReused) as exc:
+            except (ConcurrencyConflict, IdempotencyKeyReused, ValueNotStored) as exc:
                 answers[index] = exc
         return answers
+
+    def _append_together(self, appends: Sequence[_Encoded]) -> list[list[StoredEvent]] | None:
+        """The appends in one transaction; None (rolled back) if one of them clashes or has a refused value."""
+        connection = self.engine.raw_connection()
+        try:
+            with self._writer_turn:
+                return self._insert(connection, appends)
+        except _REFUSED_VALUES:  # the clashes among them
+            connection.rollback()
+            return None
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
 
     def _append_alone(self, encoded: _Encoded, writes: Sequence[StreamWrite]) -> AppendResult:
         connection = self.engine.raw_connection()
         try:
             with self._writer_turn:
                 stored = self._insert(connection, [encoded])[0]
-        except (sqlite3.IntegrityError, psycopg.errors.UniqueViolation) as exc:
+        except _REFUSED_VALUES as exc:
             connection.rollback()
-            # A repeated command clashes on its stream version or on the command id; either way the
-            # original result is the answer.
-            if encoded.command_id is not None:
-                replay = self._replay(connection, encoded.command_id, encoded.fingerprint)
-                if replay is not None:
-                    return replay
-            raise self._conflict(connection, writes) from exc
+            if _is_clash(exc):
+                # A repeated command clashes on its stream version or on the command id; either way the
+                # original result is the answer.
+                if encoded.command_id is not None:
+                    replay = self._replay(connection, encoded.command_id, encoded.fingerprint)
+                    if replay is not None:
+                        return replay
+                raise self._conflict(connection, writes) from exc
+            # The class of error, never the value: it may be a patient's details.
+            log.error("the database refused a value", extra={"error": type(exc).__name__,
+                                                              "command_id": encoded.command_id})
+            raise ValueNotStored(f"the database refused a value of this command ({type(exc).__name__}); "
+                                 "it was not stored") from exc
         except BaseException:
             connection.rollback()
             raise
@@ -330,6 +370,8 @@ class EventStore:
 
     def find_command(self, command_id: str, fingerprint: str = "") -> AppendResult | None:
         """The original result of a command already appended, or None."""
+        if not _storable_key(command_id, COMMAND_ID_MAX_LENGTH):
+            return None
         connection = self.engine.raw_connection()
         try:
             return self._replay(connection, command_id, fingerprint)
@@ -342,6 +384,8 @@ class EventStore:
         return self.read_batch(commands, [])[0]
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
+        if not _storable_key(stream_id, STREAM_ID_MAX_LENGTH):
+            return []
         return self._query(self._sql.read_stream, (stream_id, after_version))
 
     def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
@@ -354,9 +398,10 @@ class EventStore:
         connection. On PostgreSQL both queries go in one round trip, outside a transaction (each is one
         statement), so a batch waits for the server once here instead of six times (checkout ping, BEGIN,
         query, ROLLBACK, twice): the committer is otherwise idle while it waits (bench/api_report.py)."""
-        fingerprints = dict(commands)
-        wanted = list(dict.fromkeys(stream_ids))
-        streams: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in wanted}
+        fingerprints = {command_id: fingerprint for command_id, fingerprint in commands
+                        if _storable_key(command_id, COMMAND_ID_MAX_LENGTH)}
+        streams: dict[str, list[StoredEvent]] = {stream_id: [] for stream_id in dict.fromkeys(stream_ids)}
+        wanted = [stream_id for stream_id in streams if _storable_key(stream_id, STREAM_ID_MAX_LENGTH)]
         connection = self.engine.raw_connection()
         try:
             with self._one_trip(connection):
@@ -444,7 +489,9 @@ class EventStore:
             after = rows[-1][0]
 
     def _page(self, after: int, limit: int) -> list[Any]:
-        rows = self._rows(self._sql.read_range_page, (after, after + limit))
+        if after >= _MAX_POSITION:
+            return []  # no log gets there; PostgreSQL would refuse a bound past its 64 bits
+        rows = self._rows(self._sql.read_range_page, (after, min(after + limit, _MAX_POSITION)))
         if rows:
             return rows
         # Nothing in the range: the end of the log, or a hole (a row deleted behind our back) to step over.
@@ -511,19 +558,81 @@ class EventStore:
 
 
 def _encode(append: Append) -> _Encoded | None:
-    """The rows' content of an append, versions counted from each write's expected version; None if empty."""
+    """The rows' content of an append, versions counted from each write's expected version; None if empty.
+    InvalidText if a text in it breaks the clean-text rule or outgrows its column."""
     meta = append.meta or EventMeta()
     if append.command_id is not None and meta.command_id != append.command_id:
         meta = EventMeta(**{**_meta_fields(meta), "command_id": append.command_id})
-    events = [
-        (write.stream_id, write.expected_version + offset, type_name(event), type(event).SCHEMA_VERSION,
-         encode_data(event).decode(), event)
-        for write in append.writes
-        for offset, event in enumerate(write.events, start=1)
-    ]
+    _refuse_unclean_meta(meta)
+    events = []
+    for write in append.writes:
+        clean_text(write.stream_id, "stream_id", max_length=STREAM_ID_MAX_LENGTH)
+        for offset, event in enumerate(write.events, start=1):
+            events.append((write.stream_id, write.expected_version + offset, type_name(event),
+                           type(event).SCHEMA_VERSION, _clean_data(event), event))
     if not events:
         return None
     return _Encoded(events, encode_meta(meta), append.command_id, append.fingerprint)
+
+
+# The store's own check of dispatch/text.py's rule, whoever the writer: a text no reader of the log could store
+# (a NUL stops a PostgreSQL projector) never enters it. The writers check first, naming their own fields and
+# the line breaks each allows; here every text in an event's data may hold tab and newline.
+
+# In JSON as msgspec writes it, a control character below U+0020 is an escape (\u0000, \r, \b, \f; \n and \t are
+# free text's) after an even run of backslashes, and a lone surrogate would be \udXXX.
+_FORBIDDEN_ESCAPE: Final = re.compile(r"(?<!\\)(?:\\\\)*\\(?:u00[01][0-9a-fA-F]|u[dD][89a-fA-F][0-9a-fA-F]{2}|[rbf])")
+
+
+def _clean_data(event: Event) -> str:
+    """The event's data as JSON, if every text in it is clean; else InvalidText naming the field.
+
+    Checked on the JSON the row will hold, not field by field: one search instead of a walk over every field,
+    which cost more than the rest of the append's encoding. The walk runs only to name what was refused."""
+    try:
+        data: str | None = encode_data(event).decode()
+    except UnicodeEncodeError:  # a lone surrogate: UTF-8 cannot carry it
+        data = None
+    if data is not None and not ("\\" in data and _FORBIDDEN_ESCAPE.search(data)) and is_clean(data, free_text=True):
+        return data
+    _refuse_unclean_data(event, "")
+    raise InvalidText(f"{type_name(event)} holds a text that breaks the clean-text rule", field="data")
+
+
+def _refuse_unclean_meta(meta: EventMeta) -> None:
+    for name in meta.__struct_fields__:
+        value = getattr(meta, name)
+        if isinstance(value, str):
+            clean_text(value, f"meta.{name}",
+                       max_length=COMMAND_ID_MAX_LENGTH if name == "command_id" else META_TEXT_MAX_LENGTH)
+
+
+def _refuse_unclean_data(value: Any, field: str) -> None:
+    if isinstance(value, str):
+        clean_text(value, field or "data", free_text=True)
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            _refuse_unclean_data(getattr(value, name), f"{field}.{name}" if field else name)
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            _refuse_unclean_data(item, f"{field}.{index}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unclean_data(key, field)
+            _refuse_unclean_data(item, f"{field}.{key}")
+
+
+def _is_clash(error: BaseException) -> bool:
+    """A stale or repeated command (a unique key met), rather than a value the database refuses."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return getattr(error, "sqlite_errorcode", None) in _SQLITE_CLASHES
+    return isinstance(error, psycopg.errors.UniqueViolation)
+
+
+def _storable_key(key: str, max_length: int) -> bool:
+    """Whether `key` (a stream or command id) could be in the log at all: a lookup of one that cannot finds
+    nothing, without asking the database (PostgreSQL would refuse the query)."""
+    return len(key) <= max_length and is_clean(key)
 
 
 def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:

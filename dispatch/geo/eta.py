@@ -18,6 +18,11 @@ from dispatch.geo.places import HasLatLon, Landing, Place, Places, distance_km, 
 
 KM_PER_NMI: Final[float] = 1.852  # international nautical mile, exact
 MINUTES_PER_HOUR: Final[float] = 60.0
+# The speeds a boat of this service can have: a longtail makes about 6 kn, the fastest ambulance RIB about 40.
+# The API registers no other; a speed outside them in the log (an import, a typo before the bound) makes the
+# boat unusable for ETAs, never a crash: 1e-300 kn would be a transit longer than any time can hold.
+BOAT_SPEED_KNOTS_MIN: Final[float] = 1.0
+BOAT_SPEED_KNOTS_MAX: Final[float] = 60.0
 
 
 class NoSeaRoute(ValueError):
@@ -49,6 +54,11 @@ def nmi_to_km(nmi: float) -> float:
 
 def minutes(value: float) -> timedelta:
     return timedelta(minutes=value)
+
+
+def usable_speed(speed_knots: float | None) -> bool:
+    """Whether a boat at this speed can be planned with (within BOAT_SPEED_KNOTS_MIN..MAX)."""
+    return speed_knots is not None and BOAT_SPEED_KNOTS_MIN <= speed_knots <= BOAT_SPEED_KNOTS_MAX
 
 
 # --- legs -------------------------------------------------------------------------------------------

@@ -12,6 +12,10 @@ UTC_OFFSET_HOURS: Final[int] = 7
 # Thailand has kept UTC+7 without daylight saving since 1920, so a fixed offset is exact for any date the
 # log can hold and needs no tz database in the container.
 BANGKOK: Final[timezone] = timezone(timedelta(hours=UTC_OFFSET_HOURS), TIME_ZONE_NAME)
+# The years a report or a look back can ask about: the service's log starts after the first and ends before
+# the last (the Thai 1669 system dates from 2008).
+EARLIEST_YEAR: Final[int] = 2000
+LATEST_YEAR: Final[int] = 2100
 
 
 def local(moment: datetime) -> datetime:
@@ -53,11 +57,20 @@ def parse_bound(text: str | None, field: str) -> datetime | None:
     text = text.strip()
     try:
         if len(text) == 10:
-            return local_midnight(date.fromisoformat(text))
+            day = date.fromisoformat(text)
+            _within_service_years(day.year, field)
+            return local_midnight(day)
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise InvalidInput(f"{field} is a date (2018-01-01) or a time with its zone "
                            f"(2018-01-01T00:00:00+07:00), not {text!r}", field=field) from exc
     if moment.tzinfo is None:
         raise InvalidInput(f"{field} needs a time zone, e.g. {text}+07:00", field=field)
+    _within_service_years(moment.year, field)
     return moment.astimezone(UTC)
+
+
+def _within_service_years(year: int, field: str) -> None:
+    # Checked before any arithmetic: a bound at year 1 or 9999 overflows a datetime once moved to another zone.
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise InvalidInput(f"{field} must fall in the years {EARLIEST_YEAR} to {LATEST_YEAR}", field=field)

@@ -15,6 +15,7 @@ from dispatch.bootstrap import Services
 from dispatch.clock import FrozenClock
 from dispatch.database import make_engine
 from dispatch.events.store import EventStore
+from dispatch.text import IDEMPOTENCY_KEY_MAX_LENGTH
 from tests.conftest import T0
 
 PASSWORD = "correct horse battery"
@@ -447,7 +448,8 @@ def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: A
     assert len(commands) == 9  # report, triage, dispatch, milestones, referral, notes, close; two on the fleet
     for (method, path), operation in commands.items():
         key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
-        assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == 120, (method, path)
+        assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH, (
+            method, path)
         assert operation["security"] == [{"HTTPBearer": []}], (method, path)
         answer = operation["responses"]["201" if path in ("/api/incidents", "/api/resources") else "200"]
         assert answer["content"]["application/json"]["schema"]["$ref"].endswith(("/AppendedOut", "/ReferralOut"))

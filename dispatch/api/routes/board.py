@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from dispatch.api.deps import FleetReader, Reader, ServicesDep
+from dispatch.api.limits import POSITION_MAX
 from dispatch.errors import InvalidInput
 from dispatch.projections import queries
+from dispatch.reports.periods import parse_bound
 
 router = APIRouter(tags=["board"])
+_POSITION = re.compile(r"[0-9]{1,19}")
 
 
 @router.get("/api/board", summary="Open incidents by triage colour then age; ?as_of= for the board as it was")
 def board(
     actor: FleetReader,
     services: ServicesDep,
-    as_of: Annotated[str | None, Query(description="a log position (e.g. 1234) or a time (ISO 8601 with zone)",
+    as_of: Annotated[str | None, Query(description="a log position (e.g. 1234), a time (ISO 8601 with zone) or a "
+                                                   "date (Bangkok midnight)",
                                        max_length=40)] = None,
 ) -> dict[str, Any]:
     engine, now = services.store.engine, services.clock.now()
     if as_of is None:
         return queries.current_board(engine, now)
-    if as_of.isdigit():
-        return queries.board_as_of(services.store, int(as_of), now)
-    try:
-        moment = datetime.fromisoformat(as_of)
-    except ValueError as exc:
-        raise InvalidInput("as_of is a log position or an ISO 8601 time", field="as_of") from exc
-    if moment.tzinfo is None:
-        raise InvalidInput("as_of needs a time zone, e.g. 2026-03-14T14:32:00+07:00", field="as_of")
+    if _POSITION.fullmatch(as_of):  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+        position = int(as_of)
+        if position > POSITION_MAX:
+            raise InvalidInput(f"as_of: a log position is at most {POSITION_MAX}", field="as_of")
+        return queries.board_as_of(services.store, position, now)
+    moment = parse_bound(as_of, "as_of")
+    if moment is None:
+        raise InvalidInput("as_of is a log position or an ISO 8601 time", field="as_of")
     return queries.board_as_of(services.store, queries.position_at(engine, moment), moment)
 
 

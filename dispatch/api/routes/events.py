@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Query
 
 from dispatch.api.deps import Auditor, ServicesDep
+from dispatch.api.limits import POSITION_MAX
 from dispatch.api.schemas import EventsPageOut, StoredEventOut
 
 router = APIRouter(prefix="/api/events", tags=["audit"])
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/events", tags=["audit"])
 def read_events(
     actor: Auditor,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0, description="the last position you have")] = 0,
+    after: Annotated[int, Query(ge=0, le=POSITION_MAX, description="the last position you have")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EventsPageOut:
     store = services.store

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from dispatch.accounts import AuthenticationFailed
+from dispatch.api.limits import POSITION_MAX
 from dispatch.api.live import Client, LiveHub
 from dispatch.api.security import SESSION_COOKIE, same_origin
 from dispatch.bootstrap import Services
@@ -21,7 +22,7 @@ BOARD_ROLES = frozenset({"operator", "official", "admin"})
 @router.websocket("/ws/board")
 async def board_socket(
     websocket: WebSocket,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=POSITION_MAX)] = None,
     token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> None:
     services: Services = websocket.app.state.services

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dispatch.api import views
 from dispatch.api.deps import FleetReader, ServicesDep
+from dispatch.geo.eta import usable_speed
 from dispatch.projections import queries
 from dispatch.recommend import FacilityOption, ResourceOption, recommend_facilities, recommend_resources
 
@@ -24,7 +25,7 @@ def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep)
     scene = incident.report.position
     fleet = queries.fleet(services.store.engine)
     options = recommend_resources(scene, fleet, services.settings)
-    on_incident = [r for r in fleet if r.id in incident.active_resource_ids() and r.speed_knots]
+    on_incident = [r for r in fleet if r.id in incident.active_resource_ids() and usable_speed(r.speed_knots)]
     speed = max((r.speed_knots or 0 for r in on_incident), default=0) or (
         options.boats[0].resource.speed_knots if options.boats else None) or PLANNING_SPEED_KNOTS
     # A health unit asking for a referral is not its own destination.

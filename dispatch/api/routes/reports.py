@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from dispatch.api.deps import Auditor, ServicesDep
+from dispatch.api.limits import OFFSET_MAX
 from dispatch.events.vocabulary import Source, Triage, Zone
 from dispatch.reports import exports, queries
-from dispatch.reports.periods import local, parse_bound
+from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR, local, parse_bound
 from dispatch.reports.queries import ReportFilter
 from dispatch.reports.response_times import response_time_report
 from dispatch.reports.summary import year_summary
@@ -42,7 +43,7 @@ def response_times(
     actor: Auditor, services: ServicesDep, flt: FilterDep,
     format: Literal["json", "csv"] = "json",
     limit: Annotated[int, Query(ge=0, le=10_000, description="response rows in the JSON answer")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> dict[str, Any] | Response:
     engine = services.store.engine
     if format == "csv":
@@ -53,7 +54,7 @@ def response_times(
 @router.get("/summary", summary="The provincial indicators for a Bangkok calendar year")
 def summary(
     actor: Auditor, services: ServicesDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")] = None,
+    year: Annotated[int | None, Query(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="default: this year")] = None,
 ) -> dict[str, Any]:
     chosen = year if year is not None else local(services.clock.now()).year
     return year_summary(services.store.engine, chosen, saving_thb=services.settings.referral_saving_thb)
