@@ -142,6 +142,7 @@ class LiveHub:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._check_now = asyncio.Event()  # of this loop (a test may serve one app from several in turn)
         if self.redis_url is not None:
             self._task = asyncio.create_task(self._listen(), name="live-hub")
         if self.sessions is not None:
