@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from redis import Redis
 from starlette.testclient import WebSocketTestSession
@@ -68,8 +67,7 @@ def client(services: Services) -> Iterator[TestClient]:
 
 
 def board(client: TestClient, token: str) -> Any:
-    socket = client.websocket_connect(f"/ws/board?token={token}")
-    return socket
+    return client.websocket_connect(f"/ws/board?token={token}")
 
 
 def test_signing_out_closes_that_sessions_board_and_no_other(client: TestClient) -> None:
@@ -119,14 +117,14 @@ def test_deactivating_needs_an_admin_and_a_known_person(client: TestClient) -> N
 
 def test_an_expired_session_closes_its_board(services: Services, clock: FrozenClock) -> None:
     people(services)
-    with TestClient(create_app(services_with(services, ws_session_check_seconds=0.05))) as client:
-        with board(client, token_of(client, "operator")) as socket:
-            assert socket.receive_json()["type"] == "snapshot"
-            assert still_open(socket)
+    client = TestClient(create_app(services_with(services, ws_session_check_seconds=0.05)))
+    with client, board(client, token_of(client, "operator")) as socket:
+        assert socket.receive_json()["type"] == "snapshot"
+        assert still_open(socket)
 
-            clock.advance(timedelta(hours=services.settings.session_hours))
+        clock.advance(timedelta(hours=services.settings.session_hours))
 
-            assert close_code(socket) == 4401
+        assert close_code(socket) == 4401
 
 
 def wait_for_subscribers(redis: Redis, channel: str, count: int) -> None:
