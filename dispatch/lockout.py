@@ -29,12 +29,17 @@ cannot lift a lock, and sign-ins are rare enough (a few hundred a shift) that a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
-from collections.abc import AsyncIterator
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final, TypeVar
 
 from sqlalchemy import Column, Connection, Engine, Index, Integer, String, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +50,10 @@ from dispatch.errors import DispatchError
 from dispatch.events.tables import UTCDateTime
 from dispatch.projections.tables import table_of
 from dispatch.settings import Settings
+
+T = TypeVar("T")
+# Password-check threads yield the CPU to request handling (nice 10 weighs about a tenth of nice 0).
+HASH_NICENESS: Final[int] = 10
 
 
 class LoginFailure(SQLModel, table=True):
@@ -111,6 +120,18 @@ class LoginThrottle:
         self.max_per_client = settings.login_max_failures_per_ip
         self.slowdown_after = settings.login_slowdown_after
 
+    def check(self, username: str, client: str) -> None:
+        """Raise TooManyAttempts while this username from this address is locked or slowed; reads only, so a
+        refused flood costs the database no write (and SQLite's single writer stays with the reports)."""
+        keys = keys_of(username, client)
+        now = self.clock.now()
+        with self.engine.connect() as db:
+            refused = (self._locked(db, keys, now) or self._spent(db, keys.pair, self.max_per_pair, "username", now)
+                       or self._spent(db, keys.client, self.max_per_client, "client", now)
+                       or self._slowed(db, keys, now))
+        if refused is not None:
+            raise refused
+
     def attempt(self, username: str, client: str) -> Attempt:
         """Count a try as a failure, or raise TooManyAttempts (counting nothing) while it is locked or slowed."""
         keys = keys_of(username, client)
@@ -140,7 +161,7 @@ class LoginThrottle:
             db.execute(delete(_FAILURES).where(_FAILURES.c.id.in_(attempt.rows)))
 
     def refund(self, attempt: Attempt) -> None:
-        """Forget a try whose password was never checked (no hash slot came free)."""
+        """Forget a try whose password was never judged."""
         with self.engine.begin() as db:
             db.execute(delete(_FAILURES).where(_FAILURES.c.id.in_(attempt.rows)))
 
@@ -152,22 +173,29 @@ class LoginThrottle:
         key, until = max(found, key=lambda lock: lock[1])
         return _refusal("username" if key == keys.pair else "client", until, now)
 
+    def _spent(self, db: Connection, key: str, limit: int, field: str, now: datetime) -> TooManyAttempts | None:
+        """Refused if `key` has used its budget within the window and its lockout has not yet passed."""
+        count, last = db.execute(select(func.count(), func.max(_FAILURES.c.failed_at))
+                                 .where(_FAILURES.c.key == key, _FAILURES.c.failed_at > now - self.window)).one()
+        if count < limit or last + self.lockout <= now:
+            return None
+        return _refusal(field, last + self.lockout, now)
+
     def _lock_if_spent(self, db: Connection, key: str, limit: int, field: str,
                        now: datetime) -> TooManyAttempts | None:
-        """A key whose budget is spent is locked until `lockout` after its last failure, and this try refused."""
-        count, last = db.execute(select(func.count(), func.max(_FAILURES.c.failed_at))
-                                 .where(_FAILURES.c.key == key)).one()
-        if count < limit:
-            return None
-        until = last + self.lockout
-        db.execute(delete(_FAILURES).where(_FAILURES.c.key == key))
-        if until <= now:
-            return None
-        _upsert_lock(db, key, until)
-        return _refusal(field, until, now)
+        """A key whose budget is spent is locked until `lockout` after its last failure, and this try refused;
+        its failures are dropped either way, so once the lock lifts it has a whole budget again."""
+        refused = self._spent(db, key, limit, field, now)
+        count = db.execute(select(func.count()).where(_FAILURES.c.key == key)).scalar_one()
+        if count >= limit:
+            db.execute(delete(_FAILURES).where(_FAILURES.c.key == key))
+        if refused is not None:
+            _upsert_lock(db, key, now + timedelta(seconds=refused.retry_after_seconds))
+        return refused
 
     def _slowed(self, db: Connection, keys: Keys, now: datetime) -> TooManyAttempts | None:
-        guesses = db.execute(select(func.count()).where(_FAILURES.c.key == keys.user)).scalar_one()
+        guesses = db.execute(select(func.count()).where(
+            _FAILURES.c.key == keys.user, _FAILURES.c.failed_at > now - self.window)).scalar_one()
         if guesses < self.slowdown_after:
             return None
         last = db.execute(select(func.max(_FAILURES.c.failed_at)).where(_FAILURES.c.key == keys.pair)).scalar()
@@ -200,15 +228,21 @@ def _upsert_lock(db: Connection, key: str, until: datetime) -> None:
 
 
 class HashSlots:
-    """At most `size` password hashes at once in this process; a try that finds none free within
-    `wait_seconds` is refused with 429 (see the module docstring)."""
+    """At most `size` password checks at once in this process, on threads of their own at a lower CPU priority;
+    a try that finds no slot free within `wait_seconds` is refused with 429 (see the module docstring).
+
+    The lower priority keeps a flood of sign-ins from taking the cores that reports and the board need: argon2id
+    is CPU-bound by design, and on the command centre's two cores two hashes at once doubled report latency."""
 
     def __init__(self, size: int, wait_seconds: float) -> None:
         self._free = asyncio.Semaphore(size)
         self.wait_seconds = wait_seconds
+        self._threads = ThreadPoolExecutor(max(size, 1), thread_name_prefix="password-check",
+                                           initializer=_lower_priority)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the slots, or raise TooManyAttempts after waiting `wait_seconds` for one."""
         try:
             async with asyncio.timeout(self.wait_seconds):
                 await self._free.acquire()
@@ -219,6 +253,16 @@ class HashSlots:
             yield
         finally:
             self._free.release()
+
+    async def run(self, check: Callable[[], T]) -> T:
+        """Run `check` (which hashes a password) on a slot's thread; call it while holding a slot."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, check)
+
+
+def _lower_priority() -> None:
+    # Linux gives each thread its own nice value; elsewhere this changes nothing.
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
 
 
 _FAILURES = table_of(LoginFailure)

@@ -130,9 +130,10 @@ class Settings(BaseSettings):
     login_slowdown_seconds: int = Field(default=10, ge=1, le=3600)
     login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     login_lockout_seconds: int = Field(default=300, ge=1, le=24 * 3600)
-    # Password hashes one API process computes at once (each takes password_memory_kib); a sign-in that finds
-    # none free within password_hash_wait_seconds answers 429 with Retry-After.
-    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # Password hashes one API process computes at once (each takes password_memory_kib and a core for a few
+    # hundred ms); a sign-in that finds none free within password_hash_wait_seconds answers 429 with Retry-After.
+    # One: a command centre signs in a few hundred times a shift, and the other core stays with the reports.
+    password_hash_concurrency: int = Field(default=1, ge=1, le=64)
     password_hash_wait_seconds: float = Field(default=2.0, ge=0, le=60)
     # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips: comma-
     # separated addresses or networks, "*" for any). Empty: none, so the client address is the TCP peer's and no

@@ -43,17 +43,21 @@ def _hash_slots(request: Request, services: Services) -> HashSlots:
 
 async def _password_checked(request: Request, services: Services, username: str, check: Callable[[], T]) -> T:
     """Run `check` (which hashes a password) as a counted try for this username from this address: refused
-    while locked or slowed, counted before it hashes, and hashed only in one of this process's few slots."""
+    while locked or slowed (a read), then given one of this process's few hash slots, then counted, then hashed.
+    Refusals before the count write nothing, so a flood cannot crowd the reports out of the database."""
     throttle = LoginThrottle(services.accounts.engine, services.clock, services.settings)
-    attempt = await run_in_threadpool(throttle.attempt, username, _client(request))
-    try:
-        async with _hash_slots(request, services).slot():
-            result = await run_in_threadpool(check)
-    except AuthenticationFailed:
-        raise  # a wrong password: the try stays counted
-    except BaseException:
-        await run_in_threadpool(throttle.refund, attempt)  # no password was judged: no slot, a bad new one
-        raise
+    client = _client(request)
+    await run_in_threadpool(throttle.check, username, client)
+    slots = _hash_slots(request, services)
+    async with slots.slot():
+        attempt = await run_in_threadpool(throttle.attempt, username, client)
+        try:
+            result = await slots.run(check)
+        except AuthenticationFailed:
+            raise  # a wrong password: the try stays counted
+        except BaseException:
+            await run_in_threadpool(throttle.refund, attempt)  # no password was judged (a bad new one, an error)
+            raise
     await run_in_threadpool(throttle.succeeded, attempt)
     return result
 
