@@ -213,7 +213,13 @@ class LiveHub:
                 self._retry_seconds = RETRY_FIRST_SECONDS
                 self.resync_all()
             case "message" if sessions:
-                self.end_sessions(SessionsEnded.decode(message["data"]))
+                try:
+                    ended = SessionsEnded.decode(message["data"])
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    # Not ours to crash on: the periodic check still ends whatever it was about.
+                    log.warning("live hub ignored a malformed sessions message")
+                    return
+                self.end_sessions(ended)
             case "message":
                 self.broadcast(orjson.loads(message["data"]))
 
