@@ -8,12 +8,15 @@ validity (revoked_at), effective at once on every API process.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import secrets
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,7 +25,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from dispatch.clock import Clock
 from dispatch.commands import Actor
-from dispatch.errors import DispatchError, InvalidInput
+from dispatch.errors import DispatchError, InvalidInput, NotFound
 from dispatch.events.tables import UTCDateTime
 from dispatch.events.vocabulary import ROLES, Role
 from dispatch.text import DISPLAY_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, clean_text
@@ -60,6 +63,10 @@ class AuthenticationFailed(DispatchError):
     code = "authentication_failed"
 
 
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
 class UserExists(DispatchError):
     status = 409
     code = "user_exists"
@@ -73,7 +80,8 @@ class IssuedSession:
     display_name: str
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored of a session token, and what names a session outside this module."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -96,6 +104,8 @@ class Accounts:
         self._cache_seconds = cache_seconds
         self._recent: dict[str, tuple[Actor, str, datetime, float]] = {}
         self._recent_lock = threading.Lock()
+        self._checks = itertools.count()
+        self.password_checks = 0  # passwords verified by this object, so tests can count the work a sign-in does
 
     def add_user(
         self, user_id: str, role: str, password: str, *, display_name: str = "", resource_id: str | None = None,
@@ -127,14 +137,17 @@ class Accounts:
         """Check the password once and issue a session token for the shift."""
         with Session(self.engine) as db:
             user = db.get(UserRecord, user_id)
-        # The password is checked outside any write transaction: argon2 must not hold up appends.
-        if user is None or not user.active or not self._password_matches(user.password_hash, password):
+        # The password is checked outside any write transaction: argon2 must not hold up appends. An unknown
+        # username costs the same hash as a known one (against a hash of nothing anyone knows), and an inactive
+        # person's password is still checked: how long the answer takes must not tell who has an account.
+        matches = self._password_matches(user.password_hash if user else self._dummy_hash, password)
+        if user is None or not user.active or not matches:
             raise AuthenticationFailed("unknown user or wrong password", field="password")
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         expires_at = now + self.session_window
         with Session(self._writes) as db:
-            db.add(SessionRecord(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at))
+            db.add(SessionRecord(token_hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at))
             db.commit()
         return IssuedSession(token, expires_at, _actor(user), user.display_name)
 
@@ -146,7 +159,7 @@ class Accounts:
     def recently_checked(self, token: str) -> tuple[Actor, str] | None:
         """The session's actor if it was checked within cache_seconds and has not expired since; no I/O."""
         with self._recent_lock:
-            found = self._recent.get(_token_hash(token))
+            found = self._recent.get(token_hash(token))
         if found is None:
             return None
         actor, name, expires_at, fresh_until = found
@@ -157,7 +170,7 @@ class Accounts:
     def _forget(self, token: str | None = None, user_id: str | None = None) -> None:
         with self._recent_lock:
             if token is not None:
-                self._recent.pop(_token_hash(token), None)
+                self._recent.pop(token_hash(token), None)
             if user_id is not None:
                 for key in [key for key, entry in self._recent.items() if entry[0].id == user_id]:
                     del self._recent[key]
@@ -167,7 +180,7 @@ class Accounts:
             found = db.exec(  # type: ignore[call-overload]
                 select(SessionRecord, UserRecord)
                 .join(UserRecord, UserRecord.id == SessionRecord.user_id)  # type: ignore[arg-type]
-                .where(SessionRecord.token_hash == _token_hash(token))  # type: ignore[arg-type]
+                .where(SessionRecord.token_hash == token_hash(token))  # type: ignore[arg-type]
             ).first()
         if found is None:
             raise AuthenticationFailed("the session token is not known; sign in again")
@@ -181,7 +194,7 @@ class Accounts:
             # same instant, and fifty reads on the thread pool at once held every request up for 100 ms.
             fresh_for = self._cache_seconds * random.uniform(0.5, 1.0)
             with self._recent_lock:
-                self._recent[_token_hash(token)] = (actor, user.display_name, session.expires_at,
+                self._recent[token_hash(token)] = (actor, user.display_name, session.expires_at,
                                                     time.monotonic() + fresh_for)
         return actor, user.display_name
 
@@ -203,7 +216,7 @@ class Accounts:
                     .values(password_hash=password_hash, must_change_password=False))
             db.exec(
                 update(SessionRecord)
-                .where(SessionRecord.user_id == actor.id, SessionRecord.token_hash != _token_hash(token))  # type: ignore[arg-type]
+                .where(SessionRecord.user_id == actor.id, SessionRecord.token_hash != token_hash(token))  # type: ignore[arg-type]
                 .where(SessionRecord.revoked_at.is_(None))  # type: ignore[union-attr]
                 .values(revoked_at=self.clock.now())
             )
@@ -222,12 +235,57 @@ class Accounts:
         with Session(self.engine) as db:
             db.exec(
                 update(SessionRecord)
-                .where(SessionRecord.token_hash == _token_hash(token))  # type: ignore[arg-type]
+                .where(SessionRecord.token_hash == token_hash(token))  # type: ignore[arg-type]
                 .values(revoked_at=self.clock.now())
             )
             db.commit()
 
+    def deactivate(self, user_id: str) -> None:
+        """Stop a person signing in and end every session of theirs."""
+        with Session(self._writes) as db:
+            found = db.exec(update(UserRecord).where(UserRecord.id == user_id)  # type: ignore[arg-type]
+                            .values(active=False))
+            if found.rowcount == 0:
+                raise UserNotFound(f"there is no person {user_id}", field="username")
+            db.exec(update(SessionRecord)
+                    .where(SessionRecord.user_id == user_id)  # type: ignore[arg-type]
+                    .where(SessionRecord.revoked_at.is_(None))  # type: ignore[union-attr]
+                    .values(revoked_at=self.clock.now()))
+            db.commit()
+        self._forget(user_id=user_id)
+
+    def live_sessions(self, token_hashes: Collection[str]) -> set[str]:
+        """Which of these sessions (by token hash) are still live: not revoked, not expired, person active.
+        One read for every board socket of a process."""
+        if not token_hashes:
+            return set()
+        with Session(self.engine) as db:
+            found = db.exec(
+                select(SessionRecord.token_hash)  # type: ignore[call-overload]
+                .join(UserRecord, UserRecord.id == SessionRecord.user_id)
+                .where(SessionRecord.token_hash.in_(list(token_hashes)))  # type: ignore[attr-defined]
+                .where(SessionRecord.revoked_at.is_(None))  # type: ignore[union-attr]
+                .where(SessionRecord.expires_at > self.clock.now())
+                .where(UserRecord.active)
+            )
+            return {str(row[0]) for row in found}
+
+    def forget_sessions(self, *, token_hash: str | None = None, user_id: str | None = None,
+                        keep: str | None = None) -> None:
+        """Drop ended sessions from the recently-checked cache (told by another API process)."""
+        with self._recent_lock:
+            for key in [key for key, entry in self._recent.items()
+                        if key != keep and (key == token_hash or entry[0].id == user_id)]:
+                del self._recent[key]
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        """A hash with this hasher's parameters, of a password nobody knows."""
+        return self._hasher.hash(secrets.token_urlsafe(32))
+
     def _password_matches(self, password_hash: str, password: str) -> bool:
+        with self._recent_lock:
+            self.password_checks = next(self._checks) + 1
         try:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):

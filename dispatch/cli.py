@@ -154,16 +154,22 @@ def api(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or networks; "
+             "default DISPATCH_FORWARDED_ALLOW_IPS, else none)")] = None,
 ) -> None:
     """Run the API alone (production: against DISPATCH_DATABASE_URL and DISPATCH_REDIS_URL)."""
-    settings = _settings(host=host, port=port)
+    settings = _settings(host=host, port=port, forwarded_allow_ips=forwarded_allow_ips)
     configure_logging(settings.log_level)
     services = _services_with_redis(settings)
     _refuse_initial_passwords_in_production(services)
     if workers > 1:
+        from dispatch.serving import trusted_proxies
+
         uvicorn.run("dispatch.api.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
                     workers=workers, log_config=None, ws_max_size=settings.ws_max_message_bytes,
-                    ws_per_message_deflate=False)
+                    ws_per_message_deflate=False, proxy_headers=trusted_proxies(settings) is not None,
+                    forwarded_allow_ips=trusted_proxies(settings))
         return
     _serve(services, settings.redis_url, settings.host, settings.port)
 

@@ -15,6 +15,7 @@ from dispatch.api.metrics import Metrics
 from dispatch.bootstrap import Services
 from dispatch.commit_process import CommitProcess
 from dispatch.group_commit import Commits
+from dispatch.settings import Settings
 
 
 def server_app(services: Services, redis_url: str | None) -> FastAPI:
@@ -47,6 +48,14 @@ def freeze_startup_objects() -> None:
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
+def trusted_proxies(settings: Settings) -> str | None:
+    """The proxies whose X-Forwarded-For uvicorn may believe, or None: believe no proxy header at all.
+
+    uvicorn's own default believes any process on this host (127.0.0.1), so a local peer could choose the
+    address its sign-in failures count against; with none named, the client is the TCP peer."""
+    return settings.forwarded_allow_ips.strip() or None
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, saying when it actually listens (so "is up" is never printed too early)."""
 
@@ -66,6 +75,8 @@ def serve(app: FastAPI, host: str, port: int, on_ready: Callable[[], None] | Non
     # No per-message deflate: board deltas are small, and compressing each one again for each of 200
     # sockets cost a fifth of the relay's time (bench/live_board.py).
     config = uvicorn.Config(app, host=host, port=port, log_config=None,
-                            ws_max_size=settings.ws_max_message_bytes, ws_per_message_deflate=False)
+                            ws_max_size=settings.ws_max_message_bytes, ws_per_message_deflate=False,
+                            proxy_headers=trusted_proxies(settings) is not None,
+                            forwarded_allow_ips=trusted_proxies(settings))
     freeze_startup_objects()
     _Server(config, on_ready).run()

@@ -118,13 +118,30 @@ class Settings(BaseSettings):
     referral_saving_thb: int = Field(default=6000, ge=0, le=1_000_000)
 
     # --- security (issue 8; dispatch/lockout.py, dispatch/api/security.py) ------------------------------
-    # Sign-in throttling: this many failed sign-ins for one username within the window lock it for the
-    # lockout period (429 with Retry-After, even with the right password); one client address may fail more
-    # often, as a command centre's operators share one address behind its router.
+    # Sign-in throttling (dispatch/lockout.py says why it is shaped so): this many failed sign-ins for one
+    # username from one client address within the window lock that pair for the lockout period (429 with
+    # Retry-After, even with the right password); the same username from another address is not locked. One
+    # address may fail more often across usernames, as a command centre's operators share one address behind its
+    # router. Past login_slowdown_after failures for a username from all addresses, each address waits
+    # login_slowdown_seconds between its tries for it (a slowdown, never a lock).
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(default=30, ge=1, le=100_000)
+    login_slowdown_after: int = Field(default=20, ge=1, le=100_000)
+    login_slowdown_seconds: int = Field(default=10, ge=1, le=3600)
     login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     login_lockout_seconds: int = Field(default=300, ge=1, le=24 * 3600)
+    # Password hashes one API process computes at once (each takes password_memory_kib and a core for a few
+    # hundred ms); a sign-in that finds none free within password_hash_wait_seconds answers 429 with Retry-After.
+    # One: a command centre signs in a few hundred times a shift, and the other core stays with the reports.
+    password_hash_concurrency: int = Field(default=1, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=2.0, ge=0, le=60)
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips: comma-
+    # separated addresses or networks, "*" for any). Empty: none, so the client address is the TCP peer's and no
+    # one can choose the address their sign-in failures count against.
+    forwarded_allow_ips: str = Field(default="", max_length=2000)
+    # Every open board socket's session is checked again this often (expiry, and revocations whose Redis
+    # message was lost); a sign-out, password change or deactivation reaches every API process at once by Redis.
+    ws_session_check_seconds: float = Field(default=5.0, gt=0, le=300)
     # Session and CSRF cookies are sent over HTTPS only; None: only in production.
     cookie_secure: bool | None = None
     # Strict-Transport-Security max-age in production (browsers then refuse plain http to this host).

@@ -55,7 +55,8 @@ def create_app(services: Services, *, redis_url: str | None = None,
     """The API over these services; with `redis_url` its LiveHub relays the projector's changes. `commits`
     makes how commands are committed (given the metrics); by default a thread of this process."""
     hub = LiveHub(services.store.engine, redis_url, channel=services.settings.live_channel,
-                  queue_size=services.settings.ws_queue_size)
+                  queue_size=services.settings.ws_queue_size, sessions=services.accounts,
+                  session_check_seconds=services.settings.ws_session_check_seconds)
 
     metrics = Metrics()
     commands = (commits(metrics) if commits is not None

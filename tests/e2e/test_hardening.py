@@ -1,5 +1,6 @@
-"""Security and bad input against real `dispatch api` processes (issue 8): a huge WebSocket message closes only
-its own socket, a lockout holds on every API process, and no password, token or cookie reaches the logs."""
+"""Security and bad input against real `dispatch api` processes: a huge WebSocket message closes only its own
+socket, a lockout holds on every API process, X-Forwarded-For counts only from a trusted proxy, a sign-out
+closes the board on another API process, and no password, token or cookie reaches the logs."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.test_live_board import board_keys, receive
-from tests.e2e.topology import PASSWORD, Topology, report, sign_in
+from tests.e2e.topology import PASSWORD, Topology, free_port, report, sign_in
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -66,6 +67,54 @@ def test_a_lockout_holds_on_every_api_process(topology: Topology) -> None:
     for api in (first, second):
         right = httpx.post(f"{api}/api/auth/login", json={"username": "operator", "password": PASSWORD}, timeout=5)
         assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+
+
+def login(api: str, username: str, password: str, forwarded_for: str) -> httpx.Response:
+    return httpx.post(f"{api}/api/auth/login", json={"username": username, "password": password}, timeout=10,
+                      headers={"X-Forwarded-For": forwarded_for})
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(topology: Topology) -> None:
+    untrusting = topology.start_api()
+    port = free_port()
+    topology.start("api", "--host", "127.0.0.1", "--port", str(port), "--forwarded-allow-ips", "127.0.0.1")
+    behind_proxy = f"http://127.0.0.1:{port}"
+    topology.wait_healthy(behind_proxy)
+
+    # By default no proxy is trusted: a local peer cannot spread its failures over addresses of its choosing.
+    for n in range(5):
+        assert login(untrusting, "operator", "a wrong guess", f"198.51.100.{n}").status_code == 401
+    spoofed = login(untrusting, "operator", PASSWORD, "10.20.0.5")
+    # Behind a trusted proxy, the client is the address the proxy names: the attacker's is locked, not the centre's.
+    for _ in range(5):
+        assert login(behind_proxy, "official", "a wrong guess", "203.0.113.9").status_code == 401
+    attacker = login(behind_proxy, "official", PASSWORD, "203.0.113.9")
+    centre = login(behind_proxy, "official", PASSWORD, "10.20.0.5")
+
+    assert spoofed.status_code == 429 and spoofed.json()["field"] == "username"
+    assert attacker.status_code == 429 and centre.status_code == 200
+
+
+async def closed_with(socket: ClientConnection, timeout: float = 20) -> int | None:
+    """The close code once the server closes the socket; the timeout only guards a hung test."""
+    with contextlib.suppress(ConnectionClosed):
+        async with asyncio.timeout(timeout):
+            while True:
+                await socket.recv()
+    return socket.close_code
+
+
+async def test_signing_out_on_one_api_process_closes_the_board_on_another(topology: Topology) -> None:
+    first, second = topology.start_api(), topology.start_api()
+    token = sign_in(first, "operator")
+    async with connect(second.replace("http", "ws") + f"/ws/board?token={token}") as board:
+        await receive(board, "snapshot")
+
+        signed_out = await asyncio.to_thread(httpx.post, f"{first}/api/auth/logout", timeout=10,
+                                             headers={"Authorization": f"Bearer {token}"})
+
+        assert signed_out.status_code == 204
+        assert await closed_with(board) == 4401
 
 
 async def test_no_password_token_or_cookie_reaches_the_api_logs(topology: Topology) -> None:

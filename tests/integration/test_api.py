@@ -335,6 +335,7 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/places", EVERYONE),
     ("GET", "/api/events", {"operator", "official"}),
     ("POST", "/api/users", {"admin"}),
+    ("POST", "/api/users/{username}/deactivate", {"admin"}),
     ("GET", "/api/incidents/{id}/recommendations", {"operator", "official", "admin"}),
     ("GET", "/api/board", {"operator", "official", "admin"}),
     ("GET", "/api/resources", {"operator", "official", "admin"}),
@@ -357,7 +358,7 @@ PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/met
 def test_each_role_on_each_route(api: Api, method: str, path: str, allowed: set[str]) -> None:
     incident_id = report(api, "operator")
     register(api, "KL-BOAT-9")
-    url = path.format(id=incident_id, rid="KL-BOAT-9")
+    url = path.format(id=incident_id, rid="KL-BOAT-9", username="nobody-here")
     for role in ROLES:
         answer = api.client.request(method, url, headers=api.as_(role), json={})
         if role in allowed:

@@ -18,7 +18,7 @@ import pytest
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine, create_engine
 
-from dispatch.api.live import Client, LiveHub
+from dispatch.api.live import Client, LiveHub, SessionEnded, SessionsEnded
 from dispatch.embedded_redis import EmbeddedRedis
 
 WAIT_SECONDS = 30  # guards a hung test; a passing one waits a few health intervals and retries at most
@@ -257,3 +257,24 @@ async def test_after_redis_restarts_the_hub_resyncs_its_boards_and_relays_again(
     # and a batch published after that reaches it
     await publish(url, channel, "incident-2")
     assert (await next_message(hub, board))["changes"][0]["row"]["incident_id"] == "incident-2"
+
+
+@pytest.mark.redis
+async def test_an_ended_session_announced_on_redis_ends_only_its_own_boards(
+    running_hub: tuple[LiveHub, Client, str],
+) -> None:
+    hub, first, url = running_hub
+    assert (await next_message(hub, first))["type"] == "snapshot"
+    mine, my_other, someone_elses = (hub.connect(token_hash=token, user_id=user) for token, user in (
+        ("hash-a", "somchai"), ("hash-b", "somchai"), ("hash-c", "malee")))
+    async with AsyncRedis.from_url(url) as redis:
+        # given garbage on the sessions channel, which the hub must shrug off
+        await redis.publish(hub.session_channel, b"not json")
+        # when somchai changes their password in session hash-b (their other sessions end)
+        await redis.publish(hub.session_channel, SessionsEnded("somchai", keep="hash-b").encode())
+    # then only somchai's other board ends, and the hub still relays
+    with pytest.raises(SessionEnded):
+        await hub.next_message(mine, timeout=WAIT_SECONDS)
+    await publish(url, hub.channel, "incident-3")
+    for board in (my_other, someone_elses):
+        assert (await next_message(hub, board))["changes"][0]["row"]["incident_id"] == "incident-3"

@@ -9,9 +9,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from dispatch.accounts import AuthenticationFailed
+from dispatch.accounts import AuthenticationFailed, token_hash
 from dispatch.api.limits import POSITION_MAX
-from dispatch.api.live import Client, LiveHub
+from dispatch.api.live import Client, LiveHub, SessionEnded
 from dispatch.api.security import SESSION_COOKIE, same_origin
 from dispatch.bootstrap import Services
 
@@ -44,11 +44,13 @@ async def board_socket(
     if actor.role not in BOARD_ROLES:
         await websocket.close(code=4403, reason=f"{actor.role} may not watch the board")
         return
-    client = hub.connect()
+    client = hub.connect(token_hash=token_hash(credential), user_id=actor.id)
     listener = asyncio.create_task(_drain_incoming(websocket))
     try:
         await _send(websocket, await hub.opening(client, after))
         await _relay(websocket, hub, client, services.settings.ws_heartbeat_seconds, listener)
+    except SessionEnded:
+        await websocket.close(code=4401, reason="the session has ended; sign in again")
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away; nothing to tell it
     finally:
