@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from dispatch.api.deps import FleetReader, Reader, ServicesDep
+from dispatch.decisions import access
 from dispatch.errors import InvalidInput
 from dispatch.projections import queries
 
@@ -47,4 +48,8 @@ def list_referrals(
     recent_hours: Annotated[int, Query(ge=0, le=24 * 31, description="closed referrals from the last hours")] = 24,
 ) -> dict[str, Any]:
     now = services.clock.now()
-    return queries.referrals(services.store.engine, now, recent_since=now - timedelta(hours=recent_hours))
+    found = queries.referrals(services.store.engine, now, recent_since=now - timedelta(hours=recent_hours))
+    if not access.sees_every_incident(actor):  # a lifeguard: only the referrals of incidents they are on
+        mine = queries.incidents_on(services.store.engine, actor, {row["incident_id"] for row in found["referrals"]})
+        found["referrals"] = [row for row in found["referrals"] if row["incident_id"] in mine]
+    return found
