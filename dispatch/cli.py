@@ -33,9 +33,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Andaman mari
 users_app = typer.Typer(no_args_is_help=True, help="People who may sign in.")
 app.add_typer(users_app, name="users")
 console = Console()
-# The unit each demo account crews: the lifeguard is on the Nang Thong beach team, so it may log that team's
-# milestones (only a unit's crew may, decisions/access.py).
-DEMO_CREW = {"lifeguard": "KL-TEAM-1"}
+# The unit each demo account crews (only a unit's crew logs its milestones, decisions/access.py): the lifeguard
+# is on the Phru Nai longtail, the boat nearest a report from the Koh Yao Yai health unit.
+DEMO_CREW = {"lifeguard": "KY-BOAT-2"}
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where the SQLite log and Redis live")]
 
