@@ -128,6 +128,8 @@ def incidents_for(engine: Engine, now: datetime, *, recent_since: datetime, on: 
 
 def incidents_on(engine: Engine, actor: Actor, incident_ids: set[str]) -> set[str]:
     """Of these incidents, those the actor is on (reported, or crews a unit sent to)."""
+    if not incident_ids:
+        return set()
     with engine.connect() as db:
         query = select(BOARD.c.incident_id, BOARD.c.reporter, BOARD.c.assignments).where(
             BOARD.c.incident_id.in_(sorted(incident_ids)))
