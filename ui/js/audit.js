@@ -242,7 +242,12 @@ function trail(id) {
   const referrals = found.referrals.map((r) => h("p", {},
     `${t("referral")}: ${placeName(places.get(r.facility_id)) || r.facility_id} · ${word("referral_status", r.status)} · ${t("deadline")} ${dateTime(r.deadline_at)}`,
     r.arrived_at ? ` · ${t("arrived")} ${dateTime(r.arrived_at)}` : ""));
-  return h("div.trail-box", {}, ...referrals,
+  const whoRead = readsShown ? [h("button.link-button", { type: "button", dataset: { readsOf: id }, on: { click: () => {
+    byId("reads-incident").value = id;
+    loadReads();
+    byId("reads-card").scrollIntoView();
+  } } }, t("reads_of_incident"))] : [];
+  return h("div.trail-box", {}, ...referrals, ...whoRead,
     h("ol.timeline", {}, found.events.map((e) => h("li", {},
       h("strong", {}, `${dateTimeSeconds(e.recorded_at)} `), `${e.type} · ${e.actor_id} (${e.role})`,
       e.data.milestone ? ` · ${e.data.resource_id}: ${word("milestone", e.data.milestone)}` : "",

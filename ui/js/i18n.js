@@ -178,6 +178,7 @@ const STRINGS = {
   reads_incident: { th: "เลขเหตุ (เว้นว่าง = ทุกเหตุ)", en: "Incident (empty: all)" },
   reads_person: { th: "ผู้ใช้ (เว้นว่าง = ทุกคน)", en: "Person (empty: everyone)" },
   reads_show: { th: "แสดง", en: "Show" },
+  reads_of_incident: { th: "ใครเปิดดูเหตุนี้", en: "Who read this incident" },
   read_at: { th: "เวลาที่เปิดดู", en: "Read at" },
   read_by: { th: "ผู้เปิดดู", en: "Read by" },
   read_view: { th: "ที่หน้า", en: "Where" },
