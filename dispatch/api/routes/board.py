@@ -41,7 +41,8 @@ def list_resources(actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     return queries.resources(services.store.engine, services.clock.now())
 
 
-@router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status")
+@router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status (a "
+                                     "lifeguard: those of incidents they reported or crew a unit on)")
 def list_referrals(
     actor: Reader,
     services: ServicesDep,
