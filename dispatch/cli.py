@@ -33,6 +33,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Andaman mari
 users_app = typer.Typer(no_args_is_help=True, help="People who may sign in.")
 app.add_typer(users_app, name="users")
 console = Console()
+# The unit each demo account crews (only a unit's crew logs its milestones, decisions/access.py): the lifeguard
+# is on the Phru Nai longtail, the boat nearest a report from the Koh Yao Yai health unit.
+DEMO_CREW = {"lifeguard": "KY-BOAT-2"}
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where the SQLite log and Redis live")]
 
@@ -117,7 +120,7 @@ def _first_start(services: Services) -> None:
             password = secrets.token_urlsafe(12)
             # Flagged, so production refuses to start until each has a password of its person's choosing.
             services.accounts.add_user(f"demo-{role}", role, password, display_name=f"Demo {role}",
-                                       must_change_password=True)
+                                       resource_id=DEMO_CREW.get(role), must_change_password=True)
             table.append(f"  {role:<10} demo-{role:<16} {password}")
         console.print("\n".join(table))
     if services.store.head() == 0:

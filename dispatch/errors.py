@@ -132,6 +132,19 @@ class NotPermitted(DispatchError):
     code = "not_permitted"
 
 
+class NotOnIncident(NotPermitted):
+    """A lifeguard acting on an incident they neither reported nor have a unit on (or one that does not exist:
+    the answer is the same, so it never confirms that someone else's case exists)."""
+
+    code = "not_on_incident"
+
+
+class NotCrewOfResource(NotPermitted):
+    """A lifeguard recording for a unit they do not crew: only its crew speaks for a boat or team."""
+
+    code = "not_crew_of_resource"
+
+
 class ConcurrencyConflict(DispatchError):
     """Someone appended to the stream since it was read; carries the version the stream is at now."""
 

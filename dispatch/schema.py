@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 import dispatch.accounts
 import dispatch.events.tables
 import dispatch.lockout
-import dispatch.projections.tables  # noqa: F401
+import dispatch.projections.tables
+import dispatch.read_access  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -2,7 +2,8 @@
 
 - Security headers on every HTTP answer: a Content-Security-Policy with no inline script or style (the pages
   load only their own files, Leaflet from /vendor, and map tiles from OpenStreetMap), no MIME sniffing, no
-  framing, no referrer, and HSTS in production. A route that needs another policy (the API docs) sets its own.
+  framing, no referrer, HSTS in production, and `Cache-Control: no-store` on every API answer. A route that
+  needs another policy (the API docs) sets its own.
 - CSRF: a write signed in by the session cookie must echo the `dispatch_csrf` cookie in `X-CSRF-Token`. The
   token is derived from the session token, so a cookie planted by another site cannot match it and the server
   stores nothing; Bearer requests are exempt (a page on another site cannot set that header).
@@ -26,6 +27,7 @@ SESSION_COOKIE = "dispatch_session"
 CSRF_COOKIE = "dispatch_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PREFIX = "/api/"
 # The board's map tiles (ui/js/map.js TILES); without them it draws the offline coast.
 MAP_TILES = "https://tile.openstreetmap.org"
 # A Host header as browsers send it: a name or address and a port, nothing that could end the CSP directive.
@@ -68,6 +70,9 @@ class SecurityHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "no-referrer")
+                if scope["path"].startswith(API_PREFIX):
+                    # Answers are per person and may carry patient details: no browser, phone or proxy keeps one.
+                    headers.setdefault("Cache-Control", "no-store")
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", self.hsts)
             await send(message)

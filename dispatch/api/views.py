@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from fastapi import BackgroundTasks
 
+from dispatch import read_access
 from dispatch.bootstrap import Services
+from dispatch.commands import Actor
+from dispatch.decisions import access
 from dispatch.decisions import incident as incident_rules
 from dispatch.decisions import resource as resource_rules
 from dispatch.errors import IncidentNotFound, ResourceNotFound
@@ -32,10 +36,12 @@ def timeline_entry(stored: StoredEvent) -> dict[str, Any]:
     }
 
 
-def incident_view(services: Services, incident_id: str) -> dict[str, Any]:
+def incident_view(services: Services, incident_id: str, actor: Actor) -> dict[str, Any]:
+    """The incident's state and timeline, for those who may read its patient details (else 404)."""
     stored = services.store.read_stream(incident_stream(incident_id))
     incident = incident_rules.fold(item.event for item in stored)
-    if incident is None:
+    if incident is None or not access.may_read_incident(actor, incident.report.reporter, incident.assignments):
+        # The same answer as for an unknown id: refusing with 403 would confirm that the case exists.
         raise IncidentNotFound(f"incident {incident_id} does not exist", field="incident_id")
     report = incident.report
     return {
@@ -98,3 +104,10 @@ def resource_view(services: Services, resource_id: str) -> dict[str, Any]:
     return {"version": stored[-1].version, **msgspec.to_builtins(resource, builtin_types=None)} | {
         "position": msgspec.to_builtins(resource.position) if resource.position else None
     }
+
+
+def note_read(background: BackgroundTasks, services: Services, actor: Actor, incident_id: str,
+              view: read_access.View) -> None:
+    """Record that `actor` read this incident's details, after the answer is sent (read_access.py)."""
+    read = read_access.Read(read_at=services.clock.now(), actor=actor, incident_id=incident_id, view=view)
+    background.add_task(read_access.record, services.store.engine, read)

@@ -18,6 +18,7 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
+from dispatch.decisions import access
 from dispatch.decisions.resource import Resource
 from dispatch.errors import (
     IncidentAlreadyClosed,
@@ -27,6 +28,8 @@ from dispatch.errors import (
     InvalidTime,
     MilestoneAlreadyRecorded,
     MilestoneOutOfOrder,
+    NotCrewOfResource,
+    NotOnIncident,
     NotPermitted,
     ReferralAlreadyOpen,
     ReferralNeedsDestination,
@@ -215,6 +218,9 @@ def decide(
     """
     if isinstance(command, ReportIncident):
         return _report(command, incident)
+    # Before any rule that tells what the incident is (unknown, closed): a lifeguard learns nothing of an
+    # incident they are not on, not even that it exists.
+    _check_permission(command, incident)
     if incident is None:
         raise IncidentNotFound(f"incident {command.incident_id} does not exist", field="incident_id")
     if isinstance(command, CheckReferral):
@@ -224,7 +230,6 @@ def decide(
         raise IncidentAlreadyClosed(
             f"incident {incident.id} is closed ({incident.outcome}); it takes no more commands", field="incident_id"
         )
-    _check_permission(command, incident)
     match command:
         case TriageIncident():
             return _triage(command, incident)
@@ -241,18 +246,24 @@ def decide(
     raise InvalidInput(f"{type(command).__name__} is not an incident command")
 
 
-def _check_permission(command: IncidentCommand, incident: Incident) -> None:
-    """Lifeguards may add notes and milestones only to incidents they reported or are assigned to."""
+def _check_permission(command: IncidentCommand, incident: Incident | None) -> None:
+    """Lifeguards may add notes and milestones only to incidents they are on, and speak only for the unit they
+    crew (decisions/access.py); every other role's limits are its routes'."""
     actor = command.actor
-    if actor.role != "lifeguard":
+    if access.sees_every_incident(actor):
         return
     if not isinstance(command, AddNote | RecordMilestone):
-        raise NotPermitted(f"a lifeguard cannot {type(command).__name__} (incident {incident.id})")
-    assigned = actor.resource_id is not None and actor.resource_id in incident.assignments
-    if incident.report.reporter != actor.id and not assigned:
-        raise NotPermitted(
-            f"lifeguard {actor.id} neither reported incident {incident.id} nor is assigned to it",
+        raise NotPermitted(f"a {actor.role} cannot {type(command).__name__} (incident {command.incident_id})")
+    if incident is None or not access.is_on_incident(actor, incident.report.reporter, incident.assignments):
+        raise NotOnIncident(
+            f"{actor.role} {actor.id} has not reported incident {command.incident_id} and crews no unit sent to it",
             field="incident_id",
+        )
+    if command.resource_id is not None and not access.crews(actor, command.resource_id):
+        raise NotCrewOfResource(
+            f"{actor.role} {actor.id} crews {actor.resource_id or 'no unit'}, not {command.resource_id}; only its "
+            "crew records for a unit",
+            field="resource_id",
         )
 
 

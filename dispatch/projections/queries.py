@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
 
+from dispatch.commands import Actor
+from dispatch.decisions import access
 from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import Position
 from dispatch.events.store import EventStore
@@ -113,14 +115,27 @@ def fleet(engine: Engine) -> list[Resource]:
     ]
 
 
-def incidents_for(engine: Engine, now: datetime, *, recent_since: datetime, person: str | None = None,
-                  resource_id: str | None = None) -> dict[str, Any]:
-    """Open incidents and those closed since `recent_since`, newest first; with `person`, only those the
-    person reported or whose assigned resources include `resource_id` (a lifeguard's "my incidents")."""
+def incidents_for(engine: Engine, now: datetime, *, recent_since: datetime, on: Actor | None = None) -> dict[str, Any]:
+    """Open incidents and those closed since `recent_since`, newest first; with `on`, only those that person is
+    on (reported, or crews a unit sent to: a lifeguard's "my incidents", decisions/access.py)."""
     with engine.connect() as db:
         query = select(BOARD).where(or_(BOARD.c.status == "open", BOARD.c.closed_at >= recent_since))
         rows = [dict(row) for row in db.execute(query.order_by(BOARD.c.reported_at.desc())).mappings()]
-    if person is not None:
-        rows = [row for row in rows if row["reporter"] == person or (
-            resource_id is not None and any(a["resource_id"] == resource_id for a in row["assignments"]))]
+    if on is not None:
+        rows = [row for row in rows if access.is_on_incident(on, row["reporter"], _unit_ids(row))]
     return {"position": shared_position(engine), "incidents": [_with_clock(row, now) for row in rows]}
+
+
+def incidents_on(engine: Engine, actor: Actor, incident_ids: set[str]) -> set[str]:
+    """Of these incidents, those the actor is on (reported, or crews a unit sent to)."""
+    if not incident_ids:
+        return set()
+    with engine.connect() as db:
+        query = select(BOARD.c.incident_id, BOARD.c.reporter, BOARD.c.assignments).where(
+            BOARD.c.incident_id.in_(sorted(incident_ids)))
+        rows = db.execute(query).mappings().all()
+    return {row["incident_id"] for row in rows if access.is_on_incident(actor, row["reporter"], _unit_ids(row))}
+
+
+def _unit_ids(row: Row | Any) -> list[str]:
+    return [assignment["resource_id"] for assignment in row["assignments"]]

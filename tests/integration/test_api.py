@@ -247,7 +247,7 @@ def test_a_lifeguard_adds_notes_to_their_own_report_but_not_to_others(api: Api) 
 
     assert api.post(f"/api/incidents/{mine}/notes", "lifeguard", {"text": "patient conscious"}).status_code == 200
     refused = api.post(f"/api/incidents/{theirs}/notes", "lifeguard", {"text": "hello"})
-    assert refused.status_code == 403 and refused.json()["code"] == "not_permitted"
+    assert refused.status_code == 403 and refused.json()["code"] == "not_on_incident"
 
 
 def test_resources_register_change_status_and_position(api: Api) -> None:
@@ -346,6 +346,7 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/reports/nemsis.csv", {"operator", "official"}),
     ("GET", "/api/audit/incidents/{id}", {"operator", "official"}),
     ("GET", "/api/audit/verify", {"operator", "official"}),
+    ("GET", "/api/audit/reads", {"official"}),
     ("GET", "/api/me", EVERYONE),
     ("POST", "/api/auth/password", EVERYONE),
     ("POST", "/api/auth/logout", EVERYONE),

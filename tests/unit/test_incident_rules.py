@@ -963,10 +963,10 @@ def test_a_lifeguard_may_add_a_note_to_an_incident_they_reported() -> None:
     assert events == [NoteAdded(at=NOW, incident_id=INCIDENT, text="family informed")]
 
 
-def test_a_lifeguard_may_record_a_milestone_on_an_incident_they_reported() -> None:
+def test_a_lifeguard_may_record_a_milestone_for_the_unit_they_crew_on_an_incident_they_reported() -> None:
     incident = incident_from(incident_reported(reporter=LIFEGUARD_ID), resource_dispatched(resource_id=BOAT))
 
-    command = record_milestone(actor=lifeguard(id=LIFEGUARD_ID), milestone="on_scene", at=NOW)
+    command = record_milestone(actor=lifeguard(id=LIFEGUARD_ID, resource_id=BOAT), milestone="on_scene", at=NOW)
     events = decide(command, incident, {})
 
     assert events == [MilestoneRecorded(at=NOW, incident_id=INCIDENT, resource_id=BOAT, milestone="on_scene")]

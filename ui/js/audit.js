@@ -1,6 +1,6 @@
 // The official's audit page: filters, charts of the intervals and of the referral guarantee by month, a table
-// per incident with its timeline, CSV exports and the log's verification, all read from /api/reports and
-// /api/audit. Changes nothing.
+// per incident with its timeline, CSV exports, the log's verification and (for officials) who read which
+// incident's patient details, all read from /api/reports and /api/audit. Changes nothing.
 import { api } from "./api.js";
 import { groupedBars, stackedBars } from "./charts.js";
 import { byId, h } from "./dom.js";
@@ -18,6 +18,7 @@ let report = null;
 let verification = null;
 let rows = [];
 let places = new Map();
+let reads = null; // GET /api/audit/reads: { reads: [...] }, or { failed: true }
 
 const me = await requireSignIn(["official", "operator"]);
 renderHeader(me);
@@ -43,7 +44,14 @@ window.addEventListener("langchange", () => {
   buildFilters(true);
   render();
 });
-await Promise.all([load(), verify()]);
+// Who read patient details is for officials to review; an operator's page does not offer it.
+const readsShown = me.role === "official";
+byId("reads-card").hidden = !readsShown;
+byId("reads-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  loadReads();
+});
+await Promise.all([load(), verify(), readsShown ? loadReads() : null]);
 document.body.dataset.ready = "true";
 
 // --- filters ------------------------------------------------------------------------------------------
@@ -113,6 +121,20 @@ async function verify() {
   render();
 }
 
+async function loadReads() {
+  const params = new URLSearchParams({ limit: "200" });
+  for (const [name, id] of [["incident_id", "reads-incident"], ["actor_id", "reads-person"]]) {
+    const value = byId(id).value.trim();
+    if (value) params.set(name, value);
+  }
+  try {
+    reads = await api(`/api/audit/reads?${params}`);
+  } catch {
+    reads = { failed: true };
+  }
+  renderReads();
+}
+
 async function toggle(incidentId) {
   if (opened.has(incidentId)) opened.delete(incidentId);
   else {
@@ -130,6 +152,7 @@ function minutes(seconds) {
 
 function render() {
   renderVerification();
+  renderReads();
   if (!report) return;
   renderFigures();
   renderCharts();
@@ -219,11 +242,28 @@ function trail(id) {
   const referrals = found.referrals.map((r) => h("p", {},
     `${t("referral")}: ${placeName(places.get(r.facility_id)) || r.facility_id} · ${word("referral_status", r.status)} · ${t("deadline")} ${dateTime(r.deadline_at)}`,
     r.arrived_at ? ` · ${t("arrived")} ${dateTime(r.arrived_at)}` : ""));
-  return h("div.trail-box", {}, ...referrals,
+  const whoRead = readsShown ? [h("button.link-button", { type: "button", dataset: { readsOf: id }, on: { click: () => {
+    byId("reads-incident").value = id;
+    loadReads();
+    byId("reads-card").scrollIntoView();
+  } } }, t("reads_of_incident"))] : [];
+  return h("div.trail-box", {}, ...referrals, ...whoRead,
     h("ol.timeline", {}, found.events.map((e) => h("li", {},
       h("strong", {}, `${dateTimeSeconds(e.recorded_at)} `), `${e.type} · ${e.actor_id} (${e.role})`,
       e.data.milestone ? ` · ${e.data.resource_id}: ${word("milestone", e.data.milestone)}` : "",
       e.data.text ? ` · “${e.data.text}”` : "",
       e.device_at ? ` · ${t("device_time")} ${dateTimeSeconds(e.device_at)}` : "",
       h("code.hash", { title: e.hash }, ` ${e.hash.slice(0, 10)}…`)))));
+}
+
+function renderReads() {
+  const body = byId("reads");
+  if (!reads) return;
+  if (reads.failed || !reads.reads.length) {
+    body.replaceChildren(h("tr", {}, h("td.hint", { colSpan: 5 }, t(reads.failed ? "reads_failed" : "reads_none"))));
+    return;
+  }
+  body.replaceChildren(...reads.reads.map((r) => h("tr.read", { dataset: { incident: r.incident_id } },
+    h("td", {}, dateTimeSeconds(r.read_at)), h("td", {}, r.actor_id), h("td", {}, t(`role_${r.role}`)),
+    h("td", {}, `#${r.incident_id}`), h("td", {}, t(`read_view_${r.view}`)))));
 }

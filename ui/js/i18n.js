@@ -54,6 +54,7 @@ const STRINGS = {
   load_failed: { th: "โหลดไม่ได้ (ไม่มีสัญญาณ?)", en: "Could not load (no signal?)" },
   add_milestone: { th: "บันทึกขั้นตอน", en: "Record a milestone" },
   no_assignment: { th: "ศูนย์สั่งการยังไม่ได้ส่งหน่วย บันทึกขั้นตอนได้เมื่อมีหน่วยรับภารกิจ", en: "No unit dispatched yet; milestones can be recorded once the command centre dispatches one." },
+  not_your_unit: { th: "หน่วยที่ท่านประจำไม่ได้รับภารกิจนี้ ขั้นตอนของหน่วยอื่นบันทึกโดยลูกเรือของหน่วยนั้น", en: "Your unit is not on this incident; another unit's milestones are recorded by its own crew." },
   add_note: { th: "เพิ่มบันทึก", en: "Add a note" },
   send_note: { th: "ส่งบันทึก", en: "Send note" },
   note_hint: { th: "เช่น ผู้ป่วยรู้สึกตัว หายใจเองได้", en: "e.g. patient conscious, breathing" },
@@ -172,6 +173,19 @@ const STRINGS = {
   missed_n: { th: "ไม่ทัน {n}", en: "missed {n}" },
   open_n: { th: "ยังไม่ถึง {n}", en: "open {n}" },
   device_time: { th: "เวลาเครื่อง", en: "device time" },
+  reads_title: { th: "ผู้เปิดดูข้อมูลผู้ป่วย", en: "Who read patient details" },
+  reads_hint: { th: "ทุกครั้งที่มีผู้เปิดดูรายละเอียดเหตุหรือลำดับเหตุการณ์ จะถูกบันทึกไว้ (ล่าสุดก่อน)", en: "Every opening of an incident's details or audit trail is recorded (newest first)." },
+  reads_incident: { th: "เลขเหตุ (เว้นว่าง = ทุกเหตุ)", en: "Incident (empty: all)" },
+  reads_person: { th: "ผู้ใช้ (เว้นว่าง = ทุกคน)", en: "Person (empty: everyone)" },
+  reads_show: { th: "แสดง", en: "Show" },
+  reads_of_incident: { th: "ใครเปิดดูเหตุนี้", en: "Who read this incident" },
+  read_at: { th: "เวลาที่เปิดดู", en: "Read at" },
+  read_by: { th: "ผู้เปิดดู", en: "Read by" },
+  read_view: { th: "ที่หน้า", en: "Where" },
+  read_view_incident: { th: "รายละเอียดเหตุ", en: "Incident details" },
+  read_view_audit_trail: { th: "ลำดับเหตุการณ์ (ตรวจสอบ)", en: "Audit trail" },
+  reads_none: { th: "ยังไม่มีการเปิดดูที่ตรงกับเงื่อนไข", en: "No reads match yet" },
+  reads_failed: { th: "โหลดรายการผู้เปิดดูไม่ได้", en: "Could not load the reads" },
 };
 
 const VOCAB = {

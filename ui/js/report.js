@@ -264,9 +264,12 @@ function followPanel(id, followUps) {
 
 function milestoneControls(id, detail) {
   const parts = [h("h3", {}, t("add_milestone"))];
-  const active = (detail.assignments || []).filter((a) => !a.released);
+  // A lifeguard logs milestones for the unit they crew only; an operator for any (the server checks too).
+  const dispatched = (detail.assignments || []).filter((a) => !a.released);
+  // A lifeguard logs milestones for the unit they crew only; an operator for any (the server checks too).
+  const active = dispatched.filter((a) => me.role !== "lifeguard" || a.resource_id === me.resource_id);
   if (detail.closed_at || !active.length) {
-    parts.push(h("p.hint", {}, t("no_assignment")));
+    parts.push(h("p.hint", {}, t(dispatched.length && !detail.closed_at ? "not_your_unit" : "no_assignment")));
     return parts;
   }
   for (const assignment of active) {

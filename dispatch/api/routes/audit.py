@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from sqlalchemy import select
 
-from dispatch.api.deps import Auditor, ServicesDep
-from dispatch.api.views import timeline_entry
+from dispatch import read_access
+from dispatch.api.deps import Auditor, ServicesDep, require
+from dispatch.api.views import note_read, timeline_entry
+from dispatch.commands import Actor
 from dispatch.errors import IncidentNotFound
 from dispatch.events.catalogue import incident_stream
 from dispatch.projections.tables import REFERRALS, RESPONSES
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
+# Who looked at patient details is the officials' to review (PDPA accountability), not the people recorded.
+Official = Annotated[Actor, Depends(require("official"))]
+# Incident ids and usernames, as the API accepts them (schemas.Id).
+_ID = r"^[A-Za-z0-9_.:-]+$"
 
 
 @router.get("/incidents/{incident_id}",
             summary="Every event of an incident (actor, role, server and device time, hash), its intervals and "
                     "referrals")
-def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep) -> dict[str, Any]:
+def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep,
+                   background: BackgroundTasks) -> dict[str, Any]:
     stored = services.store.read_stream(incident_stream(incident_id))
     if not stored:
         raise IncidentNotFound(f"incident {incident_id} does not exist", field="incident_id")
+    note_read(background, services, actor, incident_id, "audit_trail")
     with services.store.engine.connect() as db:
         responses = db.execute(select(RESPONSES).where(RESPONSES.c.incident_id == incident_id)
                                .order_by(RESPONSES.c.resource_notified_at)).mappings().all()
@@ -42,3 +50,17 @@ def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep) -> d
 def verify(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     report: dict[str, Any] = msgspec.to_builtins(services.store.verify())
     return report
+
+
+@router.get("/reads", summary="Who read which incident's patient details, newest first (officials only)")
+def reads(
+    actor: Official,
+    services: ServicesDep,
+    incident_id: Annotated[str | None, Query(min_length=1, max_length=80, pattern=_ID,
+                                             description="only reads of this incident")] = None,
+    actor_id: Annotated[str | None, Query(min_length=1, max_length=80, pattern=_ID,
+                                          description="only reads by this person")] = None,
+    limit: Annotated[int, Query(ge=1, le=read_access.MAX_LISTED)] = 100,
+) -> dict[str, Any]:
+    return {"reads": read_access.reads(services.store.engine, incident_id=incident_id, actor_id=actor_id,
+                                       limit=limit)}

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from dispatch.api.deps import FleetReader, Reader, ServicesDep
 from dispatch.api.limits import POSITION_MAX
+from dispatch.decisions import access
 from dispatch.errors import InvalidInput
 from dispatch.projections import queries
 from dispatch.reports.periods import parse_bound
@@ -45,11 +46,16 @@ def list_resources(actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     return queries.resources(services.store.engine, services.clock.now())
 
 
-@router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status")
+@router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status (a "
+                                     "lifeguard: those of incidents they reported or crew a unit on)")
 def list_referrals(
     actor: Reader,
     services: ServicesDep,
     recent_hours: Annotated[int, Query(ge=0, le=24 * 31, description="closed referrals from the last hours")] = 24,
 ) -> dict[str, Any]:
     now = services.clock.now()
-    return queries.referrals(services.store.engine, now, recent_since=now - timedelta(hours=recent_hours))
+    found = queries.referrals(services.store.engine, now, recent_since=now - timedelta(hours=recent_hours))
+    if not access.sees_every_incident(actor):  # a lifeguard: only the referrals of incidents they are on
+        mine = queries.incidents_on(services.store.engine, actor, {row["incident_id"] for row in found["referrals"]})
+        found["referrals"] = [row for row in found["referrals"] if row["incident_id"] in mine]
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from dispatch.api import views
@@ -32,6 +32,7 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
+from dispatch.decisions import access
 from dispatch.errors import FacilityNotFound, InvalidInput
 from dispatch.events.catalogue import ReferralPolicy, ReferralRequested
 from dispatch.projections import queries
@@ -71,16 +72,17 @@ def list_incidents(
 ) -> dict[str, Any]:
     now = services.clock.now()
     # A lifeguard sees only their own incidents, whatever they ask for.
-    own = mine or actor.role == "lifeguard"
-    return queries.incidents_for(
-        services.store.engine, now, recent_since=now - timedelta(hours=recent_hours),
-        person=actor.id if own else None, resource_id=actor.resource_id if own else None,
-    )
+    own = mine or not access.sees_every_incident(actor)
+    return queries.incidents_for(services.store.engine, now, recent_since=now - timedelta(hours=recent_hours),
+                                 on=actor if own else None)
 
 
-@router.get("/{incident_id}", summary="An incident's current state and full timeline")
-def get_incident(incident_id: str, actor: Reader, services: ServicesDep) -> dict[str, Any]:
-    return views.incident_view(services, incident_id)
+@router.get("/{incident_id}", summary="An incident's current state and full timeline (a lifeguard: only one they "
+                                     "reported or crew a unit on; any other answers 404, as an unknown id does)")
+def get_incident(incident_id: str, actor: Reader, services: ServicesDep, background: BackgroundTasks) -> dict[str, Any]:
+    view = views.incident_view(services, incident_id, actor)
+    views.note_read(background, services, actor, incident_id, "incident")
+    return view
 
 
 @commands.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code",
