@@ -49,7 +49,7 @@ def projector_lag(engine: Engine, names: Sequence[str], now: datetime) -> Lag:
     """The lag of the projections `names` (the furthest behind of them) at `now`, from the database."""
     with engine.connect() as db:
         found = dict(db.execute(select(CHECKPOINTS.c.name, CHECKPOINTS.c.position)
-                                .where(CHECKPOINTS.c.name.in_(list(names)))).tuples().all())
+                                .where(CHECKPOINTS.c.name.in_(list(names)))).all())
         position = min((int(found.get(name, 0)) for name in names), default=0)
         head = int(db.execute(select(func.coalesce(func.max(EVENTS.c.position), 0))).scalar_one())
         oldest: datetime | None = None
@@ -123,6 +123,22 @@ class StatusRecord:
             return None
         found: dict[str, Any] = orjson.loads(raw)
         return found
+
+
+def assess(lag: Lag, record: dict[str, Any] | None, max_lag_seconds: float) -> dict[str, Any]:
+    """What probes say of the read models: status ok, lagging (the oldest event not applied is older than
+    `max_lag_seconds`) or stalled (the projector's fresh record says it cannot apply an event), and by how much."""
+    stalled = record is not None and record.get("state") == "stalled"
+    late = lag.seconds > max_lag_seconds
+    found: dict[str, Any] = {
+        "status": "stalled" if stalled else "lagging" if late else "ok",
+        "position": lag.position, "lag_events": lag.events, "lag_seconds": lag.seconds,
+        "max_lag_seconds": max_lag_seconds,
+        "reported_at": None if record is None else record.get("updated_at"),
+    }
+    if stalled and record is not None:
+        found |= {key: record.get(key) for key in ("stalled_at", "error", "since", "attempts")}
+    return found
 
 
 def status_key(live_channel: str) -> str:
