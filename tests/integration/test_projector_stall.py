@@ -143,8 +143,10 @@ def test_the_stall_reaches_the_status_record_the_metrics_and_readyz(
     projector.step()
 
     # then its record, its metrics and the API's probes say so, with the lag in events and seconds
-    assert record.read() is not None and record.read()["stalled_at"] == bad  # type: ignore[index]
-    assert metrics.stalled._value.get() == 1 and metrics.lag_events._value.get() == 2  # noqa: SLF001
+    found = record.read()
+    assert found is not None and found["state"] == "stalled" and found["stalled_at"] == bad
+    assert metrics.registry.get_sample_value("dispatch_projector_stalled") == 1
+    assert metrics.registry.get_sample_value("dispatch_projector_lag_events") == 2
     with TestClient(create_app(services)) as client:
         ready, health, live = client.get("/readyz"), client.get("/healthz"), client.get("/livez")
         exported = client.get("/metrics").text
