@@ -160,12 +160,12 @@ def api(
     services = _services_with_redis(settings)
     _refuse_initial_passwords_in_production(services)
     if workers > 1:
-        from dispatch.serving import prepare_multiprocess_metrics
+        from dispatch.serving import WORKER_STARTUP_SECONDS, prepare_multiprocess_metrics
 
         prepare_multiprocess_metrics(settings)
         uvicorn.run("dispatch.api.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
                     workers=workers, log_config=None, ws_max_size=settings.ws_max_message_bytes,
-                    ws_per_message_deflate=False)
+                    ws_per_message_deflate=False, timeout_worker_healthcheck=WORKER_STARTUP_SECONDS)
         return
     _serve(services, settings.redis_url, settings.host, settings.port)
 

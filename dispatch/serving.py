@@ -30,6 +30,12 @@ def server_app(services: Services, redis_url: str | None) -> FastAPI:
     return create_app(services, redis_url=redis_url, commits=commit_process if settings.commit_process else None)
 
 
+# How long uvicorn's supervisor waits for an API process to finish starting (and, later, to answer its ping)
+# before it kills it and starts another. Its default, 5 s, is shorter than a start on a busy two-core machine (the
+# app, its services, the committer's child process): every process was killed before it could serve.
+WORKER_STARTUP_SECONDS: Final[int] = 60
+
+
 def prepare_multiprocess_metrics(settings: Settings) -> Path:
     """Point prometheus_client's multiprocess mode at an empty folder before the API processes start, so /metrics
     adds up every process's values (dispatch/api/metrics.py). Emptied at each start: files a previous run left
