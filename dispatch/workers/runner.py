@@ -81,7 +81,9 @@ class MeasuredWorker(SimpleWorker):
     """RQ's SimpleWorker, measuring each job: how late it started against the time it was due (a deadline check's
     scheduled time, kept in its meta as `due_at`; otherwise when it was queued), and how it ended."""
 
-    metrics = WorkerMetrics()
+    def __init__(self, *args: Any, metrics: WorkerMetrics | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.metrics = metrics or WorkerMetrics()
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         name = (job.func_name or "unknown").rsplit(".", 1)[-1]
