@@ -64,11 +64,11 @@ def test_worker_health_needs_a_worker_on_this_host_and_no_check_overdue(settings
     assert worker_health(settings)[0] is False, "no worker registered"
 
     worker = MeasuredWorker([queue], connection=redis)
-    worker.register_birth()
+    worker.register_birth()  # type: ignore[no-untyped-call]
     healthy, found = worker_health(settings)
     assert healthy and found["workers_on_this_host"] == 1
 
     redis.zadd(queue.scheduled_job_registry.key, {"stuck-check": time.time() - OVERDUE_SECONDS - 5})
     healthy, found = worker_health(settings)
     assert not healthy and found["oldest_check_overdue_seconds"] > OVERDUE_SECONDS
-    worker.register_death()
+    worker.register_death()  # type: ignore[no-untyped-call]
