@@ -164,9 +164,11 @@ class WorkerMetrics:
         self.registry = registry or with_runtime_collectors(CollectorRegistry())
         self.lateness = Histogram(
             "dispatch_job_lateness_seconds", "job start minus the time it was due (its scheduled time, or when queued)",
-            ["job"], buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=self.registry)
-        self.jobs = Counter("dispatch_jobs", "jobs run, by how they ended", ["job", "outcome"], registry=self.registry)
-        self.failures = Counter("dispatch_job_failures", "jobs that raised", ["job"], registry=self.registry)
+            ["function"], buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=self.registry)
+        # "function", not "job": Prometheus gives every target a `job` label of its own.
+        self.jobs = Counter("dispatch_jobs", "jobs run, by how they ended", ["function", "outcome"],
+                            registry=self.registry)
+        self.failures = Counter("dispatch_job_failures", "jobs that raised", ["function"], registry=self.registry)
 
 
 def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> None:

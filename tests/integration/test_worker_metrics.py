@@ -51,11 +51,11 @@ def test_the_worker_measures_lateness_from_the_due_time_and_counts_failures(sett
     MeasuredWorker([queue], connection=redis, metrics=metrics).work(burst=True)
 
     sample = metrics.registry.get_sample_value
-    assert (sample("dispatch_job_lateness_seconds_count", {"job": "succeeds"}) or 0) == 1
-    assert (sample("dispatch_job_lateness_seconds_sum", {"job": "succeeds"}) or 0) >= LATE_SECONDS
-    assert sample("dispatch_jobs_total", {"job": "succeeds", "outcome": "finished"}) == 1
-    assert sample("dispatch_jobs_total", {"job": "fails", "outcome": "failed"}) == 1
-    assert sample("dispatch_job_failures_total", {"job": "fails"}) == 1
+    assert (sample("dispatch_job_lateness_seconds_count", {"function": "succeeds"}) or 0) == 1
+    assert (sample("dispatch_job_lateness_seconds_sum", {"function": "succeeds"}) or 0) >= LATE_SECONDS
+    assert sample("dispatch_jobs_total", {"function": "succeeds", "outcome": "finished"}) == 1
+    assert sample("dispatch_jobs_total", {"function": "fails", "outcome": "failed"}) == 1
+    assert sample("dispatch_job_failures_total", {"function": "fails"}) == 1
     assert sample("process_resident_memory_bytes") is not None
 
 
