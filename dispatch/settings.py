@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,9 @@ class ZonePolicySetting(BaseModel):
         if self.warning_minutes >= self.guarantee_minutes:
             raise ValueError("warning_minutes must be less than guarantee_minutes")
         return self
+
+
+RetrySeconds = Annotated[float, Field(gt=0, le=3600)]
 
 
 def _default_policies() -> dict[str, ZonePolicySetting]:
@@ -68,7 +71,7 @@ class Settings(BaseSettings):
     # Events the projector applies per transaction: bigger catches up faster, smaller publishes sooner.
     projector_batch_size: int = Field(default=2000, ge=1, le=100_000)
     # A projector that cannot apply an event tries it again after this many seconds, doubling up to the second.
-    projector_retry_seconds: tuple[float, float] = (1.0, 30.0)
+    projector_retry_seconds: tuple[RetrySeconds, RetrySeconds] = (1.0, 30.0)
     # Read models further behind the log than this (the age of the oldest event not yet applied) make /readyz and
     # /healthz say "degraded" and the board show its banner.
     projector_max_lag_seconds: float = Field(default=15.0, gt=0, le=3600)

@@ -229,10 +229,13 @@ class Projector:
 
     def _failed(self, exc: Exception) -> float:
         self._resync_due = True
+        cause = exc.__cause__ if isinstance(exc, ProjectionFailed) and exc.__cause__ is not None else exc
         if not self._careful:
             self._careful = True  # find the failing event now, one at a time
+            if self.stall is None:
+                log.warning("projector batch failed; applying its events one at a time",
+                            extra={"error": error_code(cause), "where": failure_site(cause)})
             return 0.0
-        cause = exc.__cause__ if isinstance(exc, ProjectionFailed) and exc.__cause__ is not None else exc
         code, position = error_code(cause), self._failing_position()
         if self.stall is None or (self.stall.position, self.stall.error) != (position, code):
             log.error("projector stalled: cannot apply an event; retrying with backoff", extra={
