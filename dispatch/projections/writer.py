@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table
 
 from dispatch.events.tables import UTCDateTime
 from dispatch.projections.rows import Row
@@ -33,59 +33,39 @@ _INT64: Final[tuple[int, int]] = (-(2**63), 2**63 - 1)
 
 def clean_text(value: str) -> str:
     """`value` with NUL and lone surrogates replaced by U+FFFD: text both databases and JSON can hold."""
-    if value.isascii() and "\x00" not in value:
-        return value
-    return _UNSTORABLE.sub(REPLACEMENT, value)
+    if value.isascii():
+        return value if "\x00" not in value else value.replace("\x00", REPLACEMENT)
+    return value if _UNSTORABLE.search(value) is None else _UNSTORABLE.sub(REPLACEMENT, value)
 
 
 def clean_value(value: Any) -> Any:
-    """`clean_text` over a JSON-like value: strings, and the keys and items of dicts and lists within."""
+    """`clean_text` over a JSON-like value: strings, and the keys and items of dicts and lists within. The value
+    itself when nothing in it needed cleaning (the usual case: no copy)."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
-        return {clean_text(key) if isinstance(key, str) else key: clean_value(item) for key, item in value.items()}
+        cleaned = {clean_text(key) if isinstance(key, str) else key: clean_value(item) for key, item in value.items()}
+        same = all(k1 is k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(cleaned.items(), value.items(), strict=True))
+        return value if same else cleaned
     if isinstance(value, list | tuple):
-        return [clean_value(item) for item in value]
+        items = [clean_value(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
-def _text_fitter(length: int | None) -> Converter:
-    def fit(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        value = clean_text(value)
-        return value if length is None or len(value) <= length else value[:length]
-
-    return fit
+def _fit_text(value: str, length: int) -> str:
+    value = clean_text(value)
+    return value if len(value) <= length else value[:length]
 
 
-def _int_fitter(bounds: tuple[int, int]) -> Converter:
-    low, high = bounds
-
-    def fit(value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
-            return min(max(value, low), high)
-        return value
-
-    return fit
+def _json_needs_cleaning(value: Any) -> bool:
+    try:
+        return b"\\u0000" in orjson.dumps(value)  # one pass in C; NUL is the only escape PostgreSQL refuses
+    except TypeError:
+        return True  # a lone surrogate, which JSON cannot carry
 
 
-def _fitter(column: Any) -> Converter | None:
-    """How a value is fitted to `column`; None when any value the projections make fits as it is."""
-    column_type = column.type
-    if isinstance(column_type, JSON):
-        return clean_value
-    if isinstance(column_type, Text):
-        return _text_fitter(None)
-    if isinstance(column_type, String):
-        return _text_fitter(None if column.primary_key else column_type.length)
-    if isinstance(column_type, BigInteger):
-        return _int_fitter(_INT64)
-    if isinstance(column_type, Integer):
-        return _int_fitter(_INT32)
-    return None
-
-
+_UNBOUNDED: Final[int] = 2**62
 def _sqlite_time(value: datetime | None) -> str | None:
     # The text SQLAlchemy's DateTime stores on SQLite, so ORM and Core reads agree with these rows.
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -112,17 +92,40 @@ class BulkInsert:
         self.copy = (f"COPY {quote(table.name)} ({', '.join(quote(c) for c in self.columns)}) FROM STDIN"
                      if dialect_name == "postgresql" else None)
         self.converters: list[Converter] = [self._converter(column.type, dialect_name) for column in table.columns]
-        self.fitters: list[tuple[str, Converter]] = [
-            (column.name, fitter) for column in table.columns if (fitter := _fitter(column)) is not None]
+        # What `fit` checks, by kind: text (with its column's length; keys are never cut), integers (with their
+        # column's range) and JSON.
+        self.texts: list[tuple[str, int]] = []
+        self.integers: list[tuple[str, int, int]] = []
+        self.documents: list[str] = []
+        for column in table.columns:
+            kind = column.type
+            if isinstance(kind, JSON):
+                self.documents.append(column.name)
+            elif isinstance(kind, String):  # Text is a String without a length
+                length = kind.length if kind.length is not None and not column.primary_key else _UNBOUNDED
+                self.texts.append((column.name, length))
+            elif isinstance(kind, Integer):  # BigInteger is an Integer
+                self.integers.append((column.name, *(_INT64 if isinstance(kind, BigInteger) else _INT32)))
 
     def fit(self, row: Row) -> Row:
-        """`row` as this table can store it on either database (see the module's docstring)."""
-        fitted = dict(row)
-        for name, fit in self.fitters:
-            value = fitted.get(name)
-            if value is not None:
-                fitted[name] = fit(value)
-        return fitted
+        """`row` as this table can store it on either database (see the module's docstring): `row` itself when it
+        fits already (checked inline: this runs for every row a rebuild writes), a fitted copy otherwise."""
+        changed: dict[str, Any] = {}
+        for name, length in self.texts:
+            value = row.get(name)
+            if value is None or (value.isascii() and "\x00" not in value and len(value) <= length):
+                continue
+            if (fitted := _fit_text(value, length)) != value:
+                changed[name] = fitted
+        for name, low, high in self.integers:
+            value = row.get(name)
+            if value is not None and not low <= value <= high:
+                changed[name] = min(max(value, low), high)
+        for name in self.documents:
+            value = row.get(name)
+            if value is not None and _json_needs_cleaning(value):
+                changed[name] = clean_value(value)
+        return row | changed if changed else row
 
     @staticmethod
     def _converter(column_type: Any, dialect_name: str) -> Converter:
