@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -70,9 +71,7 @@ def up(
         services = _services_with_redis(settings)
         _first_start(services)
         _refuse_initial_passwords_in_production(services)
-        publish = RedisPublisher(services.redis, settings.live_channel)  # type: ignore[arg-type]
-        projector = Projector(services.store, all_projections(), publish=publish,
-                              batch_size=settings.projector_batch_size)
+        projector = _projector(services)
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
@@ -167,14 +166,29 @@ def api(
     services = _services_with_redis(settings)
     _refuse_initial_passwords_in_production(services)
     if workers > 1:
-        from dispatch.serving import trusted_proxies
+        from dispatch.serving import WORKER_STARTUP_SECONDS, prepare_multiprocess_metrics, trusted_proxies
 
+        prepare_multiprocess_metrics(settings)
         uvicorn.run("dispatch.api.app:app_from_environment", factory=True, host=settings.host, port=settings.port,
                     workers=workers, log_config=None, ws_max_size=settings.ws_max_message_bytes,
                     ws_per_message_deflate=False, proxy_headers=trusted_proxies(settings) is not None,
-                    forwarded_allow_ips=trusted_proxies(settings))
+                    forwarded_allow_ips=trusted_proxies(settings), timeout_worker_healthcheck=WORKER_STARTUP_SECONDS)
         return
     _serve(services, settings.redis_url, settings.host, settings.port)
+
+
+def _projector(services: Services) -> Projector:
+    """The projector as `up` and `projector` run it: publishing, reporting its status, exporting its metrics."""
+    from dispatch.api.metrics import ProjectorMetrics, serve_metrics
+    from dispatch.projections.status import StatusRecord, status_key
+
+    settings = services.settings
+    publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
+    metrics = ProjectorMetrics()
+    serve_metrics(metrics.registry, settings.host, settings.projector_metrics_port)
+    return Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size,
+                     status=StatusRecord(services.redis, status_key(settings.live_channel)), observer=metrics,
+                     retry_seconds=settings.projector_retry_seconds)
 
 
 @app.command()
@@ -183,11 +197,26 @@ def projector() -> None:
     settings = _settings()
     configure_logging(settings.log_level)
     services = _services_with_redis(settings)
-    publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size).run(stop)
+    _projector(services).run(stop)
+
+
+@app.command()
+def health(
+    process: Annotated[str, typer.Argument(help="projector or worker")],
+) -> None:
+    """Exit 0 if the projector (or a worker on this host) is well, else 1; prints what was found (JSON)."""
+    from dispatch.health import projector_health, worker_health
+
+    checks = {"projector": projector_health, "worker": worker_health}
+    if process not in checks:
+        console.print(f"[red]unknown process {process!r}[/]: choose projector or worker")
+        raise typer.Exit(2)
+    healthy, found = checks[process](_settings())
+    print(json.dumps(found, default=str))
+    raise typer.Exit(0 if healthy else 1)
 
 
 @app.command()

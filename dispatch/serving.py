@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gc
+import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 import uvicorn
 from fastapi import FastAPI
 
 from dispatch.api.app import create_app
-from dispatch.api.metrics import Metrics
+from dispatch.api.metrics import MULTIPROC_ENV, Metrics
 from dispatch.bootstrap import Services
 from dispatch.commit_process import CommitProcess
 from dispatch.group_commit import Commits
@@ -26,6 +28,24 @@ def server_app(services: Services, redis_url: str | None) -> FastAPI:
         return CommitProcess(settings, on_batch=metrics.commit_batch.observe)
 
     return create_app(services, redis_url=redis_url, commits=commit_process if settings.commit_process else None)
+
+
+# How long uvicorn's supervisor waits for an API process to finish starting (and, later, to answer its ping)
+# before it kills it and starts another. Its default, 5 s, is shorter than a start on a busy two-core machine (the
+# app, its services, the committer's child process): every process was killed before it could serve.
+WORKER_STARTUP_SECONDS: Final[int] = 60
+
+
+def prepare_multiprocess_metrics(settings: Settings) -> Path:
+    """Point prometheus_client's multiprocess mode at an empty folder before the API processes start, so /metrics
+    adds up every process's values (dispatch/api/metrics.py). Emptied at each start: files a previous run left
+    would count its requests again. Only the metric files (*.db) are removed from a folder given in settings."""
+    folder = settings.metrics_dir or settings.data_dir / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    for left in folder.glob("*.db"):
+        left.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder.resolve())
+    return folder
 
 
 # Young collections start when this many more container objects have been made than freed (CPython's default

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,9 @@ class ZonePolicySetting(BaseModel):
         if self.warning_minutes >= self.guarantee_minutes:
             raise ValueError("warning_minutes must be less than guarantee_minutes")
         return self
+
+
+RetrySeconds = Annotated[float, Field(gt=0, le=3600)]
 
 
 def _default_policies() -> dict[str, ZonePolicySetting]:
@@ -67,6 +70,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Events the projector applies per transaction: bigger catches up faster, smaller publishes sooner.
     projector_batch_size: int = Field(default=2000, ge=1, le=100_000)
+    # A projector that cannot apply an event tries it again after this many seconds, doubling up to the second.
+    projector_retry_seconds: tuple[RetrySeconds, RetrySeconds] = (1.0, 30.0)
+    # Read models further behind the log than this (the age of the oldest event not yet applied) make /readyz and
+    # /healthz say "degraded" and the board show its banner.
+    projector_max_lag_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # Prometheus metrics and health of the projector and of a worker on a port of their own (0: none); each
+    # container of the production topology has its own address, so one port serves every replica.
+    projector_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Where several API processes (`dispatch api --workers N`) keep their metrics for /metrics to add up
+    # (prometheus_client's multiprocess mode); None: a folder under data_dir, emptied at each start.
+    metrics_dir: Path | None = None
     # Live board: a quiet socket still hears from the server this often; a client this far behind is resynced.
     ws_heartbeat_seconds: float = Field(default=10, gt=0, le=120)
     ws_queue_size: int = Field(default=200, ge=1, le=10_000)

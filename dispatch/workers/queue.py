@@ -174,11 +174,12 @@ class RqScheduler:
             )
             return self.queue.enqueue_job(job, unique=True)
         assert check.run_at is not None, "a deadline check has a time"
+        due = real_time(self.clock, check.run_at)
         job = self.queue.create_job(
             CHECK_DEADLINE_JOB, args=(check.incident_id, check.referral_id, check.kind), job_id=job_id,
             retry=self.retry, description=f"{check.kind} check of referral {check.referral_id}",
+            meta={"due_at": due.timestamp()},  # the worker measures how late the check started (metrics)
         )
-        due = real_time(self.clock, check.run_at)
         if due <= datetime.now(UTC):
             # Overdue (found by the sweep after a Redis loss): now, rather than on the scheduler's next tick.
             return self.queue.enqueue_job(job, unique=True)

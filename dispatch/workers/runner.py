@@ -24,14 +24,18 @@ import argparse
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.executions import Execution
+from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.worker import SimpleWorker
 
+from dispatch.api.metrics import WorkerMetrics, serve_metrics
 from dispatch.bootstrap import Services, attach_scheduler, build_services
 from dispatch.database import DATABASE_ERRORS
 from dispatch.settings import Settings, get_settings
@@ -63,6 +67,7 @@ def run_worker(settings: Settings, *, redis: Redis | None = None, burst: bool = 
     log.info("reconciled at start", extra={"referrals": report.open_referrals, "checks": report.outcomes})
     sweeps = ReconcileLoop(services, scheduler, index, settings.reconcile_seconds)
     worker = _worker(scheduler.queue, settings)
+    serve_metrics(worker.metrics.registry, settings.host, settings.worker_metrics_port)
     _start_rq_scheduler(worker, settings, burst=burst)
     if not burst:
         sweeps.start()
@@ -72,13 +77,35 @@ def run_worker(settings: Settings, *, redis: Redis | None = None, burst: bool = 
         sweeps.stop()
 
 
-def _worker(queue: Queue, settings: Settings) -> SimpleWorker:
+class MeasuredWorker(SimpleWorker):
+    """RQ's SimpleWorker, measuring each job: how late it started against the time it was due (a deadline check's
+    scheduled time, kept in its meta as `due_at`; otherwise when it was queued), and how it ended."""
+
+    def __init__(self, *args: Any, metrics: WorkerMetrics | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.metrics = metrics or WorkerMetrics()
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        name = (job.func_name or "unknown").rsplit(".", 1)[-1]
+        due = job.meta.get("due_at")
+        due_at = datetime.fromtimestamp(float(due), UTC) if due is not None else job.enqueued_at
+        if due_at is not None:
+            aware = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=UTC)
+            self.metrics.lateness.labels(name).observe(max(0.0, (datetime.now(UTC) - aware).total_seconds()))
+        finished: bool = super().perform_job(job, queue, execution)
+        self.metrics.jobs.labels(name, "finished" if finished else "failed").inc()
+        if not finished:
+            self.metrics.failures.labels(name).inc()
+        return finished
+
+
+def _worker(queue: Queue, settings: Settings) -> MeasuredWorker:
     # RQ looks after its scheduler (restarts it, takes over the lock of a dead worker's) in its maintenance
     # tasks, which an idle worker runs only between waits for a job: every 10 minutes and 405 seconds by
     # default. One sweep interval for both keeps a lost scheduler from delaying checks by minutes.
     interval = max(1, round(settings.reconcile_seconds))
-    worker = SimpleWorker([queue], connection=queue.connection, maintenance_interval=interval,
-                          worker_ttl=interval + 15)
+    worker = MeasuredWorker([queue], connection=queue.connection, maintenance_interval=interval,
+                            worker_ttl=interval + 15)
     # RQ doubles its wait between tries while Redis is away, up to a minute: after a long outage, due checks
     # would wait up to that long once Redis is back. A try costs one refused connection.
     worker.max_connection_wait_time = REDIS_RETRY_CAP_SECONDS

@@ -57,7 +57,7 @@ def test_up_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
             base = f"http://127.0.0.1:{port}"
             health = httpx.get(f"{base}/healthz", timeout=5).json()
             assert health == {"status": "ok", "log_head": health["log_head"], "database": "ok", "redis": "ok",
-                              "committer": "ok"}
+                              "committer": "ok", "projector": health["projector"]}
             token = httpx.post(f"{base}/api/auth/login", timeout=5, json={
                 "username": "demo-operator", "password": accounts["demo-operator"]}).json()["token"]
             headers = {"Authorization": f"Bearer {token}"}

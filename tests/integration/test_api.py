@@ -352,7 +352,8 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/auth/logout", EVERYONE),
 ]
 # Open to anyone, signed in or not: signing in itself, and what operations' monitoring reads.
-PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/metrics")]
+PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"),
+                 ("GET", "/metrics")]
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTE_ROLES, ids=[f"{m} {p}" for m, p, _ in ROUTE_ROLES])

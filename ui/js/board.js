@@ -13,6 +13,8 @@ import { clock, dateTime, duration } from "./time.js";
 const RECORDABLE = ["en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over",
   "back_in_service"];
 const LEVEL_RANK = { none: 0, met: 0, on_track: 0, at_risk: 1, breached: 2, missed: 2 };
+// How often the board asks whether the read models behind it keep up with the log (GET /readyz).
+const FRESHNESS_CHECK_MS = 10000;
 
 const me = await requireSignIn(["operator", "official", "admin"]);
 const canAct = me.role === "operator";
@@ -29,6 +31,7 @@ const placeById = new Map(places.map((p) => [p.id, p]));
 let views = { board_incidents: new Map(), resources_view: new Map(), referrals_view: new Map() };
 let selectedId = null;
 let lastStatus = "connecting";
+let lastFreshness = null; // the projector part of the last /readyz answer
 let mapMode = "offline";
 let recommendationTimer = null;
 let alertsShown = "";
@@ -70,11 +73,14 @@ const live = new LiveBoard({
 });
 live.connect();
 setInterval(tick, 1000);
+checkFreshness();
+setInterval(checkFreshness, FRESHNESS_CHECK_MS);
 document.body.dataset.ready = "true";
 window.addEventListener("langchange", () => {
   render();
   showConnection(lastStatus);
   showMapMode();
+  showFreshness(lastFreshness);
 });
 
 function showMapMode() {
@@ -93,6 +99,28 @@ function showConnection(status) {
   const banner = byId("offline-banner");
   banner.hidden = status === "live" || status === "connecting";
   banner.textContent = t("board_offline");
+}
+
+// --- freshness: a socket can be live while the projector behind it is stalled ----------------------------
+
+async function checkFreshness() {
+  try {
+    const ready = await api("/readyz", { timeoutMs: 5000 });
+    showFreshness(ready.projector ?? null);
+  } catch {
+    // The API or the network is away: the connection pill and the offline banner say so already.
+  }
+}
+
+function showFreshness(projector) {
+  lastFreshness = projector;
+  const banner = byId("stale-banner");
+  const stale = projector && projector.status !== "ok";
+  banner.hidden = !stale;
+  banner.dataset.status = projector?.status ?? "unknown";
+  if (!stale) return;
+  const vars = { duration: duration(projector.lag_seconds), n: projector.lag_events };
+  banner.textContent = t(projector.status === "stalled" ? "board_stalled" : "board_stale", vars);
 }
 
 // --- reading the views --------------------------------------------------------------------------------

@@ -66,6 +66,14 @@ const STRINGS = {
   connecting: { th: "กำลังเชื่อมต่อ…", en: "Connecting…" },
   reconnecting: { th: "ขาดการเชื่อมต่อ กำลังเชื่อมต่อใหม่…", en: "Connection lost, reconnecting…" },
   board_offline: { th: "ออฟไลน์ ข้อมูลบนกระดานอาจไม่เป็นปัจจุบัน", en: "Offline: the board may be out of date" },
+  board_stale: {
+    th: "ข้อมูลบนกระดานล่าช้า {duration} ({n} รายการที่บันทึกแล้วยังไม่แสดง)",
+    en: "The board is {duration} behind: {n} recorded changes are not shown yet",
+  },
+  board_stalled: {
+    th: "กระดานหยุดปรับปรุง ข้อมูลล่าช้า {duration} ({n} รายการที่บันทึกแล้วยังไม่แสดง) โปรดแจ้งผู้ดูแลระบบ",
+    en: "The board has stopped updating: its data is {duration} behind ({n} recorded changes not shown). Tell the administrator",
+  },
   incidents: { th: "เหตุที่ยังเปิดอยู่", en: "Open incidents" },
   no_incidents: { th: "ไม่มีเหตุที่เปิดอยู่", en: "No open incidents" },
   resources: { th: "หน่วยปฏิบัติการ", en: "Resources" },
