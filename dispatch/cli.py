@@ -186,9 +186,9 @@ def projector() -> None:
     services = _services_with_redis(settings)
     publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
     stop = threading.Event()
+    checkpoints = _start_checkpoints(services, stop)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    checkpoints = _start_checkpoints(services, stop)
     Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size).run(stop)
     checkpoints.join(timeout=10)  # its last checkpoint, of whatever the head moved since the one before
 
@@ -249,7 +249,11 @@ def verify(
     except CheckpointError as exc:
         console.print(f"[red]REFUSED[/]: {exc}")
         raise typer.Exit(2) from exc
-    report = build_services(settings).store.verify(checkpoints=kept)
+    store = build_services(settings).store
+    try:
+        report = store.verify(checkpoints=kept)
+    finally:
+        store.engine.dispose()
     if report.intact:
         anchored = f", agrees with the signed checkpoint of position {report.anchored_position}" if kept else ""
         console.print(f"[green]intact[/]: {report.checked} events, head {report.head_position}{anchored}")
