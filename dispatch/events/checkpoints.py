@@ -200,20 +200,19 @@ def read_checkpoints(path: Path) -> list[SignedCheckpoint]:
         content = path.read_bytes()
     except OSError as exc:
         raise CheckpointError(f"the checkpoint file {path} cannot be read: {exc}") from exc
-    lines = [(number, line) for number, line in enumerate(content.splitlines(), start=1) if line.strip()]
-    try:
-        return [_decode(line) for _number, line in lines]
-    except CheckpointError:
-        pass
-    try:
-        return [_decode(content)]  # one object, perhaps pretty-printed over several lines
-    except CheckpointError:
-        for number, line in lines:
-            try:
-                _decode(line)
-            except CheckpointError as exc:
-                raise CheckpointError(f"{path} line {number}: {exc}") from exc
-        raise
+    found = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            found.append(_decode(line))
+        except CheckpointError as exc:
+            with contextlib.suppress(CheckpointError):
+                return [_decode(content)]  # one object, pretty-printed over several lines
+            raise CheckpointError(f"{path} line {number}: {exc}") from exc
+    if not found:
+        raise CheckpointError(f"the checkpoint file {path} holds no checkpoint")
+    return found
 
 
 def kept_checkpoints(paths: Sequence[Path], public_key: Ed25519PublicKey) -> list[SignedCheckpoint]:

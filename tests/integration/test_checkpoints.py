@@ -306,3 +306,10 @@ def test_the_audit_page_verification_catches_a_cut_against_the_newest_published_
 
     assert before["intact"] is True and before["anchored_position"] == 4
     assert after["intact"] is False and after["first_bad_position"] == 3 and after["head_position"] == 2
+
+
+def test_a_kept_file_without_a_checkpoint_is_refused_rather_than_verifying_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_bytes(b"\n")
+
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        read_checkpoints(tmp_path / "empty.jsonl")
