@@ -80,7 +80,7 @@ def up(
                               batch_size=settings.projector_batch_size)
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
-        checkpoints = start_publisher(settings, services.store, services.clock, stop, embedded=True)
+        checkpoints = _start_checkpoints(services, stop, embedded=True)
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
         if not stop.is_set():
             _serve(services, redis_url, settings.host, settings.port, on_ready=lambda: console.print(
@@ -186,17 +186,17 @@ def projector() -> None:
     services = _services_with_redis(settings)
     publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
     stop = threading.Event()
-    checkpoints = _start_checkpoints(services, stop)
+    checkpoints = _start_checkpoints(services, stop, embedded=False)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size).run(stop)
     checkpoints.join(timeout=10)  # its last checkpoint, of whatever the head moved since the one before
 
 
-def _start_checkpoints(services: Services, stop: threading.Event) -> threading.Thread:
+def _start_checkpoints(services: Services, stop: threading.Event, *, embedded: bool) -> threading.Thread:
     """Sign the log's head on a thread of the projector process (dispatch/events/checkpoints.py says why)."""
     try:
-        return start_publisher(services.settings, services.store, services.clock, stop, embedded=False)
+        return start_publisher(services.settings, services.store, services.clock, stop, embedded=embedded)
     except CheckpointError as exc:
         console.print(f"[red]Refusing to start[/]: {exc}")
         raise typer.Exit(2) from exc
