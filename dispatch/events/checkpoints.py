@@ -236,6 +236,28 @@ def newest_line(path: Path) -> bytes | None:
     return None
 
 
+def whole_lines(path: Path, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
+    """The file as it is now, in chunks, up to its last complete line (the publisher may be appending one).
+    Raises FileNotFoundError at once if there is no file."""
+    handle = path.open("rb")
+    end = handle.seek(0, os.SEEK_END)
+    while end > 0:
+        start = max(0, end - _TAIL_BLOCK)
+        handle.seek(start)
+        if (newline := handle.read(end - start).rfind(b"\n")) >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    return _chunks(handle, end, chunk_bytes)
+
+
+def _chunks(handle: IO[bytes], end: int, chunk_bytes: int) -> Iterator[bytes]:
+    with handle:
+        handle.seek(0)
+        while (left := end - handle.tell()) > 0:
+            yield handle.read(min(chunk_bytes, left))
+
+
 def published_checkpoint(settings: Settings) -> SignedCheckpoint | None:
     """The newest published checkpoint that verifies with the published public key, or None."""
     try:

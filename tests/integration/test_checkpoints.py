@@ -33,6 +33,7 @@ from dispatch.events.checkpoints import (
     sign,
     signing_key,
     start_publisher,
+    whole_lines,
 )
 from dispatch.events.store import EventStore
 from tests.integration.test_event_store import reported
@@ -313,3 +314,15 @@ def test_a_kept_file_without_a_checkpoint_is_refused_rather_than_verifying_nothi
 
     with pytest.raises(CheckpointError, match="holds no checkpoint"):
         read_checkpoints(tmp_path / "empty.jsonl")
+
+
+def test_the_published_file_is_served_in_whole_lines_while_one_is_being_appended(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints.jsonl"
+    lines = [f'{{"n": {n}, "pad": "{"x" * 300}"}}\n'.encode() for n in range(100)]
+    path.write_bytes(b"".join(lines) + b'{"n": 100, "pa')
+
+    served = b"".join(whole_lines(path, chunk_bytes=1000))
+
+    assert served == b"".join(lines)
+    with pytest.raises(FileNotFoundError):
+        whole_lines(tmp_path / "missing.jsonl")

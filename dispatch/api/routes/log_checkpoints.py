@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from dispatch.api.deps import ServicesDep, require
 from dispatch.commands import Actor
 from dispatch.errors import NotFound
-from dispatch.events.checkpoints import checkpoints_path, newest_line, public_key_path
+from dispatch.events.checkpoints import checkpoints_path, newest_line, public_key_path, whole_lines
 
 router = APIRouter(prefix="/api/log/checkpoints", tags=["audit"])
 Official = Annotated[Actor, Depends(require("official"))]
@@ -36,13 +36,12 @@ def latest(actor: Official, services: ServicesDep) -> Response:
 
 @router.get("", summary="Every signed checkpoint, one JSON object a line",
             responses={200: {"content": {"application/x-ndjson": {}}}})
-def every(actor: Official, services: ServicesDep) -> Response:
+def every(actor: Official, services: ServicesDep) -> StreamingResponse:
     try:
-        content = checkpoints_path(services.settings).read_bytes()
+        lines = whole_lines(checkpoints_path(services.settings))
     except FileNotFoundError as exc:
         raise NoCheckpointYet("no checkpoint has been published yet") from exc
-    # Whole lines only: the publisher may be appending one as we read.
-    return Response(content[:content.rfind(b"\n") + 1], media_type="application/x-ndjson", headers=_FRESH | {
+    return StreamingResponse(lines, media_type="application/x-ndjson", headers=_FRESH | {
         "Content-Disposition": 'attachment; filename="checkpoints.jsonl"'})
 
 
