@@ -100,8 +100,9 @@ class ChainWalk:
 
     def __init__(self, anchors: Sequence[Anchor] = (), *, since: Anchor | None = None) -> None:
         start = since.position if since is not None else 0
-        self._pending = sorted([*anchors, *([since] if since else [])], key=lambda anchor: anchor.position)
-        self._pending = [anchor for anchor in self._pending if anchor.position >= start]
+        everything = sorted([*anchors, *([since] if since else [])], key=lambda anchor: anchor.position)
+        self._anchors = [anchor for anchor in everything if anchor.position >= start]
+        self._next_anchor = 0  # the anchors before it have been matched
         self._expected = max(start, 1)
         # None: the first row's own link is vouched for by `since` (its hash is checked against it).
         self._prev: str | None = None if since is not None else GENESIS_HASH
@@ -124,7 +125,7 @@ class ChainWalk:
     def report(self) -> ChainReport:
         position, digest = self._head
         anchored = self._matched.position if self._matched is not None else None
-        if self._broken is None and self._pending:
+        if self._broken is None and self._next_anchor < len(self._anchors):
             self._broken = self._cut_short(position)
         if self._broken is not None:
             return ChainReport(intact=False, checked=self._checked, head_position=position, head_hash=digest,
@@ -134,7 +135,7 @@ class ChainWalk:
                            anchored_position=anchored)
 
     def _cut_short(self, head: int) -> tuple[int, str]:
-        newest = self._pending[-1]
+        newest = self._anchors[-1]
         if self._checked == 0 and not self._from_genesis:  # started at `since` and found not even its row
             return self._expected, f"the log ends before position {self._expected}, but the checkpoint signed " \
                                    f"at {newest.at} records position {newest.position}: its end was removed"
@@ -155,8 +156,9 @@ class ChainWalk:
         return None
 
     def _anchor_problem(self, row: ChainRow) -> tuple[int, str] | None:
-        while self._pending and self._pending[0].position == row.position:
-            anchor = self._pending.pop(0)
+        while self._next_anchor < len(self._anchors) and self._anchors[self._next_anchor].position == row.position:
+            anchor = self._anchors[self._next_anchor]
+            self._next_anchor += 1
             if anchor.hash != row.hash:
                 return row.position, (
                     f"position {row.position}: its hash differs from the checkpoint signed at {anchor.at}: "
