@@ -240,15 +240,19 @@ def whole_lines(path: Path, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
     """The file as it is now, in chunks, up to its last complete line (the publisher may be appending one).
     Raises FileNotFoundError at once if there is no file."""
     handle = path.open("rb")
+    return _chunks(handle, _complete_end(handle), chunk_bytes)
+
+
+def _complete_end(handle: IO[bytes]) -> int:
+    """The offset just after the file's last newline; 0 if it has none."""
     end = handle.seek(0, os.SEEK_END)
     while end > 0:
         start = max(0, end - _TAIL_BLOCK)
         handle.seek(start)
         if (newline := handle.read(end - start).rfind(b"\n")) >= 0:
-            end = start + newline + 1
-            break
+            return start + newline + 1
         end = start
-    return _chunks(handle, end, chunk_bytes)
+    return 0
 
 
 def _chunks(handle: IO[bytes], end: int, chunk_bytes: int) -> Iterator[bytes]:
@@ -308,6 +312,11 @@ def _appending(path: Path) -> Iterator[IO[bytes]]:
     with path.open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
+            # A publisher killed mid-append leaves part of a line: never a checkpoint (it cannot verify), and
+            # the next line appended must not run on from it.
+            complete = _complete_end(handle)
+            if complete < handle.seek(0, os.SEEK_END):
+                handle.truncate(complete)
             yield handle
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -326,3 +326,18 @@ def test_the_published_file_is_served_in_whole_lines_while_one_is_being_appended
     assert served == b"".join(lines)
     with pytest.raises(FileNotFoundError):
         whole_lines(tmp_path / "missing.jsonl")
+
+
+def test_a_line_torn_by_a_crash_mid_append_is_dropped_before_the_next_checkpoint(
+        store: EventStore, key: Ed25519PrivateKey, clock: FrozenClock, tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints.jsonl"
+    publishing = publisher(store, key, clock, path)
+    fill(store, 2)
+    first = publishing.publish_due()
+    with path.open("ab") as torn:
+        torn.write(b'{"format":"dispatch-checkpoint/1","posi')
+    fill(store, 5, first=2)
+
+    second = publishing.publish_due()
+
+    assert read_checkpoints(path) == [first, second] and second is not None and second.position == 7
