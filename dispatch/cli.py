@@ -21,6 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dispatch.bootstrap import Services, build_services, connect_redis
 from dispatch.commands import SYSTEM, RegisterResource
 from dispatch.embedded_redis import EmbeddedRedis
+from dispatch.events.checkpoints import (
+    CheckpointError,
+    kept_checkpoints,
+    load_public_key,
+    public_key_path,
+    start_publisher,
+)
 from dispatch.events.vocabulary import ROLES
 from dispatch.geo.fleet import load_demo_fleet
 from dispatch.logs import configure_logging
@@ -67,6 +74,7 @@ def up(
         signal.signal(signum, lambda *_: stop.set())
     worker: subprocess.Popen[bytes] | None = None
     projector_thread: threading.Thread | None = None
+    checkpoints: threading.Thread | None = None
     try:
         services = _services_with_redis(settings)
         _first_start(services)
@@ -74,6 +82,7 @@ def up(
         projector = _projector(services)
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
+        checkpoints = _start_checkpoints(services, stop, embedded=True)
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
         if not stop.is_set():
             _serve(services, redis_url, settings.host, settings.port, on_ready=lambda: console.print(
@@ -87,8 +96,9 @@ def up(
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 worker.kill()
-        if projector_thread is not None:
-            projector_thread.join(timeout=10)
+        for thread in (projector_thread, checkpoints):
+            if thread is not None:
+                thread.join(timeout=10)
         if embedded is not None:
             embedded.stop()
         console.print("stopped.")
@@ -198,9 +208,11 @@ def projector() -> None:
     configure_logging(settings.log_level)
     services = _services_with_redis(settings)
     stop = threading.Event()
+    checkpoints = _start_checkpoints(services, stop, embedded=False)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     _projector(services).run(stop)
+    checkpoints.join(timeout=10)  # its last checkpoint, of whatever the head moved since the one before
 
 
 @app.command()
@@ -217,6 +229,15 @@ def health(
     healthy, found = checks[process](_settings())
     print(json.dumps(found, default=str))
     raise typer.Exit(0 if healthy else 1)
+
+
+def _start_checkpoints(services: Services, stop: threading.Event, *, embedded: bool) -> threading.Thread:
+    """Sign the log's head on a thread of the projector process (dispatch/events/checkpoints.py says why)."""
+    try:
+        return start_publisher(services.settings, services.store, services.clock, stop, embedded=embedded)
+    except CheckpointError as exc:
+        console.print(f"[red]Refusing to start[/]: {exc}")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -249,11 +270,31 @@ def rebuild(name: Annotated[list[str] | None, typer.Argument(help="projections t
 
 
 @app.command()
-def verify() -> None:
-    """Walk the log's hash chain; exit 1 and name the first altered position if it is broken."""
-    report = build_services(_settings()).store.verify()
+def verify(
+    checkpoint: Annotated[list[Path] | None, typer.Option(
+        "--checkpoint", help="kept signed checkpoints (a file of JSON lines, or one downloaded checkpoint); "
+                             "the log must agree with every one. Repeatable")] = None,
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", help="the checkpoints' public key (PEM), your own kept copy; default: the one published "
+                             "beside the checkpoints")] = None,
+) -> None:
+    """Walk the log's hash chain, and check it against kept checkpoints; exit 1 naming the first altered,
+    missing or rewritten position, exit 2 if a checkpoint's signature does not verify."""
+    settings = _settings()
+    try:
+        key = load_public_key(public_key or public_key_path(settings)) if checkpoint else None
+        kept = kept_checkpoints(checkpoint, key) if checkpoint and key else []
+    except CheckpointError as exc:
+        console.print(f"[red]REFUSED[/]: {exc}")
+        raise typer.Exit(2) from exc
+    store = build_services(settings).store
+    try:
+        report = store.verify(checkpoints=kept)
+    finally:
+        store.engine.dispose()
     if report.intact:
-        console.print(f"[green]intact[/]: {report.checked} events, head {report.head_position}")
+        anchored = f", agrees with the signed checkpoint of position {report.anchored_position}" if kept else ""
+        console.print(f"[green]intact[/]: {report.checked} events, head {report.head_position}{anchored}")
         return
     console.print(f"[red]BROKEN[/] at position {report.first_bad_position}: {report.problem}")
     raise typer.Exit(1)

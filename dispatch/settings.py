@@ -168,6 +168,19 @@ class Settings(BaseSettings):
     def cookies_secure(self) -> bool:
         return self.cookie_secure if self.cookie_secure is not None else self.environment == "production"
 
+    # --- the log's anchor (dispatch/events/checkpoints.py) -----------------------------------------------
+    # The Ed25519 private key (PEM, PKCS#8) that signs checkpoints of the log's head. None: checkpoint-key.pem in
+    # data_dir, made on first start by `dispatch up` and in development; a production projector refuses to
+    # start without one named here (kept where the database's administrators cannot read it).
+    checkpoint_key_file: Path | None = None
+    # Where signed checkpoints are appended, one JSON object a line; None: checkpoints.jsonl in data_dir. The
+    # public key is published beside it (checkpoint-public-key.pem).
+    checkpoint_file: Path | None = None
+    # A checkpoint is signed once the head has moved this many events, or this many minutes after the last
+    # one, whichever comes first: at most that much of the log's end is unanchored.
+    checkpoint_every_events: int = Field(default=500, ge=1, le=1_000_000)
+    checkpoint_every_minutes: float = Field(default=1.0, gt=0, le=24 * 60)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -70,9 +70,10 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def services(engine: Engine, clock: FrozenClock) -> Services:
-    # Cheap password hashing: the tests check who may do what, not argon2's cost.
-    settings = Settings(follow_poll_seconds=0.05, password_time_cost=1, password_memory_kib=1024)
+def services(engine: Engine, clock: FrozenClock, tmp_path: Path) -> Services:
+    # Cheap password hashing: the tests check who may do what, not argon2's cost. The data dir (checkpoints,
+    # their key) is the test's own, never a `var/` left in the working directory.
+    settings = Settings(data_dir=tmp_path, follow_poll_seconds=0.05, password_time_cost=1, password_memory_kib=1024)
     return services_on(engine, settings, clock)
 
 

@@ -27,6 +27,7 @@ from dispatch.api.routes import (
     health,
     incidents,
     live,
+    log_checkpoints,
     places,
     recommendations,
     reports,
@@ -87,6 +88,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
                    board.router, resources.router, places.router, events.router, reports.router, audit.router,
                    health.router):
         app.include_router(router, responses=ERROR_RESPONSES)
+    app.include_router(log_checkpoints.router, responses=ERROR_RESPONSES)
     app.include_router(live.router)
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
     app.include_router(docs.router)

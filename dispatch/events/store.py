@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from dispatch.clock import Clock, SystemClock
 from dispatch.errors import ConcurrencyConflict, DispatchError, IdempotencyKeyReused, InvalidText, ValueNotStored
 from dispatch.events.catalogue import Event, decode_data, encode_data, type_name
-from dispatch.events.chain import GENESIS_HASH, ChainReport, event_hash
+from dispatch.events.chain import GENESIS_HASH, Anchor, ChainReport, ChainRow, ChainWalk, event_hash
 from dispatch.events.envelope import EventMeta, StoredEvent, encode_meta
 from dispatch.events.wakeup import LocalWakeup, Wakeup
 from dispatch.text import (
@@ -513,21 +513,18 @@ class EventStore:
 
     # --- verifying ---------------------------------------------------------------------------------
 
-    def verify(self, batch_size: int = 5000) -> ChainReport:
-        """Walk the whole chain: positions gap-free, each prev_hash the previous hash, each hash recomputed."""
-        expected_position, prev_hash, checked, after = 1, GENESIS_HASH, 0, 0
+    def verify(self, batch_size: int = 5000, *, checkpoints: Sequence[Anchor] = (),
+               since: Anchor | None = None) -> ChainReport:
+        """Walk the chain (dispatch/events/chain.py): positions gap-free, each prev_hash the previous hash, each
+        hash recomputed, and the log at each checkpoint's position holding that checkpoint's hash. From the
+        first event, or from `since`, a checkpoint already trusted."""
+        walk = ChainWalk(checkpoints, since=since)
+        after = since.position - 1 if since is not None else 0
         while rows := self._page(after, batch_size):
-            for row in rows:
-                problem = _row_problem(row, expected_position, prev_hash)
-                if problem is not None:
-                    return ChainReport(
-                        intact=False, checked=checked, head_position=after,
-                        first_bad_position=expected_position if "missing" in problem else row[0],
-                        problem=problem,
-                    )
-                prev_hash, expected_position, checked = row[9], row[0] + 1, checked + 1
+            if not all(walk.check(_chain_row(row)) for row in rows):
+                break
             after = rows[-1][0]
-        return ChainReport(intact=True, checked=checked, head_position=after)
+        return walk.report()
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -662,18 +659,8 @@ def _decode_row(row: Any) -> StoredEvent:
     )
 
 
-def _row_problem(row: Any, expected_position: int, prev_hash: str) -> str | None:
-    position, stream_id, version, event_type, schema_version, data, meta, recorded_at, stored_prev, digest = row
-    if position != expected_position:
-        return f"position {expected_position} is missing (next stored is {position})"
-    if stored_prev != prev_hash:
-        return f"position {position}: prev_hash does not match the hash of position {position - 1}"
-    computed = event_hash(
-        prev_hash, position, stream_id, version, event_type, schema_version, _db_time(recorded_at), data, meta
-    )
-    if computed != digest:
-        return f"position {position}: stored content does not match its hash (altered after it was written)"
-    return None
+def _chain_row(row: Any) -> ChainRow:
+    return ChainRow._make((*row[:7], _db_time(row[7]), row[8], row[9]))
 
 
 def _last_versions(events: list[StoredEvent]) -> dict[str, int]:

@@ -286,6 +286,9 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
         audit.click("#csv")
     csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert csv_text.startswith("response_id,incident_id") and f"{incident}/{boat}" in csv_text
+    with audit.expect_download() as kept:  # the log's signed head, for the official to keep
+        audit.click("#checkpoint")
+    assert '"format":"dispatch-checkpoint/1"' in Path(kept.value.path()).read_text()
     shot(audit, "audit-1366-en")
     audit.click("#lang")
     expect(audit.locator("#verify")).to_contain_text("บันทึกครบถ้วน")

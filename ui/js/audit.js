@@ -22,6 +22,7 @@ let reads = null; // GET /api/audit/reads: { reads: [...] }, or { failed: true }
 
 const me = await requireSignIn(["official", "operator"]);
 renderHeader(me);
+byId("anchor").hidden = me.role !== "official"; // checkpoints are downloaded by officials only
 try {
   places = new Map((await loadPlaces()).map((p) => [p.id, p]));
 } catch {
@@ -168,6 +169,9 @@ function renderVerification() {
   box.textContent = verification.intact
     ? t("verify_ok", { n: verification.checked, head: verification.head_position })
     : t("verify_bad", { pos: verification.first_bad_position, problem: verification.problem });
+  if (verification.intact && verification.anchored_position) {
+    box.textContent += " " + t("verify_anchored", { pos: verification.anchored_position });
+  }
 }
 
 function renderFigures() {
