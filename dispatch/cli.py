@@ -97,7 +97,7 @@ def up(
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
         if not stop.is_set():
             _serve(services, redis_url, settings.host, settings.port,
-                   on_ready=lambda: console.print(_started(services, started)))
+                   on_ready=lambda: console.print(startup_block(services, started)))
     finally:
         stop.set()
         if worker is not None:
@@ -126,7 +126,7 @@ def _refuse_taken_port(host: str, port: int) -> None:
         raise typer.Exit(1) from None
 
 
-def _started(services: Services, started: FirstStart) -> str:
+def startup_block(services: Services, started: FirstStart) -> str:
     """The block `dispatch up` ends its start-up with: where to go, who can sign in, and with what."""
     settings = services.settings
     url = f"http://{settings.host}:{settings.port}/"
