@@ -1,6 +1,6 @@
-"""The package is the product: a wheel built from the checkout, installed into a fresh virtual environment
-outside it (as the Dockerfile does), runs `dispatch up` and serves every page and asset, and the API docs
-render in Chromium with every other host out of reach.
+"""The package is the product: a wheel built as the Dockerfile builds it (from what .dockerignore lets in),
+installed into a fresh virtual environment outside the checkout, runs `dispatch up` and serves every page and
+asset, and the API docs render in Chromium with every other host out of reach.
 
 The wheel goes in with `--no-deps`; its dependencies are this environment's, seen through a plain path in a
 .pth file, so its own .pth files (the checkout's editable install among them) never run and `dispatch` can
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,10 +65,29 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
 
 
 def build_wheel(into: Path) -> Path:
+    """The wheel as the Dockerfile builds it: from the files .dockerignore lets into the build."""
+    context = docker_context(into.parent / "context")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(into),
-                    str(REPO)], check=True, capture_output=True, timeout=600)
+                    str(context)], check=True, capture_output=True, timeout=600)
     [wheel] = into.glob("andaman_dispatch-*.whl")
     return wheel
+
+
+def docker_context(into: Path) -> Path:
+    """A copy of what .dockerignore sends to the image's build: it ignores everything (`*`), then lets in
+    the paths it names with `!`."""
+    rules = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert rules[0] == "*", ".dockerignore lists what goes in"
+    into.mkdir()
+    for rule in rules[1:]:
+        if rule.startswith("!"):
+            source = REPO / rule.removeprefix("!").rstrip("/")
+            if source.is_dir():
+                shutil.copytree(source, into / source.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(source, into / source.name)
+    return into
 
 
 def install_wheel(wheel: Path, venv: Path) -> Path:
