@@ -1,4 +1,4 @@
-"""dispatch up | api | projector | worker | rebuild | verify | users | migrate"""
+"""dispatch up | api | projector | worker | rebuild | verify | users | migrate (and --version)"""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dispatch import __version__
@@ -130,8 +131,8 @@ def startup_block(services: Services, started: FirstStart) -> str:
     """The block `dispatch up` ends its start-up with: where to go, who can sign in, and with what."""
     settings = services.settings
     url = f"http://{settings.host}:{settings.port}/"
-    lines = ["", "[bold green]Andaman dispatch is up:[/] " + url, f"  API docs:  {url}docs",
-             f"  data:      {settings.data_dir.resolve()}"]
+    lines = ["", "[bold green]Andaman dispatch is up:[/] " + escape(url), f"  API docs:  {escape(url)}docs",
+             f"  data:      {escape(str(settings.data_dir.resolve()))}"]
     if started.fleet:
         lines.append(f"  loaded the demo fleet ({started.fleet} invented resources)")
     lines += _accounts(services, started)
@@ -140,14 +141,14 @@ def startup_block(services: Services, started: FirstStart) -> str:
 
 
 def _accounts(services: Services, started: FirstStart) -> list[str]:
-    kept = passwords_file(services)
+    kept = escape(str(passwords_file(services)))  # printed as it is, never read as Rich markup
     if started.passwords:
         return ["  demo accounts (first start; each must change its password at first sign-in):",
                 *(f"    {account.removeprefix('demo-'):<10} {account:<16} {password}"
                   for account, password in started.passwords.items()),
                 f"  these passwords are kept in {kept} (readable by you only) until changed"]
     if waiting := services.accounts.with_initial_passwords():
-        return [f"  accounts still on their first-start password: {', '.join(waiting)} (see {kept})"]
+        return [f"  accounts still on their first-start password: {escape(', '.join(waiting))} (see {kept})"]
     if not services.accounts.has_users():
         return ["  no accounts yet: add the first with `dispatch users add NAME --role admin`"]
     return []
