@@ -1,4 +1,4 @@
-"""dispatch up | api | projector | worker | rebuild | verify | users | migrate"""
+"""dispatch up | api | projector | worker | rebuild | verify | users | migrate (and --version)"""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,12 +16,15 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from dispatch import __version__
 from dispatch.bootstrap import Services, build_services, connect_redis
-from dispatch.commands import SYSTEM, RegisterResource
 from dispatch.embedded_redis import EmbeddedRedis
+from dispatch.errors import DispatchError
 from dispatch.events.checkpoints import (
     CheckpointError,
     kept_checkpoints,
@@ -28,22 +32,34 @@ from dispatch.events.checkpoints import (
     public_key_path,
     start_publisher,
 )
-from dispatch.events.vocabulary import ROLES
-from dispatch.geo.fleet import load_demo_fleet
+from dispatch.events.vocabulary import Role
+from dispatch.first_start import FirstStart, first_start, passwords_file
 from dispatch.logs import configure_logging
 from dispatch.projections import all_projections
 from dispatch.projections.publish import RedisPublisher
 from dispatch.projections.runner import Projector
-from dispatch.service import handle
 from dispatch.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Andaman maritime emergency dispatch.")
-users_app = typer.Typer(no_args_is_help=True, help="People who may sign in.")
+# Plain (not Rich) usage errors: "Error: Invalid value for '--role': ..." on one line, exit 2, no traceback.
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Andaman maritime emergency dispatch.")
+users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="People who may sign in.")
 app.add_typer(users_app, name="users")
-console = Console()
-# The unit each demo account crews (only a unit's crew logs its milestones, decisions/access.py): the lifeguard
-# is on the Phru Nai longtail, the boat nearest a report from the Koh Yao Yai health unit.
-DEMO_CREW = {"lifeguard": "KY-BOAT-2"}
+# Long lines stay whole (a path or a password must not break where it would be copied from).
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"dispatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="print the version and exit")] = False) -> None:
+    """Andaman maritime emergency dispatch."""
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="where the SQLite log and Redis live")]
 
@@ -58,11 +74,15 @@ def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
 @app.command()
 def up(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port to listen on")] = None,
     data_dir: DataDir = None,
+    demo: Annotated[bool | None, typer.Option(
+        "--demo/--no-demo", help="load the invented demo fleet on first start [default: in development only]",
+        show_default=False)] = None,
 ) -> None:
     """Run the whole system on this machine: log, embedded Redis, API with the pages, projector, worker."""
-    settings = _settings(data_dir, host=host, port=port)
+    settings = _settings(data_dir, host=host, port=port, demo=demo)
+    _refuse_taken_port(settings.host, settings.port)  # before anything is created
     configure_logging(settings.log_level)
     embedded = EmbeddedRedis(settings.data_dir / "redis") if settings.redis_url is None else None
     redis_url = embedded.start() if embedded else settings.redis_url
@@ -77,7 +97,7 @@ def up(
     checkpoints: threading.Thread | None = None
     try:
         services = _services_with_redis(settings)
-        _first_start(services)
+        started = first_start(services)
         _refuse_initial_passwords_in_production(services)
         projector = _projector(services)
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
@@ -85,9 +105,8 @@ def up(
         checkpoints = _start_checkpoints(services, stop, embedded=True)
         worker = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "worker"], env=_child_env(settings))
         if not stop.is_set():
-            _serve(services, redis_url, settings.host, settings.port, on_ready=lambda: console.print(
-                f"[bold green]Andaman dispatch is up:[/] http://{settings.host}:{settings.port}/ "
-                "(API docs at /docs). Ctrl-C stops everything."))
+            _serve(services, redis_url, settings.host, settings.port,
+                   on_ready=lambda: console.print(startup_block(services, started)))
     finally:
         stop.set()
         if worker is not None:
@@ -104,6 +123,46 @@ def up(
         console.print("stopped.")
 
 
+def _refuse_taken_port(host: str, port: int) -> None:
+    """Exit 1 if another program listens on host:port (bound as uvicorn binds, then let go)."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        errors.print(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                     "stop what uses it or choose another --port", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def startup_block(services: Services, started: FirstStart) -> str:
+    """The block `dispatch up` ends its start-up with: where to go, who can sign in, and with what."""
+    settings = services.settings
+    url = f"http://{settings.host}:{settings.port}/"
+    lines = ["", "[bold green]Andaman dispatch is up:[/] " + escape(url), f"  API docs:  {escape(url)}docs",
+             f"  data:      {escape(str(settings.data_dir.resolve()))}"]
+    if started.fleet:
+        lines.append(f"  loaded the demo fleet ({started.fleet} invented resources)")
+    lines += _accounts(services, started)
+    lines += ["Ctrl-C stops everything.", ""]
+    return "\n".join(lines)
+
+
+def _accounts(services: Services, started: FirstStart) -> list[str]:
+    kept = escape(str(passwords_file(services)))  # printed as it is, never read as Rich markup
+    if started.passwords:
+        return ["  demo accounts (first start; each must change its password at first sign-in):",
+                *(f"    {account.removeprefix('demo-'):<10} {account:<16} {password}"
+                  for account, password in started.passwords.items()),
+                f"  these passwords are kept in {kept} (readable by you only) until changed"]
+    if waiting := services.accounts.with_initial_passwords():
+        return [f"  accounts still on their first-start password: {escape(', '.join(waiting))} (see {kept})"]
+    if not services.accounts.has_users():
+        return ["  no accounts yet: add the first with `dispatch users add NAME --role admin`"]
+    return []
+
+
 def _services_with_redis(settings: Settings) -> Services:
     return connect_redis(build_services(settings))
 
@@ -114,33 +173,6 @@ def _child_env(settings: Settings) -> dict[str, str]:
     env["DISPATCH_DATABASE_URL"] = settings.resolved_database_url
     env["DISPATCH_REDIS_URL"] = settings.redis_url or ""
     return env
-
-
-def _first_start(services: Services) -> None:
-    """On an empty system: demo accounts with random passwords (shown once) and the demo fleet.
-
-    Production gets no demo accounts: its people are added with `dispatch users add`."""
-    production = services.settings.environment == "production"
-    if production and not services.accounts.has_users():
-        console.print("No accounts yet: add the first with `dispatch users add NAME --role admin`.")
-    elif not services.accounts.has_users():
-        table = ["First start: demo accounts (passwords are shown only now):"]
-        for role in ROLES:
-            password = secrets.token_urlsafe(12)
-            # Flagged, so production refuses to start until each has a password of its person's choosing.
-            services.accounts.add_user(f"demo-{role}", role, password, display_name=f"Demo {role}",
-                                       resource_id=DEMO_CREW.get(role), must_change_password=True)
-            table.append(f"  {role:<10} demo-{role:<16} {password}")
-        console.print("\n".join(table))
-    if services.store.head() == 0:
-        for resource in load_demo_fleet():
-            handle(RegisterResource(
-                actor=SYSTEM, at=services.clock.now(), command_id=f"demo-fleet:{resource.id}",
-                resource_id=resource.id, kind=resource.kind, name=resource.name, subtype=resource.subtype,
-                speed_knots=resource.speed_knots, position=resource.position, home_site_id=resource.home_site_id,
-                zone=services.places.zone_of(resource.position),
-            ), services)
-        console.print(f"Loaded the demo fleet ({len(load_demo_fleet())} resources) and the Phang Nga places.")
 
 
 def _refuse_initial_passwords_in_production(services: Services) -> None:
@@ -310,20 +342,56 @@ def migrate() -> None:
 @users_app.command("add")
 def users_add(
     name: str,
-    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
-    password: Annotated[str | None, typer.Option(help="default: a random one, printed once")] = None,
+    role: Annotated[Role, typer.Option(help="what the person may do")],
+    ask_password: Annotated[bool, typer.Option("--ask-password",
+                                               help="ask for the password (typed twice, not shown)")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="read the password from the first line of stdin")] = False,
+    password_env: Annotated[str | None, typer.Option(metavar="VARIABLE",
+                                                     help="read the password from this environment variable")] = None,
     resource: Annotated[str | None, typer.Option(help="the team or boat this person belongs to")] = None,
     display_name: Annotated[str, typer.Option()] = "",
+    password: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Set up a person who may sign in."""
-    chosen = password or secrets.token_urlsafe(12)
+    """Set up a person who may sign in. Without a password option, a random one is made and printed once."""
+    if password is not None:
+        raise typer.BadParameter("not taken on the command line, where shell history and `ps` show it; use "
+                                 "--ask-password, --password-stdin or --password-env", param_hint="'--password'")
+    given = _given_password(ask_password, password_stdin, password_env)
+    chosen = given or secrets.token_urlsafe(12)
     build_services(_settings()).accounts.add_user(name, role, chosen, display_name=display_name,
                                                   resource_id=resource)
-    console.print(f"added {name} ({role})" + ("" if password else f"; password: {chosen}"))
+    console.print(f"added {name} ({role})" + ("" if given else f"; password: {chosen}"), highlight=False)
+
+
+def _given_password(ask: bool, stdin: bool, variable: str | None) -> str | None:
+    """The password from the one source named, or None for a random one."""
+    if ask + stdin + (variable is not None) > 1:
+        raise typer.BadParameter("choose one of --ask-password, --password-stdin and --password-env",
+                                 param_hint=None)
+    if ask:
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if variable is not None:
+        if (value := os.environ.get(variable)) is None:
+            raise typer.BadParameter(f"the environment has no {variable}", param_hint="'--password-env'")
+        return value
+    return None
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a refused input or setting is one line on stderr, not a traceback."""
+    try:
+        app()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = "_".join(str(part) for part in error["loc"]).upper()
+            errors.print(f"Error: DISPATCH_{where}: {error['msg']}", highlight=False)
+        sys.exit(2)
+    except DispatchError as exc:
+        errors.print(f"Error: {exc.message}", highlight=False)
+        sys.exit(2 if exc.status == 422 else 1)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISPATCH_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
+    # The invented demo fleet on a first start (`dispatch up --demo`); None: in development only, so a
+    # real command centre's board never shows invented boats.
+    demo: bool | None = None
     data_dir: Path = Path("var")
     # None: an SQLite file in data_dir. Production: postgresql+psycopg://user@host/db
     database_url: str | None = None
@@ -120,6 +123,10 @@ class Settings(BaseSettings):
         if self.clock_speed != 1.0 and self.clock_anchor_at is None:
             raise ValueError("clock_speed other than 1 needs clock_anchor_at, so all processes read one time")
         return self
+
+    @property
+    def loads_demo(self) -> bool:
+        return self.demo if self.demo is not None else self.environment == "development"
 
     @property
     def resolved_database_url(self) -> str:

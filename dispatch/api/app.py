@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dispatch import __version__
 from dispatch.api.limits import BodyLimit, CleanPathAndQuery, JsonBodiesOnly, document_limits
 from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
@@ -41,7 +41,7 @@ from dispatch.errors import ConcurrencyConflict, DatabaseUnavailable, DispatchEr
 from dispatch.group_commit import Commits, GroupCommit
 from dispatch.lockout import TooManyAttempts
 
-UI_DIR = Path(__file__).resolve().parents[2] / "ui"
+UI_DIR = assets.ui_dir()
 # Documented on every route, so clients (and schemathesis) know each error's shape.
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"description": text, "model": ErrorOut}
@@ -74,7 +74,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
     app = FastAPI(
         lifespan=lifespan,
         title="Andaman maritime dispatch",
-        version="0.1.0",
+        version=__version__,
         description="Report, triage, dispatch and refer maritime emergencies on the Phang Nga coast. "
         "Every command takes an Idempotency-Key header; errors answer with code, message and field.",
         docs_url=None, redoc_url=None,  # served by routes/docs.py, with a policy that lets them load

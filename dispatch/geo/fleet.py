@@ -1,6 +1,7 @@
 """The demo fleet (demo_fleet.json): invented boats, AEDs and teams, so a first start has something to send.
 
-DEMO DATA, not real assets; see the file's `_about`. `dispatch up` registers these on an empty log.
+DEMO DATA, not real assets; see the file's `_about`. `dispatch up` registers these on an empty log in
+development or when asked (`--demo`; dispatch/first_start.py), never on its own in production.
 """
 
 from __future__ import annotations

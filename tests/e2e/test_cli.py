@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
+import time
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from dispatch.accounts import Accounts
 from dispatch.bootstrap import build_services
 from dispatch.commands import Actor, AddNote, ReportIncident
 from dispatch.events.catalogue import Position
@@ -27,9 +32,13 @@ def cli_env(data: Path, **settings: str) -> dict[str, str]:
                   "DISPATCH_PASSWORD_MEMORY_KIB": "1024", "COLUMNS": "200", **settings}
 
 
-def dispatch_cli(data: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+def dispatch_cli(data: Path, *args: str, stdin: str = "", **settings: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dispatch.cli", *args], env=cli_env(data, **settings),
-                          capture_output=True, text=True, timeout=120)
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def accounts_in(data: Path) -> Accounts:
+    return build_services(Settings(data_dir=data, password_time_cost=1, password_memory_kib=1024)).accounts
 
 
 def test_users_add_sets_up_a_person_who_can_sign_in(tmp_path: Path) -> None:
@@ -39,8 +48,6 @@ def test_users_add_sets_up_a_person_who_can_sign_in(tmp_path: Path) -> None:
 
     services = build_services(Settings(data_dir=tmp_path, password_time_cost=1, password_memory_kib=1024))
     assert services.accounts.login("somchai", password).actor.role == "operator"
-    refused = dispatch_cli(tmp_path, "users", "add", "x", "--role", "captain", "--password", "long enough pw")
-    assert refused.returncode != 0 and "role" in (refused.stdout + refused.stderr)
 
 
 def test_rebuild_replays_and_verify_names_a_tampered_position(tmp_path: Path) -> None:
@@ -84,7 +91,7 @@ def test_production_refuses_to_start_while_a_demo_password_is_unchanged(tmp_path
                                env=cli_env(tmp_path, DISPATCH_ENVIRONMENT="production"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        Topology(tmp_path, "unused").wait_healthy(f"http://127.0.0.1:{port}")
+        Topology(tmp_path, "unused").wait_healthy(f"http://127.0.0.1:{port}", timeout_seconds=120)
     finally:
         started.terminate()
         started.wait(timeout=30)
@@ -97,12 +104,98 @@ def test_up_in_production_creates_no_demo_accounts(tmp_path: Path) -> None:
                                    env=cli_env(tmp_path / "data", DISPATCH_ENVIRONMENT="production"),
                                    stdout=sink, stderr=subprocess.STDOUT)
         try:
-            Topology(tmp_path, "unused").wait_healthy(f"http://127.0.0.1:{port}", timeout_seconds=60)
+            Topology(tmp_path, "unused").wait_healthy(f"http://127.0.0.1:{port}", timeout_seconds=120)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
 
     text = output.read_text()
     assert "demo accounts" not in text and "dispatch users add NAME --role admin" in text, text
-    accounts = build_services(Settings(data_dir=tmp_path / "data")).accounts
-    assert not accounts.has_users()
+    services = build_services(Settings(data_dir=tmp_path / "data"))
+    assert not services.accounts.has_users()
+    assert services.store.head() == 0, "no demo fleet: production starts with its real places and no resources"
+
+
+# --- command-line conventions ----------------------------------------------------------------------------
+
+
+def test_a_choice_or_setting_out_of_its_range_is_refused_in_one_line_with_exit_2(tmp_path: Path) -> None:
+    bad_role = dispatch_cli(tmp_path, "users", "add", "x", "--role", "captain")
+    bad_setting = dispatch_cli(tmp_path, "migrate", DISPATCH_PORT="70000")
+
+    for refused, named in ((bad_role, "'--role'"), (bad_setting, "DISPATCH_PORT")):
+        assert refused.returncode == 2, refused.stderr
+        [error] = [line for line in refused.stderr.splitlines() if line.startswith("Error")]
+        assert named in error and "Traceback" not in refused.stdout + refused.stderr
+    assert not accounts_in(tmp_path).has_users()
+
+
+def test_a_password_is_never_taken_from_the_command_line(tmp_path: Path) -> None:
+    refused = dispatch_cli(tmp_path, "users", "add", "somchai", "--role", "operator", "--password", "long enough pw")
+
+    assert refused.returncode == 2 and "--password-stdin" in refused.stderr
+    assert not accounts_in(tmp_path).has_users()
+
+
+def test_a_password_is_read_from_stdin_or_a_named_variable_and_never_printed(tmp_path: Path) -> None:
+    from_stdin = dispatch_cli(tmp_path, "users", "add", "somchai", "--role", "operator", "--password-stdin",
+                              stdin="typed into a pipe\n")
+    from_variable = dispatch_cli(tmp_path, "users", "add", "noi", "--role", "lifeguard", "--password-env",
+                                 "NEW_PASSWORD", NEW_PASSWORD="kept in a variable")
+    too_short = dispatch_cli(tmp_path, "users", "add", "short", "--role", "admin", "--password-stdin", stdin="x\n")
+
+    assert (from_stdin.returncode, from_variable.returncode) == (0, 0), from_stdin.stderr + from_variable.stderr
+    assert "typed into a pipe" not in from_stdin.stdout and "kept in a variable" not in from_variable.stdout
+    accounts = accounts_in(tmp_path)
+    assert accounts.login("somchai", "typed into a pipe").actor.role == "operator"
+    assert accounts.login("noi", "kept in a variable").actor.role == "lifeguard"
+    assert too_short.returncode == 2 and "Traceback" not in too_short.stderr
+
+
+def test_a_password_asked_for_is_not_shown_as_it_is_typed(tmp_path: Path) -> None:
+    terminal, child_side = os.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "users", "add", "malee", "--role", "official",
+                                "--ask-password"], env=cli_env(tmp_path), stdin=child_side, stdout=child_side,
+                               stderr=child_side, start_new_session=True)
+    os.close(child_side)
+    try:
+        shown = converse(terminal, {b"Password: ": b"typed at the terminal\n",
+                                    b"Repeat for confirmation: ": b"typed at the terminal\n"})
+    finally:
+        os.close(terminal)
+    assert process.wait(timeout=60) == 0, shown
+    assert b"typed at the terminal" not in shown and b"added malee" in shown
+    assert accounts_in(tmp_path).login("malee", "typed at the terminal").actor.role == "official"
+
+
+def converse(terminal: int, answers: dict[bytes, bytes], timeout_seconds: float = 60) -> bytes:
+    """Everything the program shows on its terminal until it closes it, answering each prompt once."""
+    shown, deadline = b"", time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if not select.select([terminal], [], [], 0.2)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the program has exited and its side of the terminal is closed
+            return shown
+        shown += chunk
+        for prompt in [prompt for prompt in answers if shown.endswith(prompt)]:
+            os.write(terminal, answers.pop(prompt))
+    raise TimeoutError(f"the program did not finish; it showed {shown!r}")
+
+
+def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
+    shown = dispatch_cli(tmp_path, "--version")
+
+    assert shown.returncode == 0 and shown.stdout.strip() == f"dispatch {version('andaman-dispatch')}"
+
+
+def test_up_refuses_a_taken_port_before_it_creates_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        refused = dispatch_cli(tmp_path / "data", "up", "--port", port, "--data-dir", str(tmp_path / "data"))
+
+    assert refused.returncode == 1 and port in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "data").exists(), "no data folder, log or Redis was made"

