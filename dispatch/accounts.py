@@ -55,12 +55,10 @@ class SessionRecord(SQLModel, table=True):
 
 
 class AuthenticationFailed(DispatchError):
-    status = 401
     code = "authentication_failed"
 
 
 class UserExists(DispatchError):
-    status = 409
     code = "user_exists"
 
 

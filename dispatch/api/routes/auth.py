@@ -8,20 +8,19 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from dispatch.accounts import AuthenticationFailed
 from dispatch.api.deps import Admin, ServicesDep, session_token
-from dispatch.api.schemas import ErrorOut, LoginIn, MeOut, PasswordIn, SessionOut, UserIn
+from dispatch.api.openapi import problems
+from dispatch.api.schemas import LoginIn, MeOut, PasswordIn, SessionOut, UserIn
 from dispatch.api.security import CSRF_COOKIE, SESSION_COOKIE, clear_session_cookies, csrf_token, set_session_cookies
 from dispatch.lockout import LoginThrottle
 
 router = APIRouter(tags=["people"])
-LOCKED: dict[int | str, dict[str, object]] = {
-    429: {"description": "too many failed sign-ins: locked for Retry-After seconds", "model": ErrorOut}}
 
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/api/auth/login", response_model=SessionOut, responses=LOCKED,
+@router.post("/api/auth/login", response_model=SessionOut, responses=problems(401, 429),
              summary="Sign in; the token lasts one shift")
 def login(body: LoginIn, services: ServicesDep, request: Request, response: Response) -> SessionOut:
     throttle = LoginThrottle(services.accounts.engine, services.clock, services.settings)
@@ -47,7 +46,7 @@ def logout(services: ServicesDep, token: Annotated[str, Depends(session_token)],
     clear_session_cookies(response, services.settings)
 
 
-@router.post("/api/auth/password", status_code=204, responses=LOCKED,
+@router.post("/api/auth/password", status_code=204, responses=problems(429),
              summary="Change your own password; your other sessions end")
 def change_password(body: PasswordIn, services: ServicesDep, request: Request,
                     token: Annotated[str, Depends(session_token)]) -> None:
@@ -62,7 +61,7 @@ def change_password(body: PasswordIn, services: ServicesDep, request: Request,
         raise
 
 
-@router.get("/api/me", response_model=MeOut, summary="Who am I")
+@router.get("/api/me", response_model=MeOut, summary="Who am I", operation_id="getMe")
 def me(services: ServicesDep, request: Request, response: Response,
        token: Annotated[str, Depends(session_token)]) -> MeOut:
     actor, name = services.accounts.authenticate(token)
@@ -71,7 +70,8 @@ def me(services: ServicesDep, request: Request, response: Response,
     return MeOut(id=actor.id, role=actor.role, display_name=name, resource_id=actor.resource_id)
 
 
-@router.post("/api/users", status_code=201, response_model=MeOut, summary="Add a person (admins only)")
+@router.post("/api/users", status_code=201, response_model=MeOut, summary="Add a person (admins only)",
+             responses=problems(409))
 def add_user(body: UserIn, actor: Admin, services: ServicesDep) -> MeOut:
     services.accounts.add_user(body.username, body.role, body.password, display_name=body.display_name,
                                resource_id=body.resource_id)

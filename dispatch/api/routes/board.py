@@ -14,7 +14,8 @@ from dispatch.projections import queries
 router = APIRouter(tags=["board"])
 
 
-@router.get("/api/board", summary="Open incidents by triage colour then age; ?as_of= for the board as it was")
+@router.get("/api/board", summary="Open incidents by triage colour then age; ?as_of= for the board as it was",
+            operation_id="getBoard")
 def board(
     actor: FleetReader,
     services: ServicesDep,

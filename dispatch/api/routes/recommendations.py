@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dispatch.api import views
 from dispatch.api.deps import FleetReader, ServicesDep
+from dispatch.api.openapi import problems
 from dispatch.projections import queries
 from dispatch.recommend import FacilityOption, ResourceOption, recommend_facilities, recommend_resources
 
@@ -18,7 +19,8 @@ PLANNING_SPEED_KNOTS = 25.0
 
 
 @router.get("/{incident_id}/recommendations",
-            summary="Nearest available boats (by ETA), AEDs and teams; facilities by predicted arrival")
+            summary="Nearest available boats (by ETA), AEDs and teams; facilities by predicted arrival",
+            operation_id="recommendForIncident", responses=problems(404))
 def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     incident = views.incident_state(services, incident_id)
     scene = incident.report.position

@@ -37,7 +37,8 @@ FilterDep = Annotated[ReportFilter, Depends(report_filter)]
 
 @router.get("/response-times", response_model=None, responses={200: {"content": {"text/csv": {}}}},
             summary="NEMSIS intervals per response with count, median, p90 and max overall and by zone, triage "
-                    "and month; referral guarantee compliance; ?format=csv for every response as CSV")
+                    "and month; referral guarantee compliance; ?format=csv for every response as CSV",
+            operation_id="responseTimesReport")
 def response_times(
     actor: Auditor, services: ServicesDep, flt: FilterDep,
     format: Literal["json", "csv"] = "json",
@@ -50,7 +51,8 @@ def response_times(
     return response_time_report(engine, flt, limit=limit, offset=offset)
 
 
-@router.get("/summary", summary="The provincial indicators for a Bangkok calendar year")
+@router.get("/summary", summary="The provincial indicators for a Bangkok calendar year",
+            operation_id="yearSummary")
 def summary(
     actor: Auditor, services: ServicesDep,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")] = None,
