@@ -131,7 +131,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     code, detail = {404: ("not_found", f"nothing is at {path}"),
                     405: ("method_not_allowed", f"{request.method} is not allowed on {path}")}.get(
         exc.status_code, ("http_error", str(exc.detail)))
-    return problem(exc.status_code, code, detail, instance=path, headers=exc.headers)
+    return problem(exc.status_code, code, detail, instance=path, headers=dict(exc.headers or {}))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -8,8 +8,9 @@ import msgspec
 from fastapi import APIRouter
 from sqlalchemy import select
 
+from dispatch.api.answers import ChainReportOut, IncidentTrailOut
 from dispatch.api.deps import Auditor, ServicesDep
-from dispatch.api.openapi import problems
+from dispatch.api.openapi import answers
 from dispatch.api.views import timeline_entry
 from dispatch.errors import IncidentNotFound
 from dispatch.events.catalogue import incident_stream
@@ -20,7 +21,8 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 @router.get("/incidents/{incident_id}",
             summary="Every event of an incident (actor, role, server and device time, hash), its intervals and "
-                    "referrals", operation_id="getIncidentTrail", responses=problems(404))
+                    "referrals",
+            operation_id="getIncidentTrail", response_model=None, responses=answers(IncidentTrailOut, 404))
 def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     stored = services.store.read_stream(incident_stream(incident_id))
     if not stored:
@@ -40,7 +42,7 @@ def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep) -> d
 
 
 @router.get("/verify", summary="Walk the whole hash chain: intact, events checked, first altered position",
-            operation_id="verifyLog")
+            operation_id="verifyLog", response_model=None, responses=answers(ChainReportOut))
 def verify(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     report: dict[str, Any] = msgspec.to_builtins(services.store.verify())
     return report

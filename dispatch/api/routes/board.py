@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from dispatch.api.answers import BoardOut, ReferralListOut, ResourceListOut
 from dispatch.api.deps import FleetReader, Reader, ServicesDep
+from dispatch.api.openapi import answers
 from dispatch.errors import InvalidInput
 from dispatch.projections import queries
 
@@ -15,7 +17,7 @@ router = APIRouter(tags=["board"])
 
 
 @router.get("/api/board", summary="Open incidents by triage colour then age; ?as_of= for the board as it was",
-            operation_id="getBoard")
+            operation_id="getBoard", response_model=None, responses=answers(BoardOut))
 def board(
     actor: FleetReader,
     services: ServicesDep,
@@ -36,12 +38,14 @@ def board(
     return queries.board_as_of(services.store, queries.position_at(engine, moment), moment)
 
 
-@router.get("/api/resources", summary="Every boat, AED and team: status, position, assignment, time in status")
+@router.get("/api/resources", summary="Every boat, AED and team: status, position, assignment, time in status",
+            response_model=None, responses=answers(ResourceListOut))
 def list_resources(actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     return queries.resources(services.store.engine, services.clock.now())
 
 
-@router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status")
+@router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status",
+            response_model=None, responses=answers(ReferralListOut))
 def list_referrals(
     actor: Reader,
     services: ServicesDep,

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from dispatch.api import views
+from dispatch.api.answers import IncidentListOut, IncidentOut
 from dispatch.api.command_route import CommandRoute
 from dispatch.api.commanding import answer, not_future, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, LifeguardCommand, OperatorCommand, Reader, ServicesDep, new_id
-from dispatch.api.openapi import problems
+from dispatch.api.openapi import answers, problems
 from dispatch.api.schemas import (
     AppendedOut,
     CloseIn,
@@ -63,7 +64,8 @@ async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response
     return answer(incident_id, await run(command, context), status_code=201)
 
 
-@router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones")
+@router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones",
+            response_model=None, responses=answers(IncidentListOut))
 def list_incidents(
     actor: Reader,
     services: ServicesDep,
@@ -79,7 +81,8 @@ def list_incidents(
     )
 
 
-@router.get("/{incident_id}", summary="An incident's current state and full timeline", responses=problems(404))
+@router.get("/{incident_id}", summary="An incident's current state and full timeline", response_model=None,
+            responses=answers(IncidentOut, 404))
 def get_incident(incident_id: str, actor: Reader, services: ServicesDep) -> dict[str, Any]:
     return views.incident_view(services, incident_id)
 

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from dispatch.api import views
+from dispatch.api.answers import ResourceOut
 from dispatch.api.command_route import CommandRoute
 from dispatch.api.commanding import answer, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, FleetReader, OperatorCommand, ServicesDep
-from dispatch.api.openapi import problems
+from dispatch.api.openapi import answers, problems
 from dispatch.api.schemas import AppendedOut, ResourceIn, ResourcePatchIn
 from dispatch.commands import RegisterResource, UpdateResource
 from dispatch.errors import InvalidInput
@@ -36,7 +37,8 @@ async def register_resource(body: ResourceIn, context: OperatorCommand) -> Respo
     return answer(body.id, await run(command, context), status_code=201)
 
 
-@router.get("/{resource_id}", summary="One resource's current state", responses=problems(404))
+@router.get("/{resource_id}", summary="One resource's current state", response_model=None,
+            responses=answers(ResourceOut, 404))
 def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     return views.resource_view(services, resource_id)
 
