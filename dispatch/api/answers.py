@@ -302,7 +302,8 @@ class LandingOut(Out):
     via_id: str
     from_zones: list[Zone]
     road_minutes: float
-    assumption: bool
+    assumption: bool = Field(description="whether the road time is an assumption rather than a measurement")
+    basis: str = Field(description="where the road time comes from")
 
 
 class PlaceOut(Out):
