@@ -30,6 +30,7 @@ from dispatch.api.routes import (
     incidents,
     live,
     places,
+    problem_types,
     recommendations,
     reports,
     resources,
@@ -85,6 +86,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
     app.include_router(live.router)
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
     app.include_router(docs.router)
+    app.include_router(problem_types.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)

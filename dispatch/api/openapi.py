@@ -178,7 +178,8 @@ def _roles_checked(dependant: Dependant) -> Iterator[tuple[str, ...]]:
 
 def _codes_table() -> str:
     rows = "\n".join(f"| `{code}` | {status} | {title_of(code)} |" for code, status in every_code().items())
-    return ("Every error is an RFC 9457 problem (`application/problem+json`) with `type` `/problems/<code>`, "
+    return ("Every error is an RFC 9457 problem (`application/problem+json`) with `type` `/problems/<code>` (which "
+            "says what the code means), "
             "`title`, `status`, `detail` and `instance`, and the extension members `code` and `field` (the "
             "input at fault, or null); a conflict adds `current_version`, invalid input `errors` (every invalid "
             "field). The codes:\n\n| code | status | title |\n|---|---|---|\n" + rows)

@@ -4,8 +4,9 @@ The rules (dispatch/errors.py and the errors beside the accounts, the lockout an
 STATUS below is the one place that maps them to a status. Every answer carries:
 
 - `type`: `/problems/<code>`, a path reference (RFC 9457 §3.1.1 recommends the full path for relative types),
-  one per code and stable; never `about:blank`, because every error the API gives has a code the pages
-  translate and clients switch on, and a type per code lets a generic problem client do the same;
+  one per code and stable, which answers with what the code means (routes/problem_types.py); never
+  `about:blank`, because every error the API gives has a code the pages translate and clients switch on, and a
+  type per code lets a generic problem client do the same;
 - `title`: the code in words, the same for every occurrence; `status`; `detail`: this occurrence in words
   (it names the thing and the rule); `instance`: the path that was asked for;
 - extension members: `code` (machine-readable, as before), `field` (the input at fault, or null),

@@ -132,3 +132,12 @@ def test_the_pages_can_say_every_error_code_in_thai_and_english() -> None:
     lines = [line for line in block.splitlines()[1:] if line.strip()]
     assert len(entries) == len(lines), "every line of PROBLEMS is `code: { th: ..., en: ... },`"
     assert set(every_code()) | {"http_error", "network"} <= set(entries)
+
+
+def test_a_problem_type_can_be_followed_to_what_it_means(api: Api) -> None:
+    body = assert_problem(api.get("/api/incidents/nope", "operator"), 404, "incident_not_found", "incident_id")
+
+    page = api.client.get(body["type"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/plain")
+    assert page.text.startswith("Incident not found") and "404" in page.text
+    assert_problem(api.client.get("/problems/no_such_code"), 404, "not_found", "code")
