@@ -59,7 +59,6 @@ class SessionRecord(SQLModel, table=True):
 
 
 class AuthenticationFailed(DispatchError):
-    status = 401
     code = "authentication_failed"
 
 
@@ -68,7 +67,6 @@ class UserNotFound(NotFound):
 
 
 class UserExists(DispatchError):
-    status = 409
     code = "user_exists"
 
 

@@ -1,7 +1,8 @@
 """Every rule the system enforces, as a named error carrying what the API needs to answer clearly.
 
 `code` is machine-readable, `message` names the thing and the rule, `field` points at the offending
-input. The API turns these into HTTP answers in one handler; nothing else maps errors to status codes.
+input. They know nothing of HTTP: the API maps each to a status and a Problem Details answer in one place
+(dispatch/api/problems.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from typing import ClassVar
 
 
 class DispatchError(Exception):
-    status: ClassVar[int] = 409
     code: ClassVar[str] = "dispatch_error"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -32,7 +32,6 @@ def _restore(cls: type[DispatchError], args: tuple[object, ...], state: dict[str
 
 
 class NotFound(DispatchError):
-    status = 404
     code = "not_found"
 
 
@@ -45,7 +44,6 @@ class ResourceNotFound(NotFound):
 
 
 class FacilityNotFound(DispatchError):
-    status = 422
     code = "facility_not_found"
 
 
@@ -92,12 +90,10 @@ class MilestoneAlreadyRecorded(RuleViolation):
 class InvalidTime(RuleViolation):
     """A stated time is in the future or before something it must follow."""
 
-    status = 422
     code = "invalid_time"
 
 
 class ReferralNeedsDestination(RuleViolation):
-    status = 422
     code = "referral_needs_destination"
 
 
@@ -110,7 +106,6 @@ class NoOpenReferral(RuleViolation):
 
 
 class InvalidInput(DispatchError):
-    status = 422
     code = "invalid_input"
 
 
@@ -128,7 +123,6 @@ class ValueNotStored(InvalidInput):
 
 
 class NotPermitted(DispatchError):
-    status = 403
     code = "not_permitted"
 
 
@@ -163,19 +157,16 @@ class ConcurrencyConflict(DispatchError):
 class IdempotencyKeyReused(DispatchError):
     """The same command id was sent again with a different request: a client bug, never a retry."""
 
-    status = 422
     code = "idempotency_key_reused"
 
 
 class CommitterUnavailable(DispatchError):
     """The process that commits commands is not there (starting, restarting or stopping): retry shortly."""
 
-    status = 503
     code = "committer_unavailable"
 
 
 class DatabaseUnavailable(DispatchError):
     """The database could not be reached or used (refused, gone, locked): retry shortly, with the same key."""
 
-    status = 503
     code = "database_unavailable"

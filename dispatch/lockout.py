@@ -74,7 +74,6 @@ class LoginLockout(SQLModel, table=True):
 
 
 class TooManyAttempts(DispatchError):
-    status = 429
     code = "too_many_attempts"
 
     def __init__(self, message: str, *, retry_after_seconds: int, field: str | None = None) -> None:

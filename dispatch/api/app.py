@@ -8,15 +8,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch import __version__
-from dispatch.api.limits import BodyLimit, CleanPathAndQuery, JsonBodiesOnly, document_limits
+from dispatch.api.limits import BodyLimit, CleanPathAndQuery, JsonBodiesOnly
 from dispatch.api.live import LiveHub
 from dispatch.api.metrics import Metrics
+from dispatch.api.openapi import customise, operation_id
+from dispatch.api.problems import problem, status_of
 from dispatch.api.routes import (
     assets,
     audit,
@@ -29,11 +31,11 @@ from dispatch.api.routes import (
     live,
     log_checkpoints,
     places,
+    problem_types,
     recommendations,
     reports,
     resources,
 )
-from dispatch.api.schemas import ErrorOut
 from dispatch.api.security import SecurityHeaders
 from dispatch.bootstrap import Services
 from dispatch.database import DATABASE_UNAVAILABLE
@@ -42,13 +44,6 @@ from dispatch.group_commit import Commits, GroupCommit
 from dispatch.lockout import TooManyAttempts
 
 UI_DIR = assets.ui_dir()
-# Documented on every route, so clients (and schemathesis) know each error's shape.
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"description": text, "model": ErrorOut}
-    for status, text in [(401, "no or expired credentials"), (403, "your role may not do this"),
-                         (404, "unknown id"), (409, "a rule or a concurrent change"), (422, "invalid input"),
-                         (503, "the database or the committer is away for now: retry (Retry-After)")]
-}
 
 
 def create_app(services: Services, *, redis_url: str | None = None,
@@ -76,53 +71,56 @@ def create_app(services: Services, *, redis_url: str | None = None,
         title="Andaman maritime dispatch",
         version=__version__,
         description="Report, triage, dispatch and refer maritime emergencies on the Phang Nga coast. "
-        "Every command takes an Idempotency-Key header; errors answer with code, message and field.",
+        "Every command takes an Idempotency-Key header: the same key again returns the first answer.",
         docs_url=None, redoc_url=None,  # served by routes/docs.py, with a policy that lets them load
+        generate_unique_id_function=operation_id,
     )
     app.state.services = services
     app.state.hub = hub
     app.state.commands = commands
     app.state.metrics = metrics
     # The commands first: matching tries routes in order, and reports come in the most often.
-    for router in (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
-                   board.router, resources.router, places.router, events.router, reports.router, audit.router,
-                   health.router):
-        app.include_router(router, responses=ERROR_RESPONSES)
-    app.include_router(log_checkpoints.router, responses=ERROR_RESPONSES)
+    documented = (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
+                  board.router, resources.router, places.router, events.router, reports.router, audit.router,
+                  health.router, log_checkpoints.router)
+    for router in documented:
+        app.include_router(router)
     app.include_router(live.router)
     app.include_router(assets.router)  # Leaflet and the offline coast, from installed packages
     app.include_router(docs.router)
+    app.include_router(problem_types.router)
     app.add_exception_handler(DispatchError, _dispatch_error)  # type: ignore[arg-type]
     for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _crash)
     app.add_middleware(_Measure, metrics=app.state.metrics)
     app.add_middleware(CleanPathAndQuery)
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
-    # Outermost, so every answer carries the headers, the limits' 413 and 415 included (issue 8).
+    # Outermost, so every answer carries the headers, the limits' 413 and 415 included.
     production = services.settings.environment == "production"
     app.add_middleware(SecurityHeaders, hsts_seconds=services.settings.hsts_seconds if production else None)
-    _document_limits(app)
+    customise(app, documented)
     if UI_DIR.is_dir():
         app.mount("/", StaticFiles(directory=UI_DIR, html=True), name="ui")
     return app
 
 
-async def _dispatch_error(request: Request, exc: DispatchError) -> JSONResponse:
-    body: dict[str, object] = {"code": exc.code, "message": exc.message, "field": exc.field}
-    if isinstance(exc, ConcurrencyConflict):
-        body["current_version"] = exc.current_version
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+async def _dispatch_error(request: Request, exc: DispatchError) -> Response:
+    status = status_of(type(exc))
+    extensions = {"current_version": exc.current_version} if isinstance(exc, ConcurrencyConflict) else {}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if isinstance(exc, TooManyAttempts):
         headers["Retry-After"] = str(exc.retry_after_seconds)
-    elif exc.status == 503:
+    elif status == 503:
         headers["Retry-After"] = "1"  # a committer restarts in about a second; a dropped connection is replaced
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+    return problem(status, exc.code, exc.message, instance=request.url.path, field=exc.field, headers=headers,
+                   **extensions)
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
     # A command that met it was rolled back, or, if the connection dropped at COMMIT, may have landed: its
     # Idempotency-Key makes the retry safe either way. A read simply failed. The client hears a 503 it can act
     # on, not a 500.
@@ -130,43 +128,35 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         f"the database could not be reached ({type(exc).__name__}); try again shortly"))
 
 
-def _document_limits(app: FastAPI) -> None:
-    """The spec also names the body limits' 413 and 415 on every route that takes a body."""
-    build = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema is None:
-            app.openapi_schema = document_limits(build())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    """The framework's own refusals in the same shape as ours; a body it cannot parse is invalid input (422)."""
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    """The framework's own refusals as problems too; a body it cannot parse is invalid input (422)."""
+    path = request.url.path
     if exc.status_code == 400:  # FastAPI: "There was an error parsing the body" (bytes that are not JSON text)
-        return JSONResponse({"code": "invalid_input", "message": "the body is not valid JSON", "field": None},
-                            status_code=422)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"code": code, "message": str(exc.detail), "field": None}, status_code=exc.status_code,
-                        headers=exc.headers)
+        return problem(422, "invalid_input", "the body is not valid JSON", instance=path)
+    code, detail = {404: ("not_found", f"nothing is at {path}"),
+                    405: ("method_not_allowed", f"{request.method} is not allowed on {path}")}.get(
+        exc.status_code, ("http_error", str(exc.detail)))
+    return problem(exc.status_code, code, detail, instance=path, headers=dict(exc.headers or {}))
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """422 naming the first invalid field in `field` and `detail`, and every one in `errors`."""
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
     field = ".".join(location) or None
-    return JSONResponse(
-        {
-            "code": "invalid_input",
-            "message": f"{field}: {first.get('msg')}" if field else str(first.get("msg")),
-            "field": field,
-            "errors": [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")}
-                       for e in errors],
-        },
-        status_code=422,
+    return problem(
+        422, "invalid_input", f"{field}: {first.get('msg')}" if field else str(first.get("msg")),
+        instance=request.url.path, field=field,
+        errors=[{"field": ".".join(str(p) for p in e.get("loc", ())), "detail": str(e.get("msg"))} for e in errors],
     )
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    # The server's error middleware logs the exception and the traceback after this answer; the client hears
+    # only that it failed, as a problem like every other error.
+    return problem(500, "internal_error", "the server failed to answer this request; the failure is logged",
+                   instance=request.url.path)
 
 
 class _Measure:

@@ -23,6 +23,8 @@ from dispatch.errors import InvalidInput, NotPermitted
 from dispatch.text import IDEMPOTENCY_KEY_MAX_LENGTH, META_TEXT_MAX_LENGTH, clean_text
 
 _URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
+# Set on a dependency that checks roles, to the roles it lets through: the OpenAPI document says 403 there.
+ROLES_ATTRIBUTE: Final[str] = "permitted_roles"
 _bearer = HTTPBearer(auto_error=False, description="the token from POST /api/auth/login")
 
 
@@ -85,6 +87,7 @@ def require(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     async def check(actor: ActorDep) -> Actor:
         return _permitted(actor, roles)
 
+    setattr(check, ROLES_ATTRIBUTE, roles)
     return check
 
 
@@ -152,6 +155,7 @@ def command_context(*roles: str) -> Callable[[Request], Awaitable[CommandContext
         actor = _permitted(await _actor_for(services, _token_of(request)), roles)
         return CommandContext(actor, idempotency_key_of(request), services, request)
 
+    setattr(context, ROLES_ATTRIBUTE, roles)
     return marks_command_context(context)
 
 

@@ -5,12 +5,12 @@ takes (positions, counts) where a query parameter names them."""
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from typing import Final
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dispatch.api.problems import PROBLEM_JSON, problem_bytes
 from dispatch.text import ID_MAX_LENGTH, is_clean, text_problem
 
 # A log position or a count in a query: within the 64 bits of the columns and of SQLite's integers.
@@ -32,7 +32,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         seen = 0
         refused = started = False
@@ -49,7 +49,7 @@ class BodyLimit:
                 if seen > self.max_bytes:
                     refused = True
                     if not started:
-                        await self._refuse(send)
+                        await self._refuse(scope, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -62,9 +62,9 @@ class BodyLimit:
 
         await self.app(scope, limited_receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
-        await _answer(send, 413, {"code": "payload_too_large", "field": None,
-                                  "message": f"request bodies are limited to {self.max_bytes} bytes"})
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        await _answer(send, problem_bytes(413, "payload_too_large", f"request bodies are limited to {self.max_bytes} "
+                                          "bytes", instance=scope["path"]), 413)
 
 
 class CleanPathAndQuery:
@@ -136,14 +136,7 @@ async def _refuse_text(scope: Scope, receive: Receive, send: Send, status: int, 
         await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
         return
     code = "invalid_text" if status == 422 else "not_found"
-    await _answer(send, status, {"code": code, "field": field, "message": message})
-
-
-async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:
-    body = orjson.dumps(content)
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, problem_bytes(status, code, message, instance=scope["path"], field=field), status)
 
 
 class JsonBodiesOnly:
@@ -159,8 +152,9 @@ class JsonBodiesOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/") and not _is_json(scope):
-            await _answer(send, 415, {"code": "unsupported_media_type", "field": "Content-Type",
-                                      "message": "send the request body as JSON (Content-Type: application/json)"})
+            await _answer(send, problem_bytes(
+                415, "unsupported_media_type", "send the request body as JSON (Content-Type: application/json)",
+                instance=scope["path"], field="Content-Type"), 415)
             return
         await self.app(scope, receive, send)
 
@@ -175,17 +169,12 @@ def _is_json(scope: Scope) -> bool:
         media_type.startswith(b"application/") and media_type.endswith(b"+json"))
 
 
+async def _answer(send: Send, body: bytes, status: int) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+# How dispatch/api/openapi.py documents the two refusals on every route that takes a body.
 LIMIT_RESPONSES: dict[str, str] = {"413": "the body is larger than the API reads",
                                    "415": "the body is not JSON"}
-
-
-def document_limits(spec: dict[str, Any]) -> dict[str, Any]:
-    """Add 413 and 415 to every operation that takes a body: they can happen there (clients and schemathesis
-    read the documented answers)."""
-    for item in spec.get("paths", {}).values():
-        for operation in item.values():
-            if "requestBody" in operation:
-                for status, text in LIMIT_RESPONSES.items():
-                    operation["responses"].setdefault(status, {"description": text, "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}})
-    return spec

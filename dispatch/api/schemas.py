@@ -183,11 +183,28 @@ class ReferralOut(AppendedOut):
     deadline_at: datetime | None = None
 
 
-class ErrorOut(BaseModel):
-    code: str = Field(description="machine-readable rule or error name")
-    message: str = Field(description="what went wrong, in words")
-    field: str | None = Field(default=None, description="the input at fault, if one is")
-    current_version: int | None = None
+class FieldProblemOut(BaseModel):
+    field: str = Field(description="where the invalid input is, dotted (e.g. body.position.lat)")
+    detail: str = Field(description="what is wrong with it, in words")
+
+
+class ProblemOut(BaseModel):
+    """An error, as RFC 9457 Problem Details (`application/problem+json`); `code` and `field` are extensions."""
+
+    type: str = Field(description="a URI reference naming the problem type: /problems/<code>",
+                      examples=["/problems/resource_unavailable"])
+    title: str = Field(description="the problem type in words; the same for every occurrence",
+                       examples=["Resource unavailable"])
+    status: int = Field(description="the HTTP status code", ge=400, le=599, examples=[409])
+    detail: str = Field(description="this occurrence in words, naming the thing and the rule",
+                        examples=["KY-02 is assigned to incident 4f2c81a0b7de; cannot dispatch it to incident 9e1d"])
+    instance: str = Field(description="the path that was asked for", examples=["/api/incidents/9e1d/dispatch"])
+    code: str = Field(description="machine-readable rule or error name; the pages translate by it",
+                      examples=["resource_unavailable"])
+    field: str | None = Field(description="the input at fault, if one is", examples=["resource_id"])
+    current_version: int | None = Field(default=None, description="on a concurrency conflict: the version the "
+                                        "stream is at now (read it again)")
+    errors: list[FieldProblemOut] | None = Field(default=None, description="on invalid input: every invalid field")
 
 
 class SessionOut(BaseModel):

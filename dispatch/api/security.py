@@ -35,7 +35,6 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$
 
 
 class CsrfRejected(DispatchError):
-    status = 403
     code = "csrf_failed"
 
 

@@ -313,6 +313,13 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
     people.click("#person-form button[type=submit]")
     expect(people.locator("#person-result")).to_contain_text("somchai")
     shot(people, "people-360-en")
+    # The same person again: the refusal is told by its code, in the language on screen (the API's detail is English)
+    for field, value in (("#new-username", "somchai"), ("#new-password", "a long first password")):
+        people.fill(field, value)
+    people.click("#person-form button[type=submit]")
+    expect(people.locator("#person-result")).to_contain_text("This username is taken")
+    people.click("#lang")
+    expect(people.locator("#person-result")).to_contain_text("มีผู้ใช้ชื่อนี้อยู่แล้ว")
     signed = httpx.post(f"{system.base}/api/auth/login", timeout=5,
                         json={"username": "somchai", "password": "a long first password"})
     assert signed.status_code == 200 and signed.json()["user"]["role"] == "lifeguard"

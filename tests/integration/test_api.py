@@ -142,7 +142,7 @@ def test_bad_reports_get_a_422_naming_the_field_and_append_nothing(
     answer = api.post("/api/incidents", "lifeguard", REPORT | change)
 
     assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == field and answer.json()["message"]
+    assert answer.json()["field"] == field and answer.json()["detail"]
     assert api.get("/api/events", "official").json()["head"] == 0
 
 
@@ -191,7 +191,7 @@ def test_dispatching_a_boat_already_on_another_incident_is_a_409_naming_the_rule
 
     assert answer.status_code == 409
     assert answer.json()["code"] == "resource_unavailable" and answer.json()["field"] == "resource_id"
-    assert first in answer.json()["message"]
+    assert first in answer.json()["detail"]
 
 
 def test_a_stale_expected_version_is_a_409_with_the_current_version(api: Api) -> None:
@@ -419,7 +419,7 @@ def test_a_report_that_cannot_reach_the_database_answers_503_and_its_retry_lands
         refused = api.post("/api/incidents", "lifeguard", REPORT, key="phone-1:report-1")
 
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"  # to retry, not a 500 to give up on
-    assert refused.json()["code"] == "database_unavailable" and "OperationalError" in refused.json()["message"]
+    assert refused.json()["code"] == "database_unavailable" and "OperationalError" in refused.json()["detail"]
     retried = api.post("/api/incidents", "lifeguard", REPORT, key="phone-1:report-1")
     assert retried.status_code == 201 and services.store.head() == 1
 
@@ -456,10 +456,10 @@ def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: A
         key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
         assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH, (
             method, path)
-        assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+        assert operation["security"] == [{"bearer": []}, {"sessionCookie": [], "csrfToken": []}], (method, path)
         answer = operation["responses"]["201" if path in ("/api/incidents", "/api/resources") else "200"]
         assert answer["content"]["application/json"]["schema"]["$ref"].endswith(("/AppendedOut", "/ReferralOut"))
-    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+    assert {"bearer", "sessionCookie", "csrfToken"} <= set(spec["components"]["securitySchemes"])
 
 
 def test_a_malformed_idempotency_key_is_refused_naming_the_header(api: Api, services: Services) -> None:

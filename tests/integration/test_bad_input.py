@@ -40,8 +40,11 @@ def test_a_body_that_is_not_json_is_a_415_naming_the_header(
     answer = api.client.request(method, path, content=b'{"source": "beach"}', headers=headers)
 
     assert answer.status_code == 415, answer.text
-    assert answer.json() == {"code": "unsupported_media_type", "field": "Content-Type",
-                             "message": "send the request body as JSON (Content-Type: application/json)"}
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json() == {"type": "/problems/unsupported_media_type", "title": "Unsupported media type",
+                             "status": 415, "code": "unsupported_media_type", "field": "Content-Type",
+                             "detail": "send the request body as JSON (Content-Type: application/json)",
+                             "instance": path}
     assert appended_nothing(services, before)
 
 
@@ -64,7 +67,7 @@ def test_broken_json_is_a_422_in_the_usual_shape(api: Api, services: Services, b
     answer = api.client.post(path, content=body, headers=api.as_("lifeguard") | JSON)
 
     assert answer.status_code == 422, answer.text
-    assert answer.json()["code"] == "invalid_input" and answer.json()["message"]
+    assert answer.json()["code"] == "invalid_input" and answer.json()["detail"]
     assert appended_nothing(services)
 
 

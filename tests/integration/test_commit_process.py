@@ -107,8 +107,8 @@ async def test_each_command_hears_its_own_error_with_its_code_and_field(
     )
 
     reused, missing, conflict, fine = outcomes
-    assert isinstance(reused, IdempotencyKeyReused) and reused.status == 422
-    assert isinstance(missing, IncidentNotFound) and missing.status == 404
+    assert isinstance(reused, IdempotencyKeyReused) and reused.field == "Idempotency-Key"
+    assert isinstance(missing, IncidentNotFound) and missing.field == "incident_id"
     assert isinstance(conflict, ConcurrencyConflict)
     assert (conflict.field, conflict.current_version, conflict.expected_version) == ("expected_version", 1, 7)
     assert isinstance(fine, AppendResult) and not fine.replayed
@@ -142,7 +142,7 @@ async def test_a_child_killed_while_holding_a_batch_costs_that_batch_a_503_and_a
 
         with pytest.raises(CommitterUnavailable) as lost:
             await process.submit(report(services, "inc-2"))
-        assert lost.value.status == 503
+        assert lost.value.code == "committer_unavailable"
         retried = await process.submit(report(services, "inc-2"))  # the client's retry, with the same key
 
         assert process.pid not in (None, first_child) and process.alive()
@@ -231,7 +231,7 @@ def test_errors_and_stored_events_cross_the_process_boundary_whole(services: Ser
     assert (type(copy), copy.message, copy.field, copy.current_version) == (
         ConcurrencyConflict, conflict.message, "expected_version", 5)
     late = pickle.loads(pickle.dumps(InvalidTime("device_time is in the future", field="device_time")))
-    assert (late.field, late.status, str(late)) == ("device_time", 422, "device_time is in the future")
+    assert (late.field, late.code, str(late)) == ("device_time", "invalid_time", "device_time is in the future")
 
     from dispatch.service import handle
 

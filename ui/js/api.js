@@ -1,12 +1,26 @@
-// Talking to the API: the session cookie rides along (writes add its CSRF proof); every error answers
-// {code, message, field}.
+// Talking to the API: the session cookie rides along (writes add its CSRF proof); every error answers as
+// RFC 9457 Problem Details ({type, title, status, detail, instance} with {code, field}): the pages say what
+// went wrong by its code, in the person's language, and fall back to the server's detail (English).
+import { problemText } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message || `HTTP ${status}`);
+    super(body?.detail || `HTTP ${status}`);
     this.status = status; // 0: no answer at all (no signal)
     this.code = body?.code || (status === 0 ? "network" : "http_error");
     this.field = body?.field || null;
+    this.detail = body?.detail || null;
+  }
+
+  /** What went wrong, in the language on screen now: the text for its code, else the server's detail. */
+  get text() {
+    return problemText(this.code) ?? this.message;
+  }
+
+  /** The text and the server's detail, which names the unit or incident (for the board's operators). */
+  get fullText() {
+    const text = problemText(this.code);
+    return text && this.detail ? `${text} (${this.detail})` : this.text;
   }
 
   /** Worth trying again later with the same Idempotency-Key: no signal, a server hiccup, a rate limit. */

@@ -117,7 +117,7 @@ async function verify() {
   try {
     verification = await api("/api/audit/verify");
   } catch (error) {
-    verification = { intact: false, first_bad_position: "?", problem: error.message };
+    verification = { intact: false, first_bad_position: "?", problem: error.text ?? error.message };
   }
   render();
 }

@@ -469,8 +469,9 @@ async function act(incidentId, action, body, button, doneText) {
     timelines.delete(incidentId);
     loadRecommendations(incidentId);
   } catch (error) {
-    const text = error instanceof ApiError && error.status === 0 ? null : error.message;
-    results.set(incidentId, { text: () => `${t("error")}: ${text ?? t("offline")}`, error: true });
+    const failure = error instanceof ApiError ? error : null;
+    const text = () => (failure?.status === 0 ? null : failure ? failure.fullText : error.message);
+    results.set(incidentId, { text: () => `${t("error")}: ${text() ?? t("offline")}`, error: true });
   }
   renderDetail();
 }
@@ -490,7 +491,7 @@ async function setService(resource, button) {
     await api(`/api/resources/${encodeURIComponent(resource.resource_id)}`, { method: "PATCH", body: { status }, key: newKey() });
   } catch (error) {
     button.disabled = false;
-    button.title = error.message;
+    button.title = error instanceof ApiError ? error.fullText : error.message;
   }
 }
 

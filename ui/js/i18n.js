@@ -253,6 +253,45 @@ const VOCAB = {
   },
 };
 
+// What each error code the API answers with means, for the person on screen (by code, never by the server's
+// English detail). Every code the API can give is here: tests/integration/test_problems.py checks.
+const PROBLEMS = {
+  authentication_failed: { th: "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง หรือหมดเวลาการเข้าระบบ", en: "Wrong username or password, or your sign-in has ended" },
+  committer_unavailable: { th: "ระบบกำลังเริ่มใหม่ ลองอีกครั้งในอีกสักครู่", en: "The system is restarting; try again in a moment" },
+  concurrency_conflict: { th: "มีผู้อื่นแก้ไขก่อนคุณ กรุณาโหลดใหม่แล้วลองอีกครั้ง", en: "Someone changed this first; reload and try again" },
+  csrf_failed: { th: "กรุณาเข้าสู่ระบบใหม่ก่อนบันทึก", en: "Sign in again before making changes" },
+  database_unavailable: { th: "ฐานข้อมูลไม่ตอบสนอง ลองอีกครั้งในอีกสักครู่", en: "The database is not answering; try again shortly" },
+  dispatch_error: { th: "ระบบไม่รับคำสั่งนี้", en: "The system refused this" },
+  facility_not_found: { th: "ไม่พบโรงพยาบาลหรือ รพ.สต. ที่เลือก", en: "No such hospital or health unit" },
+  http_error: { th: "ระบบไม่รับคำขอนี้", en: "The server refused this request" },
+  idempotency_key_reused: { th: "คำขอซ้ำกับครั้งก่อนแต่เนื้อหาต่างกัน", en: "This repeats an earlier request with different content" },
+  incident_already_exists: { th: "มีเหตุนี้อยู่แล้ว", en: "This incident already exists" },
+  incident_closed: { th: "เหตุนี้ปิดแล้ว", en: "This incident is closed" },
+  incident_not_found: { th: "ไม่พบเหตุนี้", en: "No such incident" },
+  internal_error: { th: "ระบบขัดข้อง กรุณาแจ้งผู้ดูแลระบบ", en: "The server failed; tell the administrator" },
+  invalid_input: { th: "ข้อมูลไม่ถูกต้อง", en: "Invalid input" },
+  invalid_status_change: { th: "เปลี่ยนสถานะนี้ไม่ได้", en: "This status change is not allowed" },
+  invalid_time: { th: "เวลาไม่ถูกต้อง (อยู่ในอนาคต หรือก่อนขั้นตอนก่อนหน้า)", en: "Invalid time (in the future, or before an earlier step)" },
+  method_not_allowed: { th: "ไม่รองรับคำขอแบบนี้", en: "This kind of request is not allowed here" },
+  milestone_already_recorded: { th: "บันทึกขั้นตอนนี้ไปแล้ว", en: "This milestone is already recorded" },
+  milestone_out_of_order: { th: "ขั้นตอนไม่เป็นไปตามลำดับ", en: "Milestones must go in order" },
+  network: { th: "ไม่มีสัญญาณ", en: "No signal" },
+  no_open_referral: { th: "ไม่มีการส่งต่อที่เปิดอยู่", en: "There is no open referral" },
+  not_found: { th: "ไม่พบสิ่งที่ขอ", en: "Not found" },
+  not_permitted: { th: "บทบาทของคุณทำสิ่งนี้ไม่ได้", en: "Your role may not do this" },
+  payload_too_large: { th: "ข้อมูลที่ส่งใหญ่เกินไป", en: "What was sent is too large" },
+  referral_already_open: { th: "มีการส่งต่อที่เปิดอยู่แล้ว", en: "A referral is already open" },
+  referral_needs_destination: { th: "การส่งต่อต้องระบุสถานพยาบาลปลายทาง", en: "A referral needs a destination facility" },
+  resource_already_exists: { th: "มีหน่วยรหัสนี้อยู่แล้ว", en: "A unit with this id already exists" },
+  resource_already_on_incident: { th: "หน่วยนี้อยู่ในเหตุนี้แล้ว", en: "This unit is already on this incident" },
+  resource_not_assigned: { th: "หน่วยนี้ไม่ได้รับมอบหมายในเหตุนี้", en: "This unit is not assigned to this incident" },
+  resource_not_found: { th: "ไม่พบหน่วยนี้", en: "No such unit" },
+  resource_unavailable: { th: "หน่วยนี้ไม่ว่าง (ปฏิบัติภารกิจอื่นหรืองดให้บริการ)", en: "This unit is not available (on another incident or out of service)" },
+  too_many_attempts: { th: "เข้าสู่ระบบผิดหลายครั้งเกินไป กรุณารอสักครู่", en: "Too many failed sign-ins; wait a while" },
+  unsupported_media_type: { th: "รูปแบบข้อมูลไม่ถูกต้อง", en: "Unsupported data format" },
+  user_exists: { th: "มีผู้ใช้ชื่อนี้อยู่แล้ว", en: "This username is taken" },
+};
+
 const LANG_KEY = "dispatch.lang";
 let current = localStorage.getItem(LANG_KEY) || null;
 
@@ -279,6 +318,12 @@ export function t(key, vars = {}) {
   const entry = STRINGS[key];
   const text = entry ? entry[lang()] ?? entry.en : key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/** What an error code means in the current language; null for a code the pages do not know. */
+export function problemText(code) {
+  const entry = PROBLEMS[code];
+  return entry ? entry[lang()] ?? entry.en : null;
 }
 
 /** A domain word (triage, category, milestone…) in the current language or a given one. */

@@ -32,7 +32,8 @@ form.addEventListener("submit", async (event) => {
     localStorage.setItem("dispatch.me", JSON.stringify(session.user));
     location.assign(target(session.user.role));
   } catch (failure) {
-    show(failure instanceof ApiError && failure.status === 0 ? t("no_signal_sign_in") : t("sign_in_failed"));
+    show(!(failure instanceof ApiError) || failure.code === "authentication_failed" ? t("sign_in_failed")
+      : failure.status === 0 ? t("no_signal_sign_in") : failure.text);
     submit.disabled = false;
     submit.textContent = t("sign_in");
   }

@@ -117,7 +117,7 @@ export class Outbox {
         this.update(entry.key, { body, key: newKey() });
         return false;
       }
-      this.update(entry.key, { state: "refused", error: error.message });
+      this.update(entry.key, { state: "refused", error: error.text });
       return true;
     }
   }

@@ -28,7 +28,7 @@ form.addEventListener("submit", async (event) => {
     form.reset();
     fillRoles();
   } catch (error) {
-    last = { ok: false, message: error.message };
+    last = { ok: false, error };
   }
   show();
 });
@@ -46,5 +46,5 @@ function show() {
   result.hidden = !last;
   if (!last) return;
   result.className = "result" + (last.ok ? "" : " error");
-  result.textContent = last.ok ? t("person_added", { id: last.id, role: t(`role_${last.role}`) }) : `${t("error")}: ${last.message}`;
+  result.textContent = last.ok ? t("person_added", { id: last.id, role: t(`role_${last.role}`) }) : `${t("error")}: ${last.error.text ?? last.error.message}`;
 }

@@ -9,7 +9,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from sqlalchemy import select
 
 from dispatch import read_access
+from dispatch.api.answers import ChainReportOut, IncidentTrailOut
 from dispatch.api.deps import Auditor, ServicesDep, require
+from dispatch.api.openapi import answers
 from dispatch.api.views import note_read, timeline_entry
 from dispatch.commands import Actor
 from dispatch.errors import IncidentNotFound
@@ -26,7 +28,8 @@ _ID = r"^[A-Za-z0-9_.:-]+$"
 
 @router.get("/incidents/{incident_id}",
             summary="Every event of an incident (actor, role, server and device time, hash), its intervals and "
-                    "referrals")
+                    "referrals",
+            operation_id="getIncidentTrail", response_model=None, responses=answers(IncidentTrailOut, 404))
 def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep,
                    background: BackgroundTasks) -> dict[str, Any]:
     stored = services.store.read_stream(incident_stream(incident_id))
@@ -48,7 +51,8 @@ def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep,
 
 
 @router.get("/verify", summary="Walk the whole hash chain and check it against the newest signed checkpoint: "
-                                "intact, events checked, first altered or missing position")
+                                "intact, events checked, first altered or missing position",
+            operation_id="verifyLog", response_model=None, responses=answers(ChainReportOut))
 def verify(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     anchor = published_checkpoint(services.settings)
     report: dict[str, Any] = msgspec.to_builtins(services.store.verify(checkpoints=[anchor] if anchor else []))

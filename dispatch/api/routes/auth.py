@@ -13,16 +13,14 @@ from redis.exceptions import RedisError
 from dispatch.accounts import AuthenticationFailed, token_hash
 from dispatch.api.deps import Admin, ServicesDep, session_token
 from dispatch.api.live import LiveHub, SessionsEnded
-from dispatch.api.schemas import ErrorOut, LoginIn, MeOut, PasswordIn, SessionOut, UserIn
+from dispatch.api.openapi import problems
+from dispatch.api.schemas import LoginIn, MeOut, PasswordIn, SessionOut, UserIn
 from dispatch.api.security import CSRF_COOKIE, SESSION_COOKIE, clear_session_cookies, csrf_token, set_session_cookies
 from dispatch.bootstrap import Services
 from dispatch.lockout import HashSlots, LoginThrottle
 
 log = logging.getLogger("dispatch.auth")
 router = APIRouter(tags=["people"])
-LOCKED: dict[int | str, dict[str, object]] = {
-    429: {"description": "too many failed sign-ins from this address, or too many passwords being checked at "
-                         "once: try again after Retry-After seconds", "model": ErrorOut}}
 T = TypeVar("T")
 
 
@@ -75,7 +73,7 @@ async def _end_sessions(request: Request, services: Services, ended: SessionsEnd
         log.warning("could not announce ended sessions", extra={"error": type(exc).__name__})
 
 
-@router.post("/api/auth/login", response_model=SessionOut, responses=LOCKED,
+@router.post("/api/auth/login", response_model=SessionOut, responses=problems(401, 429),
              summary="Sign in; the token lasts one shift")
 async def login(body: LoginIn, services: ServicesDep, request: Request, response: Response) -> SessionOut:
     issued = await _password_checked(request, services, body.username,
@@ -97,7 +95,7 @@ async def logout(services: ServicesDep, request: Request, token: Annotated[str, 
     clear_session_cookies(response, services.settings)
 
 
-@router.post("/api/auth/password", status_code=204, responses=LOCKED,
+@router.post("/api/auth/password", status_code=204, responses=problems(429),
              summary="Change your own password; your other sessions end")
 async def change_password(body: PasswordIn, services: ServicesDep, request: Request,
                           token: Annotated[str, Depends(session_token)]) -> None:
@@ -108,7 +106,7 @@ async def change_password(body: PasswordIn, services: ServicesDep, request: Requ
     await _end_sessions(request, services, SessionsEnded(actor.id, keep=token_hash(token)))
 
 
-@router.get("/api/me", response_model=MeOut, summary="Who am I")
+@router.get("/api/me", response_model=MeOut, summary="Who am I", operation_id="getMe")
 def me(services: ServicesDep, request: Request, response: Response,
        token: Annotated[str, Depends(session_token)]) -> MeOut:
     actor, name = services.accounts.authenticate(token)
@@ -117,7 +115,8 @@ def me(services: ServicesDep, request: Request, response: Response,
     return MeOut(id=actor.id, role=actor.role, display_name=name, resource_id=actor.resource_id)
 
 
-@router.post("/api/users", status_code=201, response_model=MeOut, summary="Add a person (admins only)")
+@router.post("/api/users", status_code=201, response_model=MeOut, summary="Add a person (admins only)",
+             responses=problems(409))
 def add_user(body: UserIn, actor: Admin, services: ServicesDep) -> MeOut:
     services.accounts.add_user(body.username, body.role, body.password, display_name=body.display_name,
                                resource_id=body.resource_id)

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from dispatch.api.answers import BoardOut, ReferralListOut, ResourceListOut
 from dispatch.api.deps import FleetReader, Reader, ServicesDep
 from dispatch.api.limits import POSITION_MAX
+from dispatch.api.openapi import answers
 from dispatch.decisions import access
 from dispatch.errors import InvalidInput
 from dispatch.projections import queries
@@ -19,7 +21,8 @@ router = APIRouter(tags=["board"])
 _POSITION = re.compile(r"[0-9]{1,19}")
 
 
-@router.get("/api/board", summary="Open incidents by triage colour then age; ?as_of= for the board as it was")
+@router.get("/api/board", summary="Open incidents by triage colour then age; ?as_of= for the board as it was",
+            operation_id="getBoard", response_model=None, responses=answers(BoardOut))
 def board(
     actor: FleetReader,
     services: ServicesDep,
@@ -41,13 +44,15 @@ def board(
     return queries.board_as_of(services.store, queries.position_at(engine, moment), moment)
 
 
-@router.get("/api/resources", summary="Every boat, AED and team: status, position, assignment, time in status")
+@router.get("/api/resources", summary="Every boat, AED and team: status, position, assignment, time in status",
+            response_model=None, responses=answers(ResourceListOut))
 def list_resources(actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     return queries.resources(services.store.engine, services.clock.now())
 
 
 @router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status (a "
-                                     "lifeguard: those of incidents they reported or crew a unit on)")
+                                     "lifeguard: those of incidents they reported or crew a unit on)",
+            response_model=None, responses=answers(ReferralListOut))
 def list_referrals(
     actor: Reader,
     services: ServicesDep,

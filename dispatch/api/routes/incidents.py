@@ -9,9 +9,11 @@ from fastapi import APIRouter, BackgroundTasks, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from dispatch.api import views
+from dispatch.api.answers import IncidentListOut, IncidentOut
 from dispatch.api.command_route import CommandRoute
 from dispatch.api.commanding import answer, not_future, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, LifeguardCommand, OperatorCommand, Reader, ServicesDep, new_id
+from dispatch.api.openapi import answers, problems
 from dispatch.api.schemas import (
     AppendedOut,
     CloseIn,
@@ -43,7 +45,7 @@ commands = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=Co
 
 
 @commands.post("", status_code=201, response_model=AppendedOut, summary="Report an incident",
-               openapi_extra=COMMAND_OPENAPI)
+               responses=problems(409), openapi_extra=COMMAND_OPENAPI)
 async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response:
     services = context.services
     places = services.places
@@ -63,7 +65,8 @@ async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response
     return answer(incident_id, await run(command, context), status_code=201)
 
 
-@router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones")
+@router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones",
+            response_model=None, responses=answers(IncidentListOut))
 def list_incidents(
     actor: Reader,
     services: ServicesDep,
@@ -78,7 +81,8 @@ def list_incidents(
 
 
 @router.get("/{incident_id}", summary="An incident's current state and full timeline (a lifeguard: only one they "
-                                     "reported or crew a unit on; any other answers 404, as an unknown id does)")
+                                     "reported or crew a unit on; any other answers 404, as an unknown id does)",
+            response_model=None, responses=answers(IncidentOut, 404))
 def get_incident(incident_id: str, actor: Reader, services: ServicesDep, background: BackgroundTasks) -> dict[str, Any]:
     view = views.incident_view(services, incident_id, actor)
     views.note_read(background, services, actor, incident_id, "incident")
@@ -86,7 +90,7 @@ def get_incident(incident_id: str, actor: Reader, services: ServicesDep, backgro
 
 
 @commands.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code",
-               openapi_extra=COMMAND_OPENAPI)
+               operation_id="triageIncident", responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
 async def triage(incident_id: str, body: TriageIn, context: OperatorCommand) -> Response:
     command = TriageIncident(**stamp(context), incident_id=incident_id, stage=body.stage, code=body.code,
                              expected_version=body.expected_version)
@@ -94,7 +98,7 @@ async def triage(incident_id: str, body: TriageIn, context: OperatorCommand) -> 
 
 
 @commands.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team",
-               openapi_extra=COMMAND_OPENAPI)
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
 async def dispatch_resource(incident_id: str, body: DispatchIn, context: OperatorCommand) -> Response:
     command = DispatchResource(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
                                expected_version=body.expected_version)
@@ -102,7 +106,7 @@ async def dispatch_resource(incident_id: str, body: DispatchIn, context: Operato
 
 
 @commands.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone",
-               openapi_extra=COMMAND_OPENAPI)
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
 async def record_milestone(incident_id: str, body: MilestoneIn, context: LifeguardCommand) -> Response:
     command = RecordMilestone(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
                               milestone=body.milestone,
@@ -111,7 +115,8 @@ async def record_milestone(incident_id: str, body: MilestoneIn, context: Lifegua
 
 
 @commands.post("/{incident_id}/referral", response_model=ReferralOut,
-               summary="Request a referral; the answer says the guarantee's deadline", openapi_extra=COMMAND_OPENAPI)
+               summary="Request a referral; the answer says the guarantee's deadline", responses=problems(404, 409),
+               openapi_extra=COMMAND_OPENAPI)
 async def request_referral(incident_id: str, body: ReferralIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
@@ -138,14 +143,15 @@ async def request_referral(incident_id: str, body: ReferralIn, context: Operator
 
 
 @commands.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident",
-               openapi_extra=COMMAND_OPENAPI)
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
 async def add_note(incident_id: str, body: NoteIn, context: LifeguardCommand) -> Response:
     command = AddNote(**stamp(context), incident_id=incident_id, text=body.text, resource_id=body.resource_id)
     return answer(incident_id, await run(command, context))
 
 
 @commands.post("/{incident_id}/close", response_model=AppendedOut,
-               summary="Close the incident with its outcome; releases its resources", openapi_extra=COMMAND_OPENAPI)
+               summary="Close the incident with its outcome; releases its resources", responses=problems(404, 409),
+               openapi_extra=COMMAND_OPENAPI)
 async def close_incident(incident_id: str, body: CloseIn, context: OperatorCommand) -> Response:
     command = CloseIncident(**stamp(context), incident_id=incident_id, outcome=body.outcome,
                             deceased=body.deceased, summary=body.summary)

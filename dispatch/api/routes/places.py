@@ -7,12 +7,15 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter
 
+from dispatch.api.answers import PlacesOut
 from dispatch.api.deps import Reader, ServicesDep
+from dispatch.api.openapi import answers
 
 router = APIRouter(prefix="/api/places", tags=["places"])
 
 
-@router.get("", summary="Every known place with its zone, and the zone areas")
+@router.get("", summary="Every known place with its zone, and the zone areas", response_model=None,
+            responses=answers(PlacesOut))
 def list_places(actor: Reader, services: ServicesDep) -> dict[str, Any]:
     places = services.places
     return {

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from dispatch.api import views
+from dispatch.api.answers import RecommendationsOut
 from dispatch.api.deps import FleetReader, ServicesDep
+from dispatch.api.openapi import answers
 from dispatch.geo.eta import usable_speed
 from dispatch.projections import queries
 from dispatch.recommend import FacilityOption, ResourceOption, recommend_facilities, recommend_resources
@@ -19,7 +21,8 @@ PLANNING_SPEED_KNOTS = 25.0
 
 
 @router.get("/{incident_id}/recommendations",
-            summary="Nearest available boats (by ETA), AEDs and teams; facilities by predicted arrival")
+            summary="Nearest available boats (by ETA), AEDs and teams; facilities by predicted arrival",
+            operation_id="recommendForIncident", response_model=None, responses=answers(RecommendationsOut, 404))
 def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     incident = views.incident_state(services, incident_id)
     scene = incident.report.position

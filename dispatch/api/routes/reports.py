@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from dispatch.api.answers import GeoJSONResponse, IncidentFeaturesOut, ResponseTimesOut, YearSummaryOut
 from dispatch.api.deps import Auditor, ServicesDep
 from dispatch.api.limits import OFFSET_MAX
+from dispatch.api.openapi import answers
 from dispatch.events.vocabulary import Source, Triage, Zone
 from dispatch.reports import exports, queries
 from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR, local, parse_bound
@@ -36,9 +38,11 @@ def report_filter(
 FilterDep = Annotated[ReportFilter, Depends(report_filter)]
 
 
-@router.get("/response-times", response_model=None, responses={200: {"content": {"text/csv": {}}}},
+@router.get("/response-times", response_model=None,
+            responses={200: {"model": ResponseTimesOut, "content": {"text/csv": {"schema": {"type": "string"}}}}},
             summary="NEMSIS intervals per response with count, median, p90 and max overall and by zone, triage "
-                    "and month; referral guarantee compliance; ?format=csv for every response as CSV")
+                    "and month; referral guarantee compliance; ?format=csv for every response as CSV",
+            operation_id="responseTimesReport")
 def response_times(
     actor: Auditor, services: ServicesDep, flt: FilterDep,
     format: Literal["json", "csv"] = "json",
@@ -51,7 +55,8 @@ def response_times(
     return response_time_report(engine, flt, limit=limit, offset=offset)
 
 
-@router.get("/summary", summary="The provincial indicators for a Bangkok calendar year")
+@router.get("/summary", summary="The provincial indicators for a Bangkok calendar year",
+            operation_id="yearSummary", response_model=None, responses=answers(YearSummaryOut))
 def summary(
     actor: Auditor, services: ServicesDep,
     year: Annotated[int | None, Query(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="default: this year")] = None,
@@ -60,15 +65,16 @@ def summary(
     return year_summary(services.store.engine, chosen, saving_thb=services.settings.referral_saving_thb)
 
 
-@router.get("/incidents.geojson", response_class=JSONResponse,
-            responses={200: {"content": {"application/geo+json": {}}}},
+@router.get("/incidents.geojson", response_class=GeoJSONResponse, response_model=None,
+            responses=answers(IncidentFeaturesOut),
             summary="Incidents as a GeoJSON FeatureCollection (WGS84 points) for GIS")
 def incidents_geojson(actor: Auditor, services: ServicesDep, flt: FilterDep) -> JSONResponse:
     features = queries.incident_features(services.store.engine, flt)
     return JSONResponse(exports.geojson(features), media_type="application/geo+json")
 
 
-@router.get("/nemsis.csv", response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}},
+@router.get("/nemsis.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
             summary="One CSV line per resource response with NEMSIS eTimes.01 ... eTimes.14 (Bangkok time)")
 def nemsis_csv(actor: Auditor, services: ServicesDep, flt: FilterDep) -> StreamingResponse:
     return _csv(exports.nemsis_csv(queries.iter_responses(services.store.engine, flt)), "nemsis-etimes", flt)

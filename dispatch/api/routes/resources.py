@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from dispatch.api import views
+from dispatch.api.answers import ResourceOut
 from dispatch.api.command_route import CommandRoute
 from dispatch.api.commanding import answer, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, FleetReader, OperatorCommand, ServicesDep
+from dispatch.api.openapi import answers, problems
 from dispatch.api.schemas import AppendedOut, ResourceIn, ResourcePatchIn
 from dispatch.commands import RegisterResource, UpdateResource
 from dispatch.errors import InvalidInput
@@ -20,7 +22,7 @@ commands = APIRouter(prefix="/api/resources", tags=["resources"], route_class=Co
 
 
 @commands.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team",
-               openapi_extra=COMMAND_OPENAPI)
+               responses=problems(409), openapi_extra=COMMAND_OPENAPI)
 async def register_resource(body: ResourceIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.home_site_id and body.home_site_id not in services.places:
@@ -35,13 +37,14 @@ async def register_resource(body: ResourceIn, context: OperatorCommand) -> Respo
     return answer(body.id, await run(command, context), status_code=201)
 
 
-@router.get("/{resource_id}", summary="One resource's current state")
+@router.get("/{resource_id}", summary="One resource's current state", response_model=None,
+            responses=answers(ResourceOut, 404))
 def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     return views.resource_view(services, resource_id)
 
 
 @commands.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position",
-                openapi_extra=COMMAND_OPENAPI)
+                responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
 async def update_resource(resource_id: str, body: ResourcePatchIn, context: OperatorCommand) -> Response:
     command = UpdateResource(
         **stamp(context), resource_id=resource_id, status=body.status,
