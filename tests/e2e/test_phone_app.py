@@ -6,6 +6,7 @@ are moved over and sent."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from tests.e2e import test_pages
 from tests.e2e.test_pages import CHROMIUM, CHROMIUM_ARGS, PHONE, System, running_system, sign_in
@@ -153,3 +154,32 @@ def test_reports_an_older_page_left_in_local_storage_are_moved_and_sent(system: 
     expect(page.locator(".report-item.state-sent")).to_have_count(1)
     assert len(reports_described(system, description)) == 1
     phone.close()
+
+
+def test_on_a_network_that_never_answers_the_page_opens_from_the_kept_copy(system: System, browser: Browser) -> None:
+    # One bar of signal: the request goes out and nothing comes back. The worker stops waiting and answers
+    # with the copy it kept, and the lifeguard can report (into the outbox).
+    page = lifeguard_phone(system, browser)
+    held: list[Route] = []
+    page.context.route("**/report.html", lambda route: held.append(route))  # never answered
+    page.reload()
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    expect(page.locator("#send")).to_be_visible()
+    assert held, "the page was asked of the network first"
+    page.context.close()
+
+
+def test_a_new_worker_keeps_only_its_own_revision_of_the_cache(system: System, browser: Browser) -> None:
+    context = browser.new_context(viewport=PHONE)
+    first = context.new_page()
+    first.goto(f"{system.base}/")  # the sign-in page registers no worker
+    first.evaluate("caches.open('dispatch-shell-v1').then((cache) => cache.put('/report.html', new Response('old')))")
+    first.close()
+    page = sign_in(context, system, "lifeguard")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+    worker = httpx.get(f"{system.base}/sw.js", timeout=5).text
+    version = re.search(r'const VERSION = "([^"]+)"', worker)
+    assert version, "the worker names its revision"
+    assert page.evaluate("caches.keys()") == [f"dispatch-shell-{version.group(1)}"]
+    context.close()
