@@ -8,7 +8,7 @@ import { Outbox } from "/js/outbox.js";
 import { CHANNEL, IdbStore, SYNC_TAG, outboxLock, sendEntry } from "/js/outbox-store.js";
 
 // Changed with every change to the files below: a new worker fills a new cache and drops the old ones.
-const VERSION = "2026-12-07.2";
+const VERSION = "2026-12-07.3";
 const CACHE_PREFIX = "dispatch-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 const NETWORK_TIMEOUT_MS = 3500;

@@ -2,7 +2,7 @@
 import { api, serverNow } from "./api.js";
 import { h, byId } from "./dom.js";
 import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
-import { Outbox } from "./outbox.js";
+import { MemoryStore, Outbox } from "./outbox.js";
 import { CHANNEL, SYNC_TAG, migrateLocalStorage, outboxLock, outboxStore, sendEntry } from "./outbox-store.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
@@ -45,8 +45,13 @@ window.addEventListener("online", () => render());
 
 async function openOutbox(user) {
   const channel = globalThis.BroadcastChannel ? new BroadcastChannel(CHANNEL) : null;
-  const store = outboxStore(channel);
-  await migrateLocalStorage(store); // reports left unsent by the version that kept them in localStorage
+  let store = outboxStore(channel);
+  try {
+    await store.read(user);
+    await migrateLocalStorage(store); // reports left unsent by the version that kept them in localStorage
+  } catch {
+    store = new MemoryStore(); // IndexedDB refused (some private windows): it still sends while the page is open
+  }
   const box = new Outbox({
     user, store, send: sendEntry, lock: outboxLock(user), onChange: () => render(),
     // A follow-up that reaches the server changes the incident: show it as the server now has it.
