@@ -2,8 +2,9 @@
 
 - Security headers on every HTTP answer: a Content-Security-Policy with no inline script or style (the pages
   load only their own files, Leaflet from /vendor, and map tiles from OpenStreetMap), no MIME sniffing, no
-  framing, no referrer, HSTS in production, and `Cache-Control: no-store` on every API answer. A route that
-  needs another policy (the API docs) sets its own.
+  framing, no referrer (the map's tile images alone send their origin, as OpenStreetMap's tile policy asks:
+  ui/js/map.js sets that on each tile, so a page's address never leaves it), HSTS in production, and
+  `Cache-Control: no-store` on every API answer. A route that needs another policy (the API docs) sets its own.
 - CSRF: a write signed in by the session cookie must echo the `dispatch_csrf` cookie in `X-CSRF-Token`. The
   token is derived from the session token, so a cookie planted by another site cannot match it and the server
   stores nothing; Bearer requests are exempt (a page on another site cannot set that header).

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -59,6 +60,12 @@ class System:
 
 @pytest.fixture
 def system(tmp_path: Path) -> Iterator[System]:
+    with running_system(tmp_path) as running:
+        yield running
+
+
+@contextmanager
+def running_system(tmp_path: Path) -> Iterator[System]:
     """`dispatch up` on a fresh data folder: places, demo fleet and one demo account per role."""
     port, output = free_port(), tmp_path / "up.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISPATCH_")}

