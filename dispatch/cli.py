@@ -391,7 +391,9 @@ def main() -> None:
         sys.exit(2)
     except DispatchError as exc:
         errors.print(f"Error: {exc.message}", highlight=False)
-        sys.exit(2 if exc.status == 422 else 1)
+        from dispatch.api.problems import status_of
+
+        sys.exit(2 if status_of(type(exc)) == 422 else 1)  # bad input as a usage error; a refused rule as a failure
 
 
 if __name__ == "__main__":

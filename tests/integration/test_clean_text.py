@@ -48,7 +48,7 @@ def test_the_store_refuses_to_append_an_unclean_text_and_appends_nothing(store: 
     with pytest.raises(InvalidText) as refused:
         store.append("incident-inc-1", [reported(description=text)], expected_version=0)
 
-    assert refused.value.field == "description" and refused.value.status == 422
+    assert (refused.value.field, refused.value.code) == ("description", "invalid_text")
     assert store.head() == 0
 
 
