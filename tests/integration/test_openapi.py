@@ -21,17 +21,18 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sqlalchemy import Engine
 
 from dispatch.api.app import create_app
 from dispatch.api.openapi import EXAMPLES
 from dispatch.api.problems import PROBLEM_JSON
 from dispatch.bootstrap import Services
+from dispatch.migrations.runner import upgrade
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
-from tests.integration import test_fuzz
+from tests.conftest import sqlite_engine
 from tests.integration.test_api import PASSWORD, ROLES
 
-engine = test_fuzz.engine  # SQLite only: the document does not depend on the database
 PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
 # The commands in EXAMPLES' order, with who sends them and where (the story's incident is {id}).
 STORY = [("registerResource", "operator", "/api/resources"), ("reportIncident", "lifeguard", "/api/incidents"),
@@ -47,6 +48,15 @@ READS = [("operator", "/api/incidents"), ("operator", "/api/incidents/{id}"), ("
          ("official", "/api/audit/verify"), ("official", "/api/events"), ("official", "/api/reports/response-times"),
          ("official", "/api/reports/summary"), ("official", "/api/reports/incidents.geojson"),
          ("official", "/api/me")]
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """SQLite only (this overrides the both-databases fixture): the document does not depend on the database."""
+    built = sqlite_engine(tmp_path)
+    upgrade(built)
+    yield built
+    built.dispose()
 
 
 @pytest.fixture
