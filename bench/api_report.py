@@ -1,4 +1,4 @@
-"""Reporting benchmark (issue 3): `POST /api/incidents` against the running API, beside a trivial endpoint.
+"""Reporting benchmark: `POST /api/incidents` against the running API, beside a trivial endpoint.
 
 The API runs as production runs it: one uvicorn process built like `dispatch api` (`python -m bench.served`,
 which only adds `GET /bench/trivial`), against an SQLite file at the default durability (WAL,

@@ -1,4 +1,4 @@
-"""Live board benchmark (issue 4): report → delta latency on 200 WebSocket boards, and the rebuild rate.
+"""Live board benchmark: report → delta latency on 200 WebSocket boards, and the rebuild rate.
 
 The system runs as production runs it, one process per command: `dispatch api` and `dispatch projector`
 against an SQLite file at the default durability (WAL, synchronous=FULL) or a PostgreSQL schema, and the

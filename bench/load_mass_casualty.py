@@ -1,4 +1,4 @@
-"""Mass-casualty load (issue 8): a boat accident's worst hour on the production topology, over loopback.
+"""Mass-casualty load: a boat accident's worst hour on the production topology, over loopback.
 
 The system runs as docker-compose runs it, one process per command: two `dispatch api` processes (there is
 no load balancer: clients are dealt round-robin over the two), one `dispatch projector`, one `dispatch worker`

@@ -43,7 +43,7 @@ class UserRecord(SQLModel, table=True):
     active: bool = Field(sa_column=Column(Boolean, nullable=False, default=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     # Set for the demo accounts `dispatch up` makes on first start; cleared when the person sets their own
-    # password. Production refuses to start while an active account still has one (issue 8).
+    # password. Production refuses to start while an active account still has one.
     must_change_password: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false()))
 

@@ -56,7 +56,7 @@ def services_on(engine: Engine, settings: Settings, clock: Clock) -> Services:
     return Services(settings=settings, clock=clock, store=store, accounts=accounts, places=load_places())
 
 
-# --- referral deadline workers (issue 5) -------------------------------------------------------------
+# --- referral deadline workers -------------------------------------------------------------
 
 
 def clock_for(settings: Settings) -> Clock:

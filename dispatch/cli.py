@@ -176,7 +176,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 def _refuse_initial_passwords_in_production(services: Services) -> None:
-    """Exit 2 in production while an account still has the password first start printed (issue 8)."""
+    """Exit 2 in production while an account still has the password first start printed."""
     if services.settings.environment != "production":
         return
     if waiting := services.accounts.with_initial_passwords():

@@ -13,7 +13,7 @@ import orjson
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and belongs in the JSON.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
-# Secrets never reach a log line (issue 8): a session token in a URL (uvicorn logs the live board's
+# Secrets never reach a log line: a session token in a URL (uvicorn logs the live board's
 # `/ws/board?token=...`), a Bearer header, a session or CSRF cookie, and any field named like a secret.
 _SECRET_TEXT = re.compile(r"((?:[?&]token=)|(?:Bearer\s+)|(?:dispatch_(?:session|csrf)=))[^&\s\\\"';,]+", re.I)
 _SECRET_FIELD = re.compile(r"password|token|secret|authorization|cookie", re.I)

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
 
-    # --- referral deadline workers (issue 5; dispatch/workers/) ---------------------------------------
+    # --- referral deadline workers (dispatch/workers/) ---------------------------------------
     # The RQ queue for referral checks; also namespaces their job ids, so two deployments (or two tests)
     # can share one Redis.
     queue_name: str = Field(
@@ -134,12 +134,12 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dispatch.db').resolve()}"
 
-    # --- reports (issue 7; dispatch/reports/) ----------------------------------------------------------
+    # --- reports (dispatch/reports/) ----------------------------------------------------------
     # What one seamless referral saves the patient, in baht: the province's figure (158 referrals saved
     # 948,000 baht in 2018); the yearly summary's cost saved is referrals x this.
     referral_saving_thb: int = Field(default=6000, ge=0, le=1_000_000)
 
-    # --- security (issue 8; dispatch/lockout.py, dispatch/api/security.py) ------------------------------
+    # --- security (dispatch/lockout.py, dispatch/api/security.py) ------------------------------
     # Sign-in throttling (dispatch/lockout.py says why it is shaped so): this many failed sign-ins for one
     # username from one client address within the window lock that pair for the lockout period (429 with
     # Retry-After, even with the right password); the same username from another address is not locked. One

@@ -1,4 +1,4 @@
-"""What the browser is told to enforce, and the proof a cookie-signed write must carry (issue 8).
+"""What the browser is told to enforce, and the proof a cookie-signed write must carry.
 
 - Security headers on every HTTP answer: a Content-Security-Policy with no inline script or style (the pages
   load only their own files, Leaflet from /vendor, and map tiles from OpenStreetMap), no MIME sniffing, no

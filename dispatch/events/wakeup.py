@@ -1,7 +1,7 @@
 """Wake-ups for followers of the log: a follower sleeps until an append says "new events", or a poll interval.
 
 A wake-up is only a hint; followers always re-read the log, so a lost wake-up costs one poll interval,
-never an event. The in-process wake-up serves `dispatch up`; the Redis one crosses processes (issue 4).
+never an event. The in-process wake-up serves `dispatch up`; the Redis one crosses processes.
 """
 
 from __future__ import annotations

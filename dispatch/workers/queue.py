@@ -235,8 +235,7 @@ def reconcile(
     Safe at any time and any number of times (deterministic job ids). How it scales: `index` follows the
     log, so a long-lived worker passes the same one each time and a sweep reads only the events appended
     since the last, plus the streams of the referrals still open (tens in practice, bounded by the fleet).
-    Without one, the sweep reads the whole log once. A referrals read model (issue 4's projections) will
-    replace the index with a query; this function keeps its shape.
+    Without one, the sweep reads the whole log once.
     """
     index = index or OpenReferrals()
     index.catch_up(services.store)

@@ -1,9 +1,9 @@
 """What a worker keeps in memory from the log, caught up by reading only the events it has not seen.
 
-Both views are stand-ins for read models of issue 4 (dispatch/projections/: resources, referrals). The
-first catch-up in a process reads the whole log once; every later one reads only what was appended since,
-so a worker that lives for days pays for the log once, not once per check. Swap them for queries of the
-read models when those land; nothing else needs to change.
+Workers keep their own views rather than query the projector's read models, so a deadline check never waits
+on (or trusts) a projector that may lag or have stalled. The first catch-up in a process reads the whole log
+once; every later one reads only what was appended since, so a worker that lives for days pays for the log
+once, not once per check.
 """
 
 from __future__ import annotations

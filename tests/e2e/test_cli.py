@@ -70,7 +70,7 @@ def test_rebuild_replays_and_verify_names_a_tampered_position(tmp_path: Path) ->
     assert broken.returncode == 1 and "position 4" in broken.stdout
 
 
-# --- production refuses the first start's passwords (issue 8) ---------------------------------------------
+# --- production refuses the first start's passwords ---------------------------------------------
 
 
 def test_production_refuses_to_start_while_a_demo_password_is_unchanged(tmp_path: Path) -> None:

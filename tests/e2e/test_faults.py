@@ -1,4 +1,4 @@
-"""Faults (issue 8): the processes of the production topology killed with SIGKILL while they work, and Redis
+"""Faults: the processes of the production topology killed with SIGKILL while they work, and Redis
 flushed and restarted under open referrals. After each, every report a client was told was accepted is in the
 log exactly once, the hash chain verifies, the board equals a replay of the log, and every referral gets its
 warning and its breach exactly once. On SQLite and on PostgreSQL.

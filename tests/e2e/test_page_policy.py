@@ -1,4 +1,4 @@
-"""Every page works under the Content-Security-Policy (issue 8): in Debian's Chromium, each role opens each
+"""Every page works under the Content-Security-Policy: in Debian's Chromium, each role opens each
 page it may, and the browser reports no policy violation and no script error. A cookie-signed change from a
 page carries its CSRF proof; the same change without it is refused."""
 

@@ -1,4 +1,4 @@
-"""Security in the HTTP contract (issue 8): headers, sign-in lockout, cookies and CSRF, changing one's password,
+"""Security in the HTTP contract: headers, sign-in lockout, cookies and CSRF, changing one's password,
 the board socket's roles and origins, and no secret in a log line (SQLite and PostgreSQL)."""
 
 from __future__ import annotations

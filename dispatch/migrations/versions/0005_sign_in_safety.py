@@ -1,4 +1,4 @@
-"""Sign-in safety (issue 8): failed sign-ins and lockouts shared by every API process, and a flag on the
+"""Sign-in safety: failed sign-ins and lockouts shared by every API process, and a flag on the
 accounts whose password first start generated (production refuses to start while one is still in use).
 
 Revision ID: 0005

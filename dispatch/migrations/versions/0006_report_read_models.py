@@ -1,4 +1,4 @@
-"""Reports read one table per figure (issue 7): each response row carries its incident's zone, source and report
+"""Reports read one table per figure: each response row carries its incident's zone, source and report
 triage, under an index that covers a period's intervals; each referral row carries its elapsed and hospital wall
 seconds. Existing rows are filled in here, so reports stay right without a rebuild.
 
