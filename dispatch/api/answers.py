@@ -22,11 +22,13 @@ from dispatch.events.vocabulary import (
     ResourceKind,
     ResourceStatus,
     RiskReason,
+    Role,
     Source,
     Triage,
     Zone,
 )
 from dispatch.geo.places import PlaceKind, Quality
+from dispatch.read_access import View
 
 
 class Out(BaseModel):
@@ -250,17 +252,9 @@ class ResourceOut(Out):
     incident_id: str | None
 
 
-class ResponseRowOut(Out):
-    """One resource's response to an incident: the NEMSIS times and intervals."""
+class NemsisTimesOut(Out):
+    """A response's NEMSIS times and the intervals between them (the audit trail's rows and the report's)."""
 
-    response_id: str
-    incident_id: str
-    resource_id: str
-    position: int
-    kind: ResourceKind
-    zone: Zone
-    source: Source
-    triage: Triage
     reported_at: datetime
     resource_notified_at: datetime | None
     en_route_at: datetime | None
@@ -279,6 +273,19 @@ class ResponseRowOut(Out):
     total_seconds: int | None
 
 
+class ResponseRowOut(NemsisTimesOut):
+    """One resource's response to an incident: the NEMSIS times and intervals."""
+
+    response_id: str
+    incident_id: str
+    resource_id: str
+    position: int
+    kind: ResourceKind
+    zone: Zone
+    source: Source
+    triage: Triage
+
+
 class IncidentTrailOut(Out):
     incident_id: str
     version: int
@@ -293,6 +300,32 @@ class ChainReportOut(Out):
     head_position: int
     first_bad_position: int | None = Field(description="the first position that fails, if one does")
     problem: str | None
+    head_hash: str | None = Field(description="the hash of the event at the head, if the log has one")
+    anchored_position: int | None = Field(description="the position of the newest signed checkpoint the log "
+                                                      "agrees with, if one was given")
+
+
+class ReadOut(Out):
+    read_at: datetime
+    actor_id: str
+    role: Role
+    incident_id: str
+    view: View = Field(description="which view was opened: the incident's page or its audit trail")
+
+
+class ReadsOut(Out):
+    reads: list[ReadOut]
+
+
+class CheckpointOut(Out):
+    """A signed checkpoint of the log's head, as published (docs/security.md gives the signed text)."""
+
+    format: str
+    position: int
+    hash: str
+    at: str = Field(description="UTC, exactly YYYY-MM-DDTHH:MM:SS.ffffffZ, as signed")
+    key_id: str
+    signature: str = Field(description="base64 of the Ed25519 signature")
 
 
 # --- places and recommendations -----------------------------------------------------------------------
@@ -449,7 +482,7 @@ class ComplianceOut(TallyOut):
     open_referrals: list[ReferralLineOut]
 
 
-class ReportResponseRowOut(Out):
+class ReportResponseRowOut(NemsisTimesOut):
     response_id: str
     incident_id: str
     resource_id: str
@@ -461,22 +494,6 @@ class ReportResponseRowOut(Out):
     triage_scene: Triage | None
     category: Category | None
     description: str | None
-    reported_at: datetime
-    resource_notified_at: datetime | None
-    en_route_at: datetime | None
-    on_scene_at: datetime | None
-    at_patient_at: datetime | None
-    left_scene_at: datetime | None
-    at_destination_at: datetime | None
-    handed_over_at: datetime | None
-    back_in_service_at: datetime | None
-    cancelled_at: datetime | None
-    late_entries: int
-    response_seconds: int | None
-    scene_seconds: int | None
-    transport_seconds: int | None
-    hospital_wall_seconds: int | None
-    total_seconds: int | None
 
 
 class ResponsePageOut(Out):

@@ -277,7 +277,7 @@ def test_officials_download_the_latest_checkpoint_and_the_public_key_and_it_veri
     (services.settings.data_dir / "kept.pem").write_bytes(pem.content)
     kept = kept_checkpoints([path], load_public_key(services.settings.data_dir / "kept.pem"))
     assert kept[0].position == 3 and services.store.verify(checkpoints=kept).intact
-    assert every.headers["content-type"].startswith("application/x-ndjson") and every.content.count(b"\n") == 1
+    assert every.headers["content-type"].startswith("application/octet-stream") and every.content.count(b"\n") == 1
     assert latest.headers["cache-control"] == "no-store"
     assert checkpoints_path(services.settings).exists() and public_key_path(services.settings).exists()
 

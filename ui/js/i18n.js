@@ -290,10 +290,17 @@ const PROBLEMS = {
   too_many_attempts: { th: "เข้าสู่ระบบผิดหลายครั้งเกินไป กรุณารอสักครู่", en: "Too many failed sign-ins; wait a while" },
   unsupported_media_type: { th: "รูปแบบข้อมูลไม่ถูกต้อง", en: "Unsupported data format" },
   user_exists: { th: "มีผู้ใช้ชื่อนี้อยู่แล้ว", en: "This username is taken" },
+  user_not_found: { th: "ไม่พบผู้ใช้นี้", en: "No such person" },
+  invalid_text: { th: "ข้อความมีอักขระที่ใช้ไม่ได้ หรือยาวเกินไป", en: "The text holds a character that is not allowed, or is too long" },
+  value_not_stored: { th: "ระบบเก็บค่านี้ไม่ได้ ลองส่งอีกครั้งจะไม่สำเร็จ กรุณาแก้ข้อมูล", en: "This value cannot be stored; sending it again will not help, correct it" },
+  not_on_incident: { th: "คุณไม่ได้เป็นผู้แจ้งหรือไม่ได้อยู่ในหน่วยที่รับเหตุนี้", en: "You neither reported this incident nor crew a unit on it" },
+  not_crew_of_resource: { th: "บันทึกได้เฉพาะหน่วยที่คุณประจำอยู่", en: "You may record only for the unit you crew" },
+  no_checkpoint: { th: "ยังไม่มีจุดตรวจสอบที่ลงนาม", en: "No signed checkpoint has been published yet" },
 };
 
 const LANG_KEY = "dispatch.lang";
-let current = localStorage.getItem(LANG_KEY) || null;
+// The service worker imports this too (errors by code), and has no localStorage.
+let current = globalThis.localStorage?.getItem(LANG_KEY) || null;
 
 /** The language to show: the person's choice, else Thai for lifeguards, else the browser's. */
 export function chooseDefault(role) {

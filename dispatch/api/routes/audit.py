@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from sqlalchemy import select
 
 from dispatch import read_access
-from dispatch.api.answers import ChainReportOut, IncidentTrailOut
+from dispatch.api.answers import ChainReportOut, IncidentTrailOut, ReadsOut
 from dispatch.api.deps import Auditor, ServicesDep, require
 from dispatch.api.openapi import answers
 from dispatch.api.views import note_read, timeline_entry
@@ -59,7 +59,8 @@ def verify(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     return report
 
 
-@router.get("/reads", summary="Who read which incident's patient details, newest first (officials only)")
+@router.get("/reads", summary="Who read which incident's patient details, newest first (officials only)",
+            operation_id="listReads", response_model=None, responses=answers(ReadsOut))
 def reads(
     actor: Official,
     services: ServicesDep,

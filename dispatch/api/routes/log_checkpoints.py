@@ -8,7 +8,9 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
+from dispatch.api.answers import CheckpointOut
 from dispatch.api.deps import ServicesDep, require
+from dispatch.api.openapi import answers, problems
 from dispatch.commands import Actor
 from dispatch.errors import NotFound
 from dispatch.events.checkpoints import checkpoints_path, newest_line, public_key_path, whole_lines
@@ -24,7 +26,7 @@ class NoCheckpointYet(NotFound):
 
 
 @router.get("/latest", summary="The newest signed checkpoint of the log's head (keep it to verify later)",
-            responses={200: {"content": {"application/json": {}}}})
+            operation_id="latestCheckpoint", response_model=None, responses=answers(CheckpointOut, 404))
 def latest(actor: Official, services: ServicesDep) -> Response:
     line = newest_line(checkpoints_path(services.settings))
     if line is None:
@@ -35,22 +37,29 @@ def latest(actor: Official, services: ServicesDep) -> Response:
 
 
 @router.get("", summary="Every signed checkpoint, one JSON object a line",
-            responses={200: {"content": {"application/x-ndjson": {}}}})
+            operation_id="listCheckpoints", response_class=StreamingResponse, responses={
+                200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                      "description": "the file to keep: one checkpoint (as latestCheckpoint answers) a line"},
+                **problems(404)})
 def every(actor: Official, services: ServicesDep) -> StreamingResponse:
     try:
         lines = whole_lines(checkpoints_path(services.settings))
     except FileNotFoundError as exc:
         raise NoCheckpointYet("no checkpoint has been published yet") from exc
-    return StreamingResponse(lines, media_type="application/x-ndjson", headers=_FRESH | {
+    # A file to keep, not an answer to parse: octet-stream, which client generators take as a download (they
+    # refuse the JSON Lines and PEM types), each line as latestCheckpoint answers; the public key likewise.
+    return StreamingResponse(lines, media_type="application/octet-stream", headers=_FRESH | {
         "Content-Disposition": 'attachment; filename="checkpoints.jsonl"'})
 
 
 @router.get("/public-key", summary="The Ed25519 public key (PEM) the checkpoints verify with",
-            responses={200: {"content": {"application/x-pem-file": {}}}})
+            operation_id="checkpointPublicKey", response_class=Response, responses={
+                200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                      "description": "the public key, PEM"}, **problems(404)})
 def public_key(actor: Official, services: ServicesDep) -> Response:
     try:
         pem = public_key_path(services.settings).read_bytes()
     except FileNotFoundError as exc:
         raise NoCheckpointYet("the checkpoint public key has not been published yet") from exc
-    return Response(pem, media_type="application/x-pem-file", headers=_FRESH | {
+    return Response(pem, media_type="application/octet-stream", headers=_FRESH | {
         "Content-Disposition": 'attachment; filename="checkpoint-public-key.pem"'})
