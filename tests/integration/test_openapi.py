@@ -108,8 +108,9 @@ def test_every_error_is_documented_as_a_problem_where_it_can_occur(spec: dict[st
         responses, where = operation["responses"], (method, path)
         errors = {int(status) for status in responses if status >= "400"}
         assert all(responses[str(status)]["content"] == PROBLEM for status in errors), where
-        # Only where an id is looked up, or a published file may not exist yet (the log's first checkpoint).
-        assert (404 in errors) <= ("_id}" in path or path.startswith("/api/log/checkpoints")), where
+        # Only where an id or a person is looked up, or a published file may not exist yet (the first checkpoint).
+        looked_up = "_id}" in path or "{username}" in path or path.startswith("/api/log/checkpoints")
+        assert (404 in errors) <= looked_up, where
         assert (409 in errors) <= (method in ("post", "patch")), where  # only commands
         assert (401 in errors) == ("security" in operation or path == "/api/auth/login"), where
         assert ({413, 415} <= errors) == ("requestBody" in operation), where

@@ -124,8 +124,8 @@ def add_user(body: UserIn, actor: Admin, services: ServicesDep) -> MeOut:
                  resource_id=body.resource_id)
 
 
-@router.post("/api/users/{username}/deactivate", status_code=204,
-             summary="Stop a person signing in and end their sessions (admins only)")
+@router.post("/api/users/{username}/deactivate", status_code=204, responses=problems(404),
+             operation_id="deactivateUser", summary="Stop a person signing in and end their sessions (admins only)")
 async def deactivate_user(username: Annotated[str, Path(min_length=1, max_length=80)], actor: Admin,
                           services: ServicesDep, request: Request) -> None:
     await run_in_threadpool(services.accounts.deactivate, username)
