@@ -124,6 +124,7 @@ def test_the_installed_package_serves_every_page_and_asset(installed: Installed)
             if url.endswith(_TEXT):
                 loaded |= set(local_references(url, body.decode()))
         loaded |= references_of_served(client, loaded)
+        loaded = {url for url in loaded if not url.startswith("/api/")}  # API routes a page links to need a sign-in
         missing = {url: answer.status_code for url in sorted(loaded) if (answer := client.get(url)).status_code != 200}
 
     assert missing == {}
