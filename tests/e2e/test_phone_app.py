@@ -43,6 +43,19 @@ def lifeguard_phone(system: System, browser: Browser) -> Page:
     return page
 
 
+# The sync tags once "outbox" is among them, or after 10 s whatever they are (waitForFunction would not await them).
+WAIT_FOR_SYNC_TAG = """async () => {
+  const registration = await navigator.serviceWorker.ready;
+  const until = Date.now() + 10000;
+  let tags = await registration.sync.getTags();
+  while (!tags.includes("outbox") && Date.now() < until) {
+    await new Promise((done) => setTimeout(done, 50));
+    tags = await registration.sync.getTags();
+  }
+  return tags;
+}"""
+
+
 def report_offline(page: Page, description: str) -> None:
     """Fill and send the form on a phone without signal: the report waits in the outbox."""
     page.context.set_offline(True)
@@ -110,7 +123,8 @@ def test_the_service_worker_sends_the_outbox_on_background_sync(system: System, 
     phone = page.context
     description = "background-sync: diver surfaced too fast"
     report_offline(page, description)
-    tags = page.evaluate("navigator.serviceWorker.ready.then((r) => r.sync.getTags())")
+    # The page asks for the sync after the failed send, once its worker is ready: wait for the tag (at most 10 s).
+    tags = page.evaluate(WAIT_FOR_SYNC_TAG)
     assert tags == ["outbox"], "a send that failed asks for a sync"
 
     # The lifeguard closes the page; the signal comes back; the browser fires the sync at the worker.
