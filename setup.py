@@ -1,7 +1,7 @@
 """What pyproject.toml cannot say: the pages ship inside the package.
 
 ui/ stays at the top of the repository, where people look for the pages, and is mapped into the package as
-dispatch/ui, so an installed package serves the pages as the checkout does (dispatch/api/routes/assets.py
+dispatch/ui, so an installed package serves the pages as the checkout does (dispatch/entrypoints/api/routes/assets.py
 finds them in either place). Its folders are listed too, as setuptools expects of every folder it ships.
 """
 

@@ -21,9 +21,11 @@ from typing import Final, TypedDict, get_args
 
 from sqlalchemy import Engine
 
-from dispatch.bootstrap import Services, services_on
-from dispatch.clock import Clock, FrozenClock
-from dispatch.commands import (
+from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, StreamWrite
+from dispatch.app.handle import handle
+from dispatch.app.services import Services, services_on
+from dispatch.domain.catalogue import ReferralPolicy
+from dispatch.domain.commands import (
     SYSTEM,
     Actor,
     AddNote,
@@ -36,15 +38,13 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
-from dispatch.errors import DispatchError
-from dispatch.events.catalogue import ReferralPolicy
-from dispatch.events.envelope import EventMeta, StoredEvent
-from dispatch.events.store import Append, AppendResult, EventStore, StreamWrite
-from dispatch.events.vocabulary import Category, Milestone, Outcome, ResourceKind, Source, Triage
-from dispatch.geo.fleet import load_demo_fleet
-from dispatch.geo.places import Place
-from dispatch.service import handle
-from dispatch.settings import Settings
+from dispatch.domain.envelope import EventMeta, StoredEvent
+from dispatch.domain.errors import DispatchError
+from dispatch.domain.geo.fleet import load_demo_fleet
+from dispatch.domain.geo.places import Place
+from dispatch.domain.vocabulary import Category, Milestone, Outcome, ResourceKind, Source, Triage
+from dispatch.runtime.clock import Clock, FrozenClock
+from dispatch.runtime.settings import Settings
 
 START_AT: Final[datetime] = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 STEP: Final[timedelta] = timedelta(seconds=15)

@@ -23,8 +23,8 @@ import orjson
 import psycopg
 
 from bench.workload import OurPayloads, Workload, incident_reported, note_added
-from dispatch.events.catalogue import encode_data, type_name
-from dispatch.events.envelope import EventMeta, encode_meta
+from dispatch.domain.catalogue import encode_data, type_name
+from dispatch.domain.envelope import EventMeta, encode_meta
 
 Row = tuple[int, str, int, str, int, str, str, str, str, str]
 

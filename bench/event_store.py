@@ -37,10 +37,10 @@ from bench import reference
 from bench.ceilings import PostgresCeiling, SqliteCeiling, raw_rows
 from bench.harness import Contestant, run_appends, run_replays
 from bench.workload import OurPayloads, Workload, incident_reported, note_added
-from dispatch.database import make_engine
-from dispatch.events.catalogue import Event
-from dispatch.events.store import EventStore
-from dispatch.migrations.runner import upgrade
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.domain.catalogue import Event
 
 DEFAULT_POSTGRES_URL: Final[str] = "postgresql://postgres@127.0.0.1:5432/test"
 APPEND_TARGET: Final[float] = 1.0
@@ -168,7 +168,7 @@ def run_sqlite(workload: Workload, options: Options, figures: Figures) -> None:
 def _sqlite_pragmas(engine: Engine) -> str:
     journal = _scalar(engine, "PRAGMA journal_mode")
     synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[int(_scalar(engine, "PRAGMA synchronous"))]
-    return f"journal_mode={journal}, synchronous={synchronous} (dispatch.database.make_engine default)"
+    return f"journal_mode={journal}, synchronous={synchronous} (dispatch.adapters.database.make_engine default)"
 
 
 def _sqlite_average(path: Path, sql: str) -> float:

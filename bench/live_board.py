@@ -60,10 +60,10 @@ from bench.system import (
     progress,
     ratio,
 )
-from dispatch.database import make_engine
-from dispatch.events.catalogue import IncidentReported
-from dispatch.events.store import EventStore
-from dispatch.projections.tables import Checkpoint
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.read_models import Checkpoint
+from dispatch.domain.catalogue import IncidentReported
 
 LATENCY_TARGET_MS: Final[float] = 100.0
 # Positions of the reference messages: far above any real one, so every board relays them.

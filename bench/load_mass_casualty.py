@@ -53,7 +53,7 @@ from websockets.protocol import State
 
 from bench.live_board import Board, follow, open_boards, wait_for_projector
 from bench.system import DEFAULT_POSTGRES_URL, BenchTopology, database, percentile, print_json_line, progress
-from dispatch.geo import load_places
+from dispatch.domain.geo import load_places
 
 # Memory is flat when, after the first minute, no process's RSS grows faster than this.
 FLAT_SLOPE_MB_PER_MINUTE: Final[float] = 1.0

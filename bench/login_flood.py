@@ -44,9 +44,9 @@ from bench.system import (
     print_json_line,
     progress,
 )
-from dispatch.accounts import Accounts
-from dispatch.clock import SystemClock
-from dispatch.database import make_engine
+from dispatch.adapters.accounts import Accounts
+from dispatch.adapters.database import make_engine
+from dispatch.runtime.clock import SystemClock
 
 RSS_GROWTH_TARGET_MIB: Final[float] = 200.0
 FLOOD_P99_TARGET_MS: Final[float] = 250.0
@@ -56,7 +56,7 @@ CENTRE_ADDRESS: Final[str] = "10.20.0.5"
 # The flood's scenarios: every try from one attacker's address (per-address locks refuse all but a few), and
 # each try from an address of its own (no lock applies; only the bound on concurrent hashes holds).
 FLOODS: Final[dict[str, str | None]] = {"one_address": "203.0.113.9", "each_address": None}
-# argon2id as production hashes (dispatch.settings defaults): what makes each wrong sign-in expensive.
+# argon2id as production hashes (dispatch.runtime.settings defaults): what makes each wrong sign-in expensive.
 PRODUCTION_COST: Final[dict[str, str]] = {"DISPATCH_PASSWORD_TIME_COST": "3", "DISPATCH_PASSWORD_MEMORY_KIB": "65536"}
 
 

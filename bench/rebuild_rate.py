@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 
 from bench import busy_log
 from bench.system import DEFAULT_POSTGRES_URL, database, progress
-from dispatch.database import make_engine
-from dispatch.events.store import EventStore
-from dispatch.migrations.runner import upgrade
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.migrations.runner import upgrade
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 

@@ -46,22 +46,22 @@ import psycopg
 from redis import Redis
 from rq import Queue, Worker
 
-from dispatch.bootstrap import Services, attach_scheduler, build_services
-from dispatch.commands import SYSTEM, ReportIncident, RequestReferral
-from dispatch.decisions.resource import Resource
-from dispatch.events.catalogue import (
+from dispatch.app.deadline_queue import RqScheduler, reconcile
+from dispatch.app.handle import handle
+from dispatch.app.services import Services, attach_scheduler, build_services
+from dispatch.domain.catalogue import (
     Position,
     ReferralAtRisk,
     ReferralBreached,
     ReferralPolicy,
     ReferralRequested,
 )
-from dispatch.events.vocabulary import ResourceKind
-from dispatch.geo.places import Places, load_places, parse_places
-from dispatch.recommend import recommend_facilities, recommend_resources
-from dispatch.service import handle
-from dispatch.settings import Settings
-from dispatch.workers.queue import RqScheduler, reconcile
+from dispatch.domain.commands import SYSTEM, ReportIncident, RequestReferral
+from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.geo.places import Places, load_places, parse_places
+from dispatch.domain.recommend import recommend_facilities, recommend_resources
+from dispatch.domain.vocabulary import ResourceKind
+from dispatch.runtime.settings import Settings
 
 REPO: Final[Path] = Path(__file__).resolve().parents[1]
 REDIS_URL: Final[str] = os.environ.get("DISPATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -196,7 +196,7 @@ def worker_processes(settings: Settings, count: int, redis: Redis) -> Iterator[N
         processes = []
         for n in range(count):
             with (Path(logs) / f"worker-{n}.log").open("wb") as log:
-                processes.append(subprocess.Popen([sys.executable, "-m", "dispatch.workers.runner"], cwd=REPO,
+                processes.append(subprocess.Popen([sys.executable, "-m", "dispatch.entrypoints.worker"], cwd=REPO,
                                                   env=env, stdout=log, stderr=subprocess.STDOUT))
         try:
             queue = Queue(settings.queue_name, connection=redis)
@@ -297,7 +297,7 @@ def timed(
 
 def synthetic_places(total: int, rng: random.Random) -> Places:
     """The project's places plus synthetic ones up to `total`, a third of them facilities with a real pier."""
-    document: dict[str, Any] = msgspec.json.decode(files("dispatch.geo").joinpath("places.json").read_bytes())
+    document: dict[str, Any] = msgspec.json.decode(files("dispatch.domain.geo").joinpath("places.json").read_bytes())
     template = next(p for p in document["places"] if p["id"] == "hu_phru_nai")
     piers = [p["id"] for p in document["places"] if p["kind"] == "pier"]
     for n in range(total - len(document["places"])):

@@ -32,9 +32,10 @@ from typing import Any, Final
 import psycopg
 from sqlalchemy import Engine
 
-from dispatch.clock import FrozenClock
-from dispatch.database import make_engine
-from dispatch.events.catalogue import (
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.store import EventStore, StreamWrite
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.domain.catalogue import (
     Event,
     IncidentClosed,
     IncidentReported,
@@ -51,16 +52,15 @@ from dispatch.events.catalogue import (
     ResourceDispatched,
     incident_stream,
 )
-from dispatch.events.envelope import EventMeta
-from dispatch.events.store import EventStore, StreamWrite
-from dispatch.events.vocabulary import Source, Triage, Zone
-from dispatch.migrations.runner import upgrade
+from dispatch.domain.envelope import EventMeta
+from dispatch.domain.vocabulary import Source, Triage, Zone
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from dispatch.reports.periods import year_bounds
 from dispatch.reports.queries import ReportFilter
 from dispatch.reports.response_times import response_time_report
 from dispatch.reports.summary import year_summary
+from dispatch.runtime.clock import FrozenClock
 
 TARGET_MS: Final[float] = 500.0
 YEAR: Final[int] = 2025

@@ -13,10 +13,10 @@ import argparse
 
 from fastapi import FastAPI
 
-from dispatch.bootstrap import build_services, connect_redis
-from dispatch.logs import configure_logging
-from dispatch.serving import serve, server_app
-from dispatch.settings import Settings
+from dispatch.app.services import build_services, connect_redis
+from dispatch.entrypoints.serving import serve, server_app
+from dispatch.runtime.logs import configure_logging
+from dispatch.runtime.settings import Settings
 
 TRIVIAL_PATH = "/bench/trivial"
 TRIVIAL_SYNC_PATH = "/bench/trivial-sync"

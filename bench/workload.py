@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from dispatch.events.catalogue import IncidentReported, NoteAdded, Position, encode_data
+from dispatch.domain.catalogue import IncidentReported, NoteAdded, Position, encode_data
 
 _FILLER: Final[str] = (
     "Swimmer pulled from a rip current off the north beach of Koh Similan, conscious and breathing, "

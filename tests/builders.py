@@ -15,26 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatch.commands import (
-    SYSTEM,
-    Actor,
-    AddNote,
-    ChangeResourceStatus,
-    CheckReferral,
-    CloseIncident,
-    DispatchResource,
-    RecordMilestone,
-    RegisterResource,
-    ReportIncident,
-    ReportResourcePosition,
-    RequestReferral,
-    TriageIncident,
-)
-from dispatch.decisions import incident as incident_rules
-from dispatch.decisions import resource as resource_rules
-from dispatch.decisions.incident import Incident
-from dispatch.decisions.resource import Resource
-from dispatch.events.catalogue import (
+from dispatch.domain.catalogue import (
     Event,
     IncidentClosed,
     IncidentReported,
@@ -53,6 +34,25 @@ from dispatch.events.catalogue import (
     ResourceRegistered,
     ResourceStatusChanged,
 )
+from dispatch.domain.commands import (
+    SYSTEM,
+    Actor,
+    AddNote,
+    ChangeResourceStatus,
+    CheckReferral,
+    CloseIncident,
+    DispatchResource,
+    RecordMilestone,
+    RegisterResource,
+    ReportIncident,
+    ReportResourcePosition,
+    RequestReferral,
+    TriageIncident,
+)
+from dispatch.domain.decisions import incident as incident_rules
+from dispatch.domain.decisions import resource as resource_rules
+from dispatch.domain.decisions.incident import Incident
+from dispatch.domain.decisions.resource import Resource
 
 # --- time ------------------------------------------------------------------------------------------
 

@@ -12,13 +12,13 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from dispatch.bootstrap import Services, services_on
-from dispatch.clock import FrozenClock
-from dispatch.database import make_engine
-from dispatch.embedded_redis import EmbeddedRedis
-from dispatch.events.store import EventStore
-from dispatch.migrations.runner import upgrade
-from dispatch.settings import Settings
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.app.services import Services, services_on
+from dispatch.runtime.clock import FrozenClock
+from dispatch.runtime.settings import Settings
 
 POSTGRES_URL = os.environ.get("DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 3, 14, 7, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
-from dispatch.events.chain import GENESIS_HASH, event_hash
+from dispatch.adapters.eventlog.chain import GENESIS_HASH, event_hash
 
 
 def append_raw(engine: Engine, stream_id: str, event_type: str, data: str, recorded_at: datetime) -> int:

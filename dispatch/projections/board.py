@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from dispatch.decisions.incident import referral_status
-from dispatch.events.catalogue import (
+from dispatch.adapters.read_models import BOARD
+from dispatch.domain.catalogue import (
     IncidentClosed,
     IncidentEvent,
     IncidentReported,
@@ -23,10 +23,10 @@ from dispatch.events.catalogue import (
     ReferralRequested,
     ResourceDispatched,
 )
-from dispatch.events.envelope import StoredEvent
-from dispatch.events.vocabulary import MILESTONE_ORDER, TRIAGE_ORDER
+from dispatch.domain.decisions.incident import referral_status
+from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.vocabulary import MILESTONE_ORDER, TRIAGE_ORDER
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import BOARD
 
 TABLE = "board_incidents"
 

@@ -11,7 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import Table
 
-from dispatch.events.catalogue import (
+from dispatch.adapters.read_models import INCIDENT_FACTS
+from dispatch.adapters.read_models import RESPONSES as RESPONSES_TABLE
+from dispatch.domain.catalogue import (
     IncidentClosed,
     IncidentEvent,
     IncidentReported,
@@ -19,10 +21,8 @@ from dispatch.events.catalogue import (
     MilestoneRecorded,
     ResourceDispatched,
 )
-from dispatch.events.envelope import StoredEvent
+from dispatch.domain.envelope import StoredEvent
 from dispatch.projections.rows import Row, RowGroup, RowKey, RowSet
-from dispatch.projections.tables import INCIDENT_FACTS
-from dispatch.projections.tables import RESPONSES as RESPONSES_TABLE
 
 FACTS = "incident_facts"
 RESPONSES = "response_intervals"

@@ -7,16 +7,16 @@ from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
 
-from dispatch.commands import Actor
-from dispatch.decisions import access
-from dispatch.decisions.resource import Resource
-from dispatch.events.catalogue import Position
-from dispatch.events.store import EventStore
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.read_models import BOARD, CHECKPOINTS, REFERRALS, RESOURCES
+from dispatch.domain.catalogue import Position
+from dispatch.domain.commands import Actor
+from dispatch.domain.decisions import access
+from dispatch.domain.decisions.resource import Resource
 from dispatch.projections.board import TABLE as BOARD_TABLE
 from dispatch.projections.board import Board
 from dispatch.projections.rows import Row
 from dispatch.projections.runner import replay_in_memory
-from dispatch.projections.tables import BOARD, CHECKPOINTS, REFERRALS, RESOURCES
 
 LIVE_PROJECTIONS = ("board", "resources", "referrals")
 

@@ -6,19 +6,19 @@ from collections.abc import Iterable
 
 from sqlalchemy import Table
 
-from dispatch.decisions.incident import referral_status
-from dispatch.events.catalogue import (
+from dispatch.adapters.read_models import REFERRALS
+from dispatch.domain.catalogue import (
     PatientArrivedAtFacility,
     PatientHandedOver,
     ReferralAtRisk,
     ReferralBreached,
     ReferralRequested,
 )
-from dispatch.events.envelope import StoredEvent
-from dispatch.geo.places import zone_of
+from dispatch.domain.decisions.incident import referral_status
+from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.geo.places import zone_of
 from dispatch.projections.intervals import seconds_between
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import REFERRALS
 
 TABLE = "referrals_view"
 _REFERRAL_EVENTS = (ReferralRequested, ReferralAtRisk, ReferralBreached, PatientArrivedAtFacility, PatientHandedOver)

@@ -6,17 +6,17 @@ from collections.abc import Iterable
 
 from sqlalchemy import Table
 
-from dispatch.events.catalogue import (
+from dispatch.adapters.read_models import RESOURCES
+from dispatch.domain.catalogue import (
     MilestoneRecorded,
     ResourceDispatched,
     ResourcePositionReported,
     ResourceRegistered,
     ResourceStatusChanged,
 )
-from dispatch.events.envelope import StoredEvent
-from dispatch.events.vocabulary import MILESTONE_ORDER
+from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.vocabulary import MILESTONE_ORDER
 from dispatch.projections.rows import Row, RowSet
-from dispatch.projections.tables import RESOURCES
 
 TABLE = "resources_view"
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Table
 
-from dispatch.events.envelope import StoredEvent
+from dispatch.domain.envelope import StoredEvent
 
 Row = dict[str, Any]
 

@@ -33,11 +33,11 @@ from typing import IO, Any, Final, Protocol
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from dispatch.events.envelope import StoredEvent
-from dispatch.events.store import EventStore
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.read_models import CHECKPOINTS
+from dispatch.domain.envelope import StoredEvent
 from dispatch.projections.rows import Change, Projection, Row, RowGroup, RowSet
 from dispatch.projections.status import Lag, ProjectorStatus, StatusRecord, error_code, failure_site, projector_lag
-from dispatch.projections.tables import CHECKPOINTS
 from dispatch.projections.writer import BulkInsert, clean_text
 
 log = logging.getLogger("dispatch.projector")

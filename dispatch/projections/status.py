@@ -20,8 +20,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import Engine, func, select
 
-from dispatch.events.tables import EventRecord
-from dispatch.projections.tables import CHECKPOINTS, table_of
+from dispatch.adapters.eventlog.tables import EventRecord
+from dispatch.adapters.read_models import CHECKPOINTS, table_of
 
 EVENTS = table_of(EventRecord)
 log = logging.getLogger("dispatch.projector")

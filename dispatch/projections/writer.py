@@ -21,7 +21,7 @@ from typing import Any, Final
 import orjson
 from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table
 
-from dispatch.events.tables import UTCDateTime
+from dispatch.adapters.eventlog.tables import UTCDateTime
 from dispatch.projections.rows import Row
 
 Converter = Callable[[Any], Any]

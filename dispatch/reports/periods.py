@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Final
 
-from dispatch.errors import InvalidInput
+from dispatch.domain.errors import InvalidInput
 
 TIME_ZONE_NAME: Final[str] = "Asia/Bangkok"
 UTC_OFFSET_HOURS: Final[int] = 7

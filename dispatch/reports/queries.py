@@ -10,8 +10,8 @@ from typing import Any, Final, get_args
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, func, select
 
-from dispatch.events.vocabulary import Triage, Zone
-from dispatch.projections.tables import BOARD, INCIDENT_FACTS, REFERRALS, RESPONSES
+from dispatch.adapters.read_models import BOARD, INCIDENT_FACTS, REFERRALS, RESPONSES
+from dispatch.domain.vocabulary import Triage, Zone
 from dispatch.reports.periods import UTC_OFFSET_HOURS, months_between
 from dispatch.reports.stats import INTERVAL_NAMES
 

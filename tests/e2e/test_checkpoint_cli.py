@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
 
-from dispatch.bootstrap import Services, build_services
-from dispatch.cli import app
-from dispatch.events.checkpoints import checkpoints_path, public_key_path, start_publisher
-from dispatch.events.store import EventStore
-from dispatch.settings import Settings
+from dispatch.adapters.eventlog.checkpoints import checkpoints_path, public_key_path, start_publisher
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.app.services import Services, build_services
+from dispatch.entrypoints.cli import app
+from dispatch.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL
 from tests.e2e.test_cli import cli_env, dispatch_cli
 from tests.e2e.topology import REDIS_URL
@@ -64,7 +64,7 @@ def run_projector_until_checkpoint(data: Path, settings: dict[str, str], positio
     output = data.parent / f"projector-{run}.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.cli", "projector"], stdout=sink, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "dispatch", "projector"], stdout=sink, stderr=subprocess.STDOUT,
             env=cli_env(data, DISPATCH_REDIS_URL=REDIS_URL, DISPATCH_LIVE_CHANNEL=f"test:{run}:changes",
                         DISPATCH_APPEND_CHANNEL=f"test:{run}:appended", DISPATCH_FOLLOW_POLL_SECONDS="0.1",
                         **settings))

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from dispatch.accounts import Accounts
-from dispatch.bootstrap import build_services
-from dispatch.commands import Actor, AddNote, ReportIncident
-from dispatch.events.catalogue import Position
-from dispatch.service import handle
-from dispatch.settings import Settings
+from dispatch.adapters.accounts import Accounts
+from dispatch.app.handle import handle
+from dispatch.app.services import build_services
+from dispatch.domain.catalogue import Position
+from dispatch.domain.commands import Actor, AddNote, ReportIncident
+from dispatch.runtime.settings import Settings
 from tests.e2e.topology import Topology, free_port
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def cli_env(data: Path, **settings: str) -> dict[str, str]:
 
 
 def dispatch_cli(data: Path, *args: str, stdin: str = "", **settings: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dispatch.cli", *args], env=cli_env(data, **settings),
+    return subprocess.run([sys.executable, "-m", "dispatch", *args], env=cli_env(data, **settings),
                           input=stdin, capture_output=True, text=True, timeout=120)
 
 
@@ -87,7 +87,7 @@ def test_production_refuses_to_start_while_a_demo_password_is_unchanged(tmp_path
     assert dispatch_cli(tmp_path, "users", "add", "x", "--role", "admin").returncode == 0, "the CLI still works"
     token = services.accounts.login("demo-admin", "printed at first start").token
     services.accounts.change_password(token, "printed at first start", "chosen by the admin")
-    started = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "api", "--port", port],
+    started = subprocess.Popen([sys.executable, "-m", "dispatch", "api", "--port", port],
                                env=cli_env(tmp_path, DISPATCH_ENVIRONMENT="production"),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -100,7 +100,7 @@ def test_production_refuses_to_start_while_a_demo_password_is_unchanged(tmp_path
 def test_up_in_production_creates_no_demo_accounts(tmp_path: Path) -> None:
     port, output = free_port(), tmp_path / "up.log"
     with output.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "up", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "dispatch", "up", "--port", str(port)],
                                    env=cli_env(tmp_path / "data", DISPATCH_ENVIRONMENT="production"),
                                    stdout=sink, stderr=subprocess.STDOUT)
         try:
@@ -154,7 +154,7 @@ def test_a_password_is_read_from_stdin_or_a_named_variable_and_never_printed(tmp
 
 def test_a_password_asked_for_is_not_shown_as_it_is_typed(tmp_path: Path) -> None:
     terminal, child_side = os.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "users", "add", "malee", "--role", "official",
+    process = subprocess.Popen([sys.executable, "-m", "dispatch", "users", "add", "malee", "--role", "official",
                                 "--ask-password"], env=cli_env(tmp_path), stdin=child_side, stdout=child_side,
                                stderr=child_side, start_new_session=True)
     os.close(child_side)

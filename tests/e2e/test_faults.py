@@ -36,13 +36,13 @@ from rq import Worker as RqWorker
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
-from dispatch.bootstrap import Services, attach_scheduler, build_services
-from dispatch.embedded_redis import EmbeddedRedis
-from dispatch.events.catalogue import IncidentReported, ReferralAtRisk, ReferralBreached, ReferralRequested
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.adapters.read_models import BOARD
+from dispatch.app.services import Services, attach_scheduler, build_services
+from dispatch.domain.catalogue import IncidentReported, ReferralAtRisk, ReferralBreached, ReferralRequested
 from dispatch.projections.board import TABLE, Board
 from dispatch.projections.runner import Projector, replay_in_memory
-from dispatch.projections.tables import BOARD
-from dispatch.settings import Settings
+from dispatch.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL
 from tests.e2e.topology import REDIS_URL, Topology, free_port, sign_in
 from tests.integration.test_referral_deadlines import events_of, on_time

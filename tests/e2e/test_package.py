@@ -104,7 +104,8 @@ def install_wheel(wheel: Path, venv: Path) -> Path:
 
 def test_the_installed_package_runs_from_its_own_files(installed: Installed) -> None:
     found = subprocess.run([str(installed.venv / "bin" / "python"), "-c",
-                            "import dispatch, dispatch.api.routes.assets as a; print(dispatch.__file__, a.ui_dir())"],
+                            "import dispatch, dispatch.entrypoints.api.routes.assets as a;"
+                            " print(dispatch.__file__, a.ui_dir())"],
                            check=True, capture_output=True, text=True, cwd=installed.venv).stdout.split()
 
     assert all(Path(path).is_relative_to(installed.venv) for path in found), found

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dispatch.bootstrap import build_services
-from dispatch.commands import Actor, AddNote, ReportIncident
-from dispatch.events.catalogue import Position
+from dispatch.adapters.read_models import BOARD
+from dispatch.app.handle import handle
+from dispatch.app.services import build_services
+from dispatch.domain.catalogue import Position
+from dispatch.domain.commands import Actor, AddNote, ReportIncident
 from dispatch.projections.board import TABLE, Board
 from dispatch.projections.runner import Projector, replay_in_memory
-from dispatch.projections.tables import BOARD
-from dispatch.service import handle
-from dispatch.settings import Settings
+from dispatch.runtime.settings import Settings
 
 pytestmark = pytest.mark.slow
 INCIDENTS, NOTES = 20, 60
@@ -30,7 +30,7 @@ def start_projector(data: Path, log: Path) -> subprocess.Popen[bytes]:
     # Batches of one event: the kill lands between events, the case the checkpoint must survive.
     env |= {"DISPATCH_DATA_DIR": str(data), "DISPATCH_PROJECTOR_BATCH_SIZE": "1", "DISPATCH_LOG_LEVEL": "WARNING"}
     with log.open("ab") as sink:
-        return subprocess.Popen([sys.executable, "-m", "dispatch.cli", "projector"], env=env, stdout=sink,
+        return subprocess.Popen([sys.executable, "-m", "dispatch", "projector"], env=env, stdout=sink,
                                 stderr=subprocess.STDOUT)
 
 

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from dispatch.clock import SystemClock
-from dispatch.database import make_engine
-from dispatch.events.catalogue import encode_data
+from dispatch.adapters.database import make_engine
+from dispatch.domain.catalogue import encode_data
+from dispatch.runtime.clock import SystemClock
 from tests.builders import incident_reported
 from tests.conftest import POSTGRES_URL
 from tests.e2e.topology import PASSWORD, Topology, free_port, report, sign_in
@@ -48,7 +48,7 @@ def eventually(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
 
 
 def health(topology: Topology) -> tuple[int, dict[str, Any]]:
-    done = subprocess.run([sys.executable, "-m", "dispatch.cli", "health", "projector"], env=topology.env,
+    done = subprocess.run([sys.executable, "-m", "dispatch", "health", "projector"], env=topology.env,
                           capture_output=True, text=True, timeout=60)
     return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
 

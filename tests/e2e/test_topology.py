@@ -77,6 +77,6 @@ def test_a_koh_yao_referral_through_two_apis_projector_and_worker(production: To
     assert board["incidents"] == []
     done = httpx.get(f"{api_a}/api/referrals", headers=official, timeout=5).json()["referrals"][0]
     assert done["status"] == "met" and done["arrived_at"] and done["handed_over_at"]
-    verify = subprocess.run([sys.executable, "-m", "dispatch.cli", "verify"], env=production.env,
+    verify = subprocess.run([sys.executable, "-m", "dispatch", "verify"], env=production.env,
                             capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0 and "intact" in verify.stdout, verify.stdout + verify.stderr

@@ -51,7 +51,7 @@ def test_up_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISPATCH_")}
     env |= {"DISPATCH_PASSWORD_TIME_COST": "1", "DISPATCH_PASSWORD_MEMORY_KIB": "1024", "COLUMNS": "200"}
     with output.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", "up", "--port", str(port),
+        process = subprocess.Popen([sys.executable, "-m", "dispatch", "up", "--port", str(port),
                                     "--data-dir", str(data)], stdout=sink, stderr=subprocess.STDOUT, env=env)
         try:
             accounts = _wait_for_accounts(output)

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from dispatch.accounts import Accounts
-from dispatch.clock import SystemClock
-from dispatch.database import make_engine
-from dispatch.migrations.runner import upgrade
+from dispatch.adapters.accounts import Accounts
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.runtime.clock import SystemClock
 
 REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "topology password"
@@ -66,7 +66,7 @@ class Topology:
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         log = (self.directory / f"{args[0]}-{len(self._logs)}.log").open("wb")
         self._logs.append(log)
-        process = subprocess.Popen([sys.executable, "-m", "dispatch.cli", *args], env=self.env, stdout=log,
+        process = subprocess.Popen([sys.executable, "-m", "dispatch", *args], env=self.env, stdout=log,
                                    stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.database import make_engine
-from dispatch.events.store import EventStore
-from dispatch.text import IDEMPOTENCY_KEY_MAX_LENGTH
+from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.app.services import Services
+from dispatch.domain.text import IDEMPOTENCY_KEY_MAX_LENGTH
+from dispatch.entrypoints.api.app import create_app
+from dispatch.runtime.clock import FrozenClock
 from tests.conftest import T0
 
 PASSWORD = "correct horse battery"

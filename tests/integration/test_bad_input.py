@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
+from dispatch.app.services import Services
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
+from dispatch.runtime.clock import FrozenClock
 from tests.conftest import T0
 from tests.integration import test_api
 from tests.integration.test_api import REPORT, Api, register, report
@@ -216,8 +216,8 @@ def test_a_boat_speed_outside_1_to_60_knots_is_a_422(api: Api, services: Service
 def test_a_boat_with_an_insane_stored_speed_breaks_no_recommendation_or_warning(
     api: Api, services: Services, clock: FrozenClock, speed: float
 ) -> None:
-    from dispatch.events.catalogue import ResourceRegistered
-    from dispatch.workers import deadlines
+    from dispatch.app import deadlines
+    from dispatch.domain.catalogue import ResourceRegistered
 
     places = services.places
     pier = places.get("hu_phru_nai")

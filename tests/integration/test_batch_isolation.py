@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from dispatch.bootstrap import Services
-from dispatch.commit_process import CommitProcess
-from dispatch.errors import InvalidText, ValueNotStored
-from dispatch.events.catalogue import incident_stream
-from dispatch.events.store import AppendResult
-from dispatch.group_commit import GroupCommit
+from dispatch.adapters.eventlog.store import AppendResult
+from dispatch.app.commit_process import CommitProcess
+from dispatch.app.group_commit import GroupCommit
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import incident_stream
+from dispatch.domain.errors import InvalidText, ValueNotStored
 from tests.integration.test_commit_process import committer, report, services, settings
 from tests.integration.test_group_commit import HeldStore, submit_while_held
 

@@ -14,11 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.events.chain import event_hash
-from dispatch.events.checkpoints import (
+from dispatch.adapters.eventlog.chain import event_hash
+from dispatch.adapters.eventlog.checkpoints import (
     CheckpointError,
     CheckpointPublisher,
     ForgedCheckpoint,
@@ -35,7 +32,10 @@ from dispatch.events.checkpoints import (
     start_publisher,
     whole_lines,
 )
-from dispatch.events.store import EventStore
+from dispatch.adapters.eventlog.store import EventStore
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
+from dispatch.runtime.clock import FrozenClock
 from tests.integration.test_event_store import reported
 
 PASSWORD = "correct horse battery"

@@ -1,4 +1,4 @@
-"""Clean text at every edge (dispatch/text.py), on SQLite and PostgreSQL: a NUL or another control character
+"""Clean text at every edge (dispatch/domain/text.py), on SQLite and PostgreSQL: a NUL or another control character
 is refused with a 422 naming the field wherever a request carries text (body, path, query, stored headers,
 usernames), and the store itself refuses to append one, whoever the writer. PostgreSQL cannot hold a NUL in a
 text column, so one that reached the log would stop the projector on every restart."""
@@ -11,16 +11,16 @@ from urllib.parse import quote
 
 import pytest
 
-from dispatch.bootstrap import Services
-from dispatch.commands import Actor, AddNote
-from dispatch.errors import InvalidText
-from dispatch.events.catalogue import IncidentClosed, IncidentReported, Position
-from dispatch.events.envelope import EventMeta
-from dispatch.events.store import Append, EventStore, StreamWrite
+from dispatch.adapters.eventlog.store import Append, EventStore, StreamWrite
+from dispatch.app.handle import handle
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import IncidentClosed, IncidentReported, Position
+from dispatch.domain.commands import Actor, AddNote
+from dispatch.domain.envelope import EventMeta
+from dispatch.domain.errors import InvalidText
+from dispatch.domain.text import COMMAND_ID_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, USERNAME_MAX_LENGTH
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
-from dispatch.service import handle
-from dispatch.text import COMMAND_ID_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, USERNAME_MAX_LENGTH
 from tests.conftest import T0
 from tests.integration import test_api
 from tests.integration.test_api import PASSWORD, REPORT, Api, report

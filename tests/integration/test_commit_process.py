@@ -17,19 +17,19 @@ from typing import Any
 
 import pytest
 
-from dispatch.bootstrap import Services, build_services
-from dispatch.commands import Actor, ReportIncident, TriageIncident
-from dispatch.commit_process import CommitProcess
-from dispatch.errors import (
+from dispatch.adapters.eventlog.store import AppendResult
+from dispatch.app.commit_process import CommitProcess
+from dispatch.app.services import Services, build_services
+from dispatch.domain.catalogue import IncidentReported, Position, incident_stream
+from dispatch.domain.commands import Actor, ReportIncident, TriageIncident
+from dispatch.domain.errors import (
     CommitterUnavailable,
     ConcurrencyConflict,
     IdempotencyKeyReused,
     IncidentNotFound,
     InvalidTime,
 )
-from dispatch.events.catalogue import IncidentReported, Position, incident_stream
-from dispatch.events.store import AppendResult
-from dispatch.settings import Settings
+from dispatch.runtime.settings import Settings
 from tests.conftest import POSTGRES_URL
 
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")
@@ -172,7 +172,7 @@ def test_healthz_says_degraded_while_the_committer_restarts_and_ok_once_it_is_ba
         services: Services, settings: Settings) -> None:
     from fastapi.testclient import TestClient
 
-    from dispatch.api.app import create_app
+    from dispatch.entrypoints.api.app import create_app
 
     app = create_app(services, commits=lambda _metrics: CommitProcess(settings))
     with TestClient(app) as client:
@@ -233,7 +233,7 @@ def test_errors_and_stored_events_cross_the_process_boundary_whole(services: Ser
     late = pickle.loads(pickle.dumps(InvalidTime("device_time is in the future", field="device_time")))
     assert (late.field, late.code, str(late)) == ("device_time", "invalid_time", "device_time is in the future")
 
-    from dispatch.service import handle
+    from dispatch.app.handle import handle
 
     stored = handle(report(services, "inc-1"), services).events[0]
     restored = pickle.loads(pickle.dumps(stored))

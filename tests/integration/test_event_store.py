@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from dispatch.clock import FrozenClock
-from dispatch.errors import ConcurrencyConflict, IdempotencyKeyReused
-from dispatch.events import catalogue
-from dispatch.events.catalogue import IncidentReported, NoteAdded, Position, ResourceStatusChanged
-from dispatch.events.chain import GENESIS_HASH
-from dispatch.events.envelope import EventMeta
-from dispatch.events.store import EventStore, StreamWrite
+from dispatch.adapters.eventlog.chain import GENESIS_HASH
+from dispatch.adapters.eventlog.store import EventStore, StreamWrite
+from dispatch.domain import catalogue
+from dispatch.domain.catalogue import IncidentReported, NoteAdded, Position, ResourceStatusChanged
+from dispatch.domain.envelope import EventMeta
+from dispatch.domain.errors import ConcurrencyConflict, IdempotencyKeyReused
+from dispatch.runtime.clock import FrozenClock
 from tests.conftest import T0
 
 
@@ -240,7 +240,7 @@ def test_concurrent_writers_never_let_a_tailing_reader_skip_an_event(engine: Eng
 
 
 def test_sqlite_log_runs_in_wal_with_full_sync_by_default(tmp_path: Any) -> None:
-    from dispatch.database import make_engine
+    from dispatch.adapters.database import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     with engine.connect() as connection:
@@ -253,7 +253,7 @@ def test_migrations_create_exactly_the_tables_the_models_declare(engine: Engine)
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from dispatch.schema import metadata
+    from dispatch.adapters.schema import metadata
 
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)

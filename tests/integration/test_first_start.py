@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.bootstrap import Services
-from dispatch.cli import startup_block
-from dispatch.first_start import FirstStart, first_start, passwords_file
-from dispatch.geo.fleet import load_demo_fleet
+from dispatch.app.first_start import FirstStart, first_start, passwords_file
+from dispatch.app.services import Services
+from dispatch.domain.geo.fleet import load_demo_fleet
+from dispatch.entrypoints.cli import startup_block
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
 from tests.integration.test_api import PASSWORD, REPORT, ROLES
 
 pytestmark = pytest.mark.slow

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from dispatch.bootstrap import Services
-from dispatch.commands import Actor, Command, ReportIncident, TriageIncident
-from dispatch.errors import DispatchError, IdempotencyKeyReused, IncidentNotFound
-from dispatch.events.catalogue import Position
-from dispatch.events.store import Append, AppendResult, EventStore
-from dispatch.group_commit import GroupCommit
+from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore
+from dispatch.app.group_commit import GroupCommit
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import Position
+from dispatch.domain.commands import Actor, Command, ReportIncident, TriageIncident
+from dispatch.domain.errors import DispatchError, IdempotencyKeyReused, IncidentNotFound
 
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")
 OPERATOR = Actor(id="op-1", role="operator")

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
 
 WAIT_SECONDS = 30  # guards a hung test; a passing one waits a fraction of a second
 SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -18,8 +18,8 @@ import pytest
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import Engine, create_engine
 
-from dispatch.api.live import Client, LiveHub, SessionEnded, SessionsEnded
-from dispatch.embedded_redis import EmbeddedRedis
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.entrypoints.api.live import Client, LiveHub, SessionEnded, SessionsEnded
 
 WAIT_SECONDS = 30  # guards a hung test; a passing one waits a few health intervals and retries at most
 HEALTH_SECONDS = 0.1  # short, so a silent connection is given up on quickly

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from dispatch.migrations.runner import upgrade
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.adapters.schema import metadata
 from dispatch.projections.intervals import Intervals
 from dispatch.projections.referrals import Referrals
 from dispatch.projections.runner import replay_in_memory
-from dispatch.schema import metadata
 from tests.builders import (
     BOAT,
     INCIDENT,

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from tests.integration.test_api import PASSWORD, REPORT, Api, register
@@ -232,11 +232,11 @@ def test_a_read_is_answered_when_its_record_cannot_be_written_and_the_log_line_h
     with services.store.engine.begin() as db:
         db.execute(text("DROP TABLE read_access"))
 
-    with caplog.at_level(logging.WARNING, logger="dispatch.read_access"):
+    with caplog.at_level(logging.WARNING, logger="dispatch.adapters.read_access"):
         answer = api.get(f"/api/incidents/{incident}", "lek")
 
     assert answer.status_code == 200 and answer.json()["description"] == SECRET
-    lost = [record for record in caplog.records if record.name == "dispatch.read_access"]
+    lost = [record for record in caplog.records if record.name == "dispatch.adapters.read_access"]
     assert [(r.getMessage(), r.__dict__["actor"], r.__dict__["incident"]) for r in lost] == [
         ("read_not_recorded", "lek", incident)]
     assert all(SECRET not in str(r.__dict__) for r in lost)

@@ -23,11 +23,11 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import Engine
 
-from dispatch.api.app import create_app
-from dispatch.api.openapi import EXAMPLES
-from dispatch.api.problems import PROBLEM_JSON
-from dispatch.bootstrap import Services
-from dispatch.migrations.runner import upgrade
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
+from dispatch.entrypoints.api.openapi import EXAMPLES
+from dispatch.entrypoints.api.problems import PROBLEM_JSON
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from tests.conftest import sqlite_engine

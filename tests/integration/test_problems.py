@@ -13,12 +13,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from dispatch.api import problems as problem_table
-from dispatch.api.app import create_app
-from dispatch.api.problems import PROBLEM_JSON, every_code, status_of, title_of
-from dispatch.api.schemas import ProblemOut
-from dispatch.bootstrap import Services
-from dispatch.errors import (
+from dispatch.app.services import Services
+from dispatch.domain.errors import (
     ConcurrencyConflict,
     DispatchError,
     FacilityNotFound,
@@ -26,6 +22,10 @@ from dispatch.errors import (
     InvalidTime,
     ResourceAlreadyOnIncident,
 )
+from dispatch.entrypoints.api import problems as problem_table
+from dispatch.entrypoints.api.app import create_app
+from dispatch.entrypoints.api.problems import PROBLEM_JSON, every_code, status_of, title_of
+from dispatch.entrypoints.api.schemas import ProblemOut
 from dispatch.projections import queries
 from tests.integration import test_api
 from tests.integration.test_api import REPORT, Api, report

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from dispatch.bootstrap import Services
-from dispatch.events.catalogue import EVENT_TYPES, Event, IncidentReported, ResourceRegistered, encode_data
+from dispatch.adapters.read_models import BOARD, RESOURCES
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import EVENT_TYPES, Event, IncidentReported, ResourceRegistered, encode_data
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
-from dispatch.projections.tables import BOARD, RESOURCES
 from dispatch.projections.writer import clean_text
 from tests.raw_log import append_raw
 

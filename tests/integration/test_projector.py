@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.commands import (
+from dispatch.adapters.schema import metadata
+from dispatch.app.handle import handle
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import Position, ReferralPolicy
+from dispatch.domain.commands import (
     Actor,
     AddNote,
     CloseIncident,
@@ -22,15 +24,13 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
-from dispatch.events.catalogue import Position, ReferralPolicy
-from dispatch.events.envelope import StoredEvent
+from dispatch.domain.envelope import StoredEvent
 from dispatch.projections import all_projections
 from dispatch.projections.board import Board
 from dispatch.projections.queries import board_as_of, current_board
 from dispatch.projections.rows import Change, RowSet
 from dispatch.projections.runner import Projector
-from dispatch.schema import metadata
-from dispatch.service import handle
+from dispatch.runtime.clock import FrozenClock
 
 OP = Actor(id="op", role="operator")
 KOH_YAO = ReferralPolicy(zone="koh_yao", guarantee_minutes=80, warning_minutes=60)

@@ -13,20 +13,20 @@ from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import Engine, select
 
-from dispatch.api.app import create_app
-from dispatch.api.metrics import ProjectorMetrics
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.embedded_redis import EmbeddedRedis
-from dispatch.events.catalogue import encode_data, incident_stream
-from dispatch.events.envelope import StoredEvent
-from dispatch.logs import JsonFormatter
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.adapters.read_models import BOARD
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import encode_data, incident_stream
+from dispatch.domain.envelope import StoredEvent
+from dispatch.entrypoints.api.app import create_app
+from dispatch.entrypoints.api.metrics import ProjectorMetrics
 from dispatch.projections import all_projections
 from dispatch.projections.board import Board
 from dispatch.projections.rows import RowSet
 from dispatch.projections.runner import Projector
 from dispatch.projections.status import StatusRecord, status_key
-from dispatch.projections.tables import BOARD
+from dispatch.runtime.clock import FrozenClock
+from dispatch.runtime.logs import JsonFormatter
 from tests.builders import incident_reported, note_added
 from tests.raw_log import append_raw, repair_raw
 

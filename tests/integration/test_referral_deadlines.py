@@ -37,9 +37,18 @@ from rq import Worker as RqWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from dispatch.bootstrap import Services, attach_scheduler, build_services
-from dispatch.clock import ScaledClock, real_time
-from dispatch.commands import (
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.app.deadline_queue import CHECK_DEADLINE_JOB, RqScheduler, job_id_in, reconcile
+from dispatch.app.handle import handle
+from dispatch.app.services import Services, attach_scheduler, build_services
+from dispatch.domain.catalogue import (
+    Event,
+    ReferralAtRisk,
+    ReferralBreached,
+    ReferralRequested,
+    incident_stream,
+)
+from dispatch.domain.commands import (
     Command,
     DispatchResource,
     RecordMilestone,
@@ -47,21 +56,12 @@ from dispatch.commands import (
     ReportIncident,
     RequestReferral,
 )
-from dispatch.embedded_redis import EmbeddedRedis
-from dispatch.events.catalogue import (
-    Event,
-    ReferralAtRisk,
-    ReferralBreached,
-    ReferralRequested,
-    incident_stream,
-)
-from dispatch.events.vocabulary import Milestone
-from dispatch.geo import load_places
-from dispatch.geo.places import Place
-from dispatch.policies import breach_job_id, warning_job_id
-from dispatch.service import handle
-from dispatch.settings import Settings
-from dispatch.workers.queue import CHECK_DEADLINE_JOB, RqScheduler, job_id_in, reconcile
+from dispatch.domain.geo import load_places
+from dispatch.domain.geo.places import Place
+from dispatch.domain.policies import breach_job_id, warning_job_id
+from dispatch.domain.vocabulary import Milestone
+from dispatch.runtime.clock import ScaledClock, real_time
+from dispatch.runtime.settings import Settings
 from tests.builders import KOH_YAO_POLICY, minutes, operator
 from tests.conftest import POSTGRES_URL
 
@@ -191,7 +191,7 @@ def start_worker(settings: Settings, redis: Redis, tmp_path: Path) -> Iterator[C
         log_path = tmp_path / f"worker-{len(started)}.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                command or (sys.executable, "-m", "dispatch.workers.runner"), cwd=REPO,
+                command or (sys.executable, "-m", "dispatch.entrypoints.worker"), cwd=REPO,
                 env=_environment(settings), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )
         started.append(Worker(process, log_path))
@@ -342,7 +342,7 @@ def assert_checks_run_again_append_nothing(
 ) -> None:
     scheduler = services.scheduler
     assert isinstance(scheduler, RqScheduler)
-    assert reconcile(services, scheduler).outcomes == {}  # nothing is pending any more
+    assert reconcile(services.store, scheduler).outcomes == {}  # nothing is pending any more
     again = [
         scheduler.queue.enqueue(CHECK_DEADLINE_JOB, requested.incident_id, requested.referral_id, check,
                                 job_id=f"{settings.queue_name}-again-{check}")
@@ -434,8 +434,8 @@ def test_reconcile_twice_schedules_each_check_once_at_its_real_time(
     requested = on_time(services, "inc-twice", leaves=False)
     scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock)
     # when the sweep runs twice
-    first_sweep = reconcile(services, scheduler)
-    second_sweep = reconcile(services, scheduler)
+    first_sweep = reconcile(services.store, scheduler)
+    second_sweep = reconcile(services.store, scheduler)
     # then the first scheduled warning, breach and a prediction; the second left them as they were
     assert first_sweep.open_referrals == 1 and first_sweep.outcomes == {"scheduled": 3}
     assert second_sweep.outcomes == {"kept": 3}
@@ -466,7 +466,7 @@ def test_a_command_succeeds_when_redis_is_down_and_the_sweep_schedules_it_later(
         assert "Redis failed moments ago; leaving referral checks to the reconcile sweep" in caplog.text
     # and once Redis is back, the sweep schedules what was missed
     scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock)
-    assert reconcile(services, scheduler).outcomes == {"scheduled": 6}
+    assert reconcile(services.store, scheduler).outcomes == {"scheduled": 6}
     assert Job.exists(job_id_in(settings.queue_name, breach_job_id(requested.referral_id)), connection=redis)
 
 
@@ -477,11 +477,11 @@ def test_a_finished_check_the_log_still_wants_is_scheduled_again(
     services = build()
     requested = on_time(services, "inc-early", leaves=False)
     scheduler = RqScheduler(redis, settings.queue_name, clock=services.clock)
-    reconcile(services, scheduler)
+    reconcile(services.store, scheduler)
     breach = Job.fetch(job_id_in(settings.queue_name, breach_job_id(requested.referral_id)), connection=redis)
     breach.set_status(JobStatus.FINISHED)
     # when the sweep runs, then the check is made again, since the log says the breach is still to come
-    assert reconcile(services, scheduler).outcomes == {"kept": 2, "rescheduled": 1}
+    assert reconcile(services.store, scheduler).outcomes == {"kept": 2, "rescheduled": 1}
     assert Job.fetch(breach.id, connection=redis).get_status() == JobStatus.SCHEDULED
 
 
@@ -491,13 +491,13 @@ def test_a_check_left_waiting_past_its_time_by_a_dead_scheduler_is_enqueued_by_t
     # given a referral's checks waiting in RQ's scheduled registry
     services = build()
     requested = on_time(services, "inc-stalled", leaves=False)
-    reconcile(services, RqScheduler(redis, settings.queue_name, clock=services.clock))
+    reconcile(services.store, RqScheduler(redis, settings.queue_name, clock=services.clock))
     # when a sweep runs at minute 61 (on a clock at real speed from then on) and the warning still waits there
     # (a worker killed with its scheduler leaves RQ's lock on the queue for a minute: no scheduler moves it)
     assert settings.clock_anchor_at is not None
     # (61 minutes after the request itself: on a loaded machine the 400x clock has moved on since the anchor)
     later = ScaledClock(settings.clock_anchor_at, offset=requested.at - settings.clock_anchor_at + minutes(61))
-    sweep = reconcile(services, RqScheduler(redis, settings.queue_name, clock=later))
+    sweep = reconcile(services.store, RqScheduler(redis, settings.queue_name, clock=later))
     # then the sweep moves the warning to the queue itself and leaves the breach waiting for its time
     assert sweep.outcomes == {"released": 1, "kept": 2}
     warning = job_id_in(settings.queue_name, warning_job_id(requested.referral_id))
@@ -505,4 +505,4 @@ def test_a_check_left_waiting_past_its_time_by_a_dead_scheduler_is_enqueued_by_t
     assert warning in queue.job_ids  # beside the prediction, which is enqueued at once
     assert queue.scheduled_job_registry.get_job_ids() == [
         job_id_in(settings.queue_name, breach_job_id(requested.referral_id))]
-    assert reconcile(services, RqScheduler(redis, settings.queue_name, clock=later)).outcomes == {"kept": 3}
+    assert reconcile(services.store, RqScheduler(redis, settings.queue_name, clock=later)).outcomes == {"kept": 3}

@@ -11,9 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispatch.bootstrap import services_on
-from dispatch.clock import FrozenClock
-from dispatch.commands import (
+from dispatch.adapters.migrations.runner import upgrade
+from dispatch.app.handle import handle
+from dispatch.app.services import services_on
+from dispatch.domain.catalogue import Event, Position, ReferralPolicy
+from dispatch.domain.commands import (
     Actor,
     AddNote,
     ChangeResourceStatus,
@@ -28,13 +30,11 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
-from dispatch.decisions import incident as incident_rules
-from dispatch.decisions import resource as resource_rules
-from dispatch.errors import DispatchError
-from dispatch.events.catalogue import Event, Position, ReferralPolicy
-from dispatch.migrations.runner import upgrade
-from dispatch.service import handle
-from dispatch.settings import Settings
+from dispatch.domain.decisions import incident as incident_rules
+from dispatch.domain.decisions import resource as resource_rules
+from dispatch.domain.errors import DispatchError
+from dispatch.runtime.clock import FrozenClock
+from dispatch.runtime.settings import Settings
 from tests.conftest import T0, sqlite_engine
 
 INCIDENTS = ["a", "b"]

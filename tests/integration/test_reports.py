@@ -31,10 +31,21 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.commands import (
+from dispatch.adapters.eventlog.store import StreamWrite
+from dispatch.app.handle import handle
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import (
+    IncidentReported,
+    IncidentTriaged,
+    MilestoneRecorded,
+    PatientArrivedAtFacility,
+    Position,
+    ReferralPolicy,
+    ReferralRequested,
+    ResourceDispatched,
+    incident_stream,
+)
+from dispatch.domain.commands import (
     SYSTEM,
     Actor,
     CheckReferral,
@@ -47,18 +58,7 @@ from dispatch.commands import (
     RequestReferral,
     TriageIncident,
 )
-from dispatch.events.catalogue import (
-    IncidentReported,
-    IncidentTriaged,
-    MilestoneRecorded,
-    PatientArrivedAtFacility,
-    Position,
-    ReferralPolicy,
-    ReferralRequested,
-    ResourceDispatched,
-    incident_stream,
-)
-from dispatch.events.store import StreamWrite
+from dispatch.entrypoints.api.app import create_app
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from dispatch.reports import queries
@@ -67,7 +67,7 @@ from dispatch.reports.queries import ReportFilter
 from dispatch.reports.response_times import response_time_report
 from dispatch.reports.stats import INTERVAL_NAMES
 from dispatch.reports.summary import year_summary
-from dispatch.service import handle
+from dispatch.runtime.clock import FrozenClock
 from tests.conftest import T0
 from tests.integration.test_api import PASSWORD, Api
 from tests.unit.test_report_stats import naive

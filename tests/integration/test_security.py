@@ -19,13 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.commands import Actor, ReportIncident
-from dispatch.events.catalogue import Position
-from dispatch.logs import JsonFormatter
-from dispatch.service import handle
+from dispatch.app.handle import handle
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import Position
+from dispatch.domain.commands import Actor, ReportIncident
+from dispatch.entrypoints.api.app import create_app
+from dispatch.runtime.clock import FrozenClock
+from dispatch.runtime.logs import JsonFormatter
 from tests.integration import test_api
 from tests.integration.test_api import PASSWORD, REPORT, ROLES, Api, report
 

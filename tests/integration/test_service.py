@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.commands import (
+from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, StreamWrite
+from dispatch.app.handle import handle
+from dispatch.app.services import Services
+from dispatch.domain.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
+from dispatch.domain.commands import (
     Actor,
     CloseIncident,
     DispatchResource,
@@ -19,10 +21,8 @@ from dispatch.commands import (
     ReportIncident,
     ReportResourcePosition,
 )
-from dispatch.errors import ConcurrencyConflict, DispatchError, ResourceUnavailable
-from dispatch.events.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
-from dispatch.events.store import Append, AppendResult, EventStore, StreamWrite
-from dispatch.service import handle
+from dispatch.domain.errors import ConcurrencyConflict, DispatchError, ResourceUnavailable
+from dispatch.runtime.clock import FrozenClock
 
 OPERATOR = Actor(id="op-1", role="operator")
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")

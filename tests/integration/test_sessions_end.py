@@ -15,10 +15,10 @@ from redis import Redis
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.embedded_redis import EmbeddedRedis
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
+from dispatch.runtime.clock import FrozenClock
 from tests.integration.test_api import PASSWORD
 
 # Heartbeats often, so a socket that stays open still answers within a bounded number of messages; sessions

@@ -15,11 +15,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from dispatch.accounts import AuthenticationFailed
-from dispatch.api.app import create_app
-from dispatch.bootstrap import Services
-from dispatch.clock import FrozenClock
-from dispatch.lockout import HashSlots
+from dispatch.adapters.accounts import AuthenticationFailed
+from dispatch.adapters.lockout import HashSlots
+from dispatch.app.services import Services
+from dispatch.entrypoints.api.app import create_app
+from dispatch.runtime.clock import FrozenClock
 from tests.integration.test_api import PASSWORD
 
 CENTRE = ("10.20.0.5", 50000)

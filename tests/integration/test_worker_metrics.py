@@ -12,11 +12,11 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from dispatch.api.metrics import WorkerMetrics
-from dispatch.embedded_redis import EmbeddedRedis
-from dispatch.health import OVERDUE_SECONDS, worker_health
-from dispatch.settings import Settings
-from dispatch.workers.runner import MeasuredWorker
+from dispatch.adapters.embedded_redis import EmbeddedRedis
+from dispatch.app.health import OVERDUE_SECONDS, worker_health
+from dispatch.entrypoints.api.metrics import WorkerMetrics
+from dispatch.entrypoints.worker import MeasuredWorker
+from dispatch.runtime.settings import Settings
 
 LATE_SECONDS = 3.0
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.events.chain import GENESIS_HASH, ChainReport, ChainRow, ChainWalk, event_hash
+from dispatch.adapters.eventlog.chain import GENESIS_HASH, ChainReport, ChainRow, ChainWalk, event_hash
 
 T0 = datetime(2026, 3, 14, 7, 0, tzinfo=UTC)
 

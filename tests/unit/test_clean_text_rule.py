@@ -1,4 +1,4 @@
-"""The clean-text rule (dispatch/text.py) and the speeds an ETA can be planned with: pure functions."""
+"""The clean-text rule (dispatch/domain/text.py) and the speeds an ETA can be planned with: pure functions."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.errors import InvalidText
-from dispatch.events.tables import CommandRecord, EventRecord
-from dispatch.geo.eta import usable_speed
-from dispatch.text import (
+from dispatch.adapters.eventlog.tables import CommandRecord, EventRecord
+from dispatch.domain.errors import InvalidText
+from dispatch.domain.geo.eta import usable_speed
+from dispatch.domain.text import (
     COMMAND_ID_MAX_LENGTH,
     IDEMPOTENCY_KEY_MAX_LENGTH,
     STREAM_ID_MAX_LENGTH,

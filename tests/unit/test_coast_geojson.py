@@ -10,7 +10,7 @@ import geojson
 import pytest
 from shapely.geometry import LinearRing
 
-from dispatch.api.routes.assets import COAST_BBOX, coast_geojson
+from dispatch.entrypoints.api.routes.assets import COAST_BBOX, coast_geojson
 
 
 @pytest.fixture(scope="module")

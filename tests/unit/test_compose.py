@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML, which schemathesis (a dev dependency) installs
 
-from dispatch.cli import app
-from dispatch.settings import Settings
+from dispatch.entrypoints.cli import app
+from dispatch.runtime.settings import Settings
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.commands import Actor
-from dispatch.decisions import access
-from dispatch.decisions.incident import decide
-from dispatch.errors import IncidentNotFound, NotCrewOfResource, NotOnIncident
-from dispatch.events.catalogue import MilestoneRecorded, PatientArrivedAtFacility, ResourceStatusChanged
+from dispatch.domain.catalogue import MilestoneRecorded, PatientArrivedAtFacility, ResourceStatusChanged
+from dispatch.domain.commands import Actor
+from dispatch.domain.decisions import access
+from dispatch.domain.decisions.incident import decide
+from dispatch.domain.errors import IncidentNotFound, NotCrewOfResource, NotOnIncident
 from tests.builders import (
     BOAT,
     FACILITY,

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from dispatch.errors import FacilityNotFound
-from dispatch.events.catalogue import Position
-from dispatch.events.vocabulary import RESOURCE_KINDS, ZONES
-from dispatch.geo import (
+from dispatch.domain.catalogue import Position
+from dispatch.domain.errors import FacilityNotFound
+from dispatch.domain.geo import (
     PLANNING_DEFAULTS,
     EtaParams,
     NoSeaRoute,
@@ -41,7 +40,8 @@ from dispatch.geo import (
     sea_leg_minutes,
     zone_of,
 )
-from dispatch.geo.places import parse_places
+from dispatch.domain.geo.places import parse_places
+from dispatch.domain.vocabulary import RESOURCE_KINDS, ZONES
 
 PLACES = load_places()
 FLEET = load_demo_fleet()
@@ -57,7 +57,7 @@ def in_minutes(duration: timedelta) -> float:
 
 
 def places_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(files("dispatch.geo").joinpath("places.json").read_text("utf-8"))
+    document: dict[str, Any] = json.loads(files("dispatch.domain.geo").joinpath("places.json").read_text("utf-8"))
     return document
 
 
@@ -414,5 +414,5 @@ def test_demo_fleet_covers_every_operational_zone_except_other() -> None:
 
 
 def test_the_demo_fleet_is_labelled_as_demo_data() -> None:
-    about = json.loads(files("dispatch.geo").joinpath("demo_fleet.json").read_text("utf-8"))["_about"]
+    about = json.loads(files("dispatch.domain.geo").joinpath("demo_fleet.json").read_text("utf-8"))["_about"]
     assert "DEMO" in about["title"] and "NOT real" in about["status"]

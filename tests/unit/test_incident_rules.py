@@ -6,9 +6,24 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dispatch.commands import IncidentCommand
-from dispatch.decisions.incident import MAX_NOTE_LENGTH, MAX_PATIENTS, decide
-from dispatch.errors import (
+from dispatch.domain.catalogue import (
+    Event,
+    IncidentClosed,
+    IncidentReported,
+    IncidentTriaged,
+    MilestoneRecorded,
+    NoteAdded,
+    PatientArrivedAtFacility,
+    PatientHandedOver,
+    ReferralAtRisk,
+    ReferralBreached,
+    ReferralRequested,
+    ResourceDispatched,
+    ResourceStatusChanged,
+)
+from dispatch.domain.commands import IncidentCommand
+from dispatch.domain.decisions.incident import MAX_NOTE_LENGTH, MAX_PATIENTS, decide
+from dispatch.domain.errors import (
     IncidentAlreadyClosed,
     IncidentAlreadyExists,
     IncidentNotFound,
@@ -24,22 +39,7 @@ from dispatch.errors import (
     ResourceNotFound,
     ResourceUnavailable,
 )
-from dispatch.events.catalogue import (
-    Event,
-    IncidentClosed,
-    IncidentReported,
-    IncidentTriaged,
-    MilestoneRecorded,
-    NoteAdded,
-    PatientArrivedAtFacility,
-    PatientHandedOver,
-    ReferralAtRisk,
-    ReferralBreached,
-    ReferralRequested,
-    ResourceDispatched,
-    ResourceStatusChanged,
-)
-from dispatch.events.vocabulary import Milestone
+from dispatch.domain.vocabulary import Milestone
 from tests.builders import (
     BOAT,
     DISPATCHED_AT,

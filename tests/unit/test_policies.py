@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from rq.job import JOB_ID_PATTERN
 
-from dispatch.clock import FrozenClock, ScaledClock, SystemClock, real_time
-from dispatch.events.catalogue import Event, type_name
-from dispatch.events.envelope import StoredEvent
-from dispatch.policies import Check, follow_up, pending_checks, reconcile_checks
-from dispatch.settings import Settings
-from dispatch.workers.queue import CHECK_DEADLINE_JOB, CHECK_PREDICTION_JOB, job_id_in, not_before
+from dispatch.app.deadline_queue import CHECK_DEADLINE_JOB, CHECK_PREDICTION_JOB, job_id_in, not_before
+from dispatch.domain.catalogue import Event, type_name
+from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.policies import Check, follow_up, pending_checks, reconcile_checks
+from dispatch.runtime.clock import FrozenClock, ScaledClock, SystemClock, real_time
+from dispatch.runtime.settings import Settings
 from tests.builders import (
     BOAT,
     INCIDENT,

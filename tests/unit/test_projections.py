@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.events.catalogue import Event, Position, encode_data, type_name
-from dispatch.events.envelope import StoredEvent
-from dispatch.events.vocabulary import TRIAGE_ORDER, Triage
+from dispatch.domain.catalogue import Event, Position, encode_data, type_name
+from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.vocabulary import TRIAGE_ORDER, Triage
 from dispatch.projections.board import TABLE as BOARD
 from dispatch.projections.board import Board
 from dispatch.projections.intervals import FACTS, RESPONSES, Intervals, response_key

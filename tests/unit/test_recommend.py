@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.decisions.incident import Incident
-from dispatch.decisions.resource import Resource
-from dispatch.events.catalogue import Event, Position, ReferralRequested
-from dispatch.geo import EtaParams, distance_km, load_places, referral_route, sea_leg
-from dispatch.geo.places import Place
-from dispatch.recommend import advise, geodesic_km, predict_arrival, recommend_facilities, recommend_resources
+from dispatch.domain.catalogue import Event, Position, ReferralRequested
+from dispatch.domain.decisions.incident import Incident
+from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.geo import EtaParams, distance_km, load_places, referral_route, sea_leg
+from dispatch.domain.geo.places import Place
+from dispatch.domain.recommend import advise, geodesic_km, predict_arrival, recommend_facilities, recommend_resources
 from tests.builders import (
     INCIDENT,
     T0,

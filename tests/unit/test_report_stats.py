@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.errors import InvalidInput
+from dispatch.domain.errors import InvalidInput
 from dispatch.reports.periods import month_of, months_between, parse_bound, year_bounds
 from dispatch.reports.stats import EMPTY, Grouping, Stats, breakdowns, grouped_stats, seconds, stats_of
 from dispatch.reports.summary import summarise

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.commands import ResourceCommand
-from dispatch.decisions.resource import decide
-from dispatch.errors import InvalidInput, ResourceAlreadyExists, ResourceNotFound
-from dispatch.events.catalogue import ResourcePositionReported, ResourceRegistered, ResourceStatusChanged
+from dispatch.domain.catalogue import ResourcePositionReported, ResourceRegistered, ResourceStatusChanged
+from dispatch.domain.commands import ResourceCommand
+from dispatch.domain.decisions.resource import decide
+from dispatch.domain.errors import InvalidInput, ResourceAlreadyExists, ResourceNotFound
 from tests.builders import (
     AED,
     BOAT,

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from dispatch.events import wakeup
-from dispatch.events.wakeup import QUIET_AFTER_FAILURE_SECONDS, RedisWakeup
+from dispatch.adapters.eventlog import wakeup
+from dispatch.adapters.eventlog.wakeup import QUIET_AFTER_FAILURE_SECONDS, RedisWakeup
 
 
 class HangingRedis:

@@ -1,0 +1,267 @@
+"""The event catalogue: frozen, past-tense facts, their type registry and upcasting by schema_version.
+
+Events are msgspec Structs: typed, immutable, and decoded straight from the stored JSON without an
+intermediate dict, which is what makes a full replay cheap (see bench/event_store.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Final, TypeVar
+
+import msgspec
+
+from dispatch.domain.vocabulary import (
+    Category,
+    Language,
+    Milestone,
+    Outcome,
+    ResourceKind,
+    ResourceStatus,
+    RiskReason,
+    Source,
+    Triage,
+    TriageStage,
+    Zone,
+)
+
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+
+
+class Position(msgspec.Struct, frozen=True):
+    """A WGS84 point."""
+
+    lat: Latitude
+    lon: Longitude
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every fact in the log. `at` is when it happened (server time unless a crew stated earlier)."""
+
+    STREAM: ClassVar[str] = "incident"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    at: datetime
+
+    @property
+    def stream_id(self) -> str:
+        raise NotImplementedError
+
+
+class IncidentEvent(Event, frozen=True, kw_only=True):
+    incident_id: str
+
+    @property
+    def stream_id(self) -> str:
+        return incident_stream(self.incident_id)
+
+
+class ResourceEvent(Event, frozen=True, kw_only=True):
+    STREAM: ClassVar[str] = "resource"
+    resource_id: str
+
+    @property
+    def stream_id(self) -> str:
+        return resource_stream(self.resource_id)
+
+
+def incident_stream(incident_id: str) -> str:
+    return f"incident-{incident_id}"
+
+
+def resource_stream(resource_id: str) -> str:
+    return f"resource-{resource_id}"
+
+
+EVENT_TYPES: Final[dict[str, type[Event]]] = {}
+E = TypeVar("E", bound=type[Event])
+
+
+def registered(cls: E) -> E:
+    """Add an event class to the registry under its class name (the stored `type`)."""
+    EVENT_TYPES[cls.__name__] = cls
+    return cls
+
+
+# --- incidents -------------------------------------------------------------------------------------
+
+
+@registered
+class IncidentReported(IncidentEvent, frozen=True, kw_only=True):
+    source: Source
+    position: Position
+    site_id: str | None = None
+    zone: Zone
+    triage: Triage
+    category: Category
+    patients: int
+    description: str = ""
+    reporter: str
+    language: Language = "th"
+
+
+@registered
+class IncidentTriaged(IncidentEvent, frozen=True, kw_only=True):
+    """The dispatch code (IDC, at the command centre) or the scene code (RC, by the crew) was set."""
+
+    stage: TriageStage
+    code: Triage
+
+
+@registered
+class ResourceDispatched(IncidentEvent, frozen=True, kw_only=True):
+    """A resource was notified to go to the incident (≈ NEMSIS eTimes.03)."""
+
+    resource_id: str
+    kind: ResourceKind
+
+
+@registered
+class MilestoneRecorded(IncidentEvent, frozen=True, kw_only=True):
+    """A resource reached a milestone; `late` when the crew entered it afterwards with an earlier time."""
+
+    resource_id: str
+    milestone: Milestone
+    late: bool = False
+
+
+class ReferralPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """The zone's guarantee as it stood when the referral was requested."""
+
+    zone: Zone
+    guarantee_minutes: int
+    warning_minutes: int
+
+
+@registered
+class ReferralRequested(IncidentEvent, frozen=True, kw_only=True):
+    """The decision to refer: the guarantee clock starts here."""
+
+    referral_id: str
+    from_site_id: str | None
+    from_position: Position
+    facility_id: str
+    resource_id: str | None = None
+    policy: ReferralPolicy | None = None
+    warning_at: datetime | None = None
+    deadline_at: datetime | None = None
+
+
+@registered
+class ReferralAtRisk(IncidentEvent, frozen=True, kw_only=True):
+    referral_id: str
+    reason: RiskReason
+    predicted_arrival_at: datetime | None = None
+    predicted_late_seconds: int | None = None
+    advice: str = ""
+
+
+@registered
+class ReferralBreached(IncidentEvent, frozen=True, kw_only=True):
+    referral_id: str
+    deadline_at: datetime
+
+
+@registered
+class PatientArrivedAtFacility(IncidentEvent, frozen=True, kw_only=True):
+    """The guarantee clock stops here (≈ eTimes.11)."""
+
+    referral_id: str | None
+    facility_id: str
+    resource_id: str | None = None
+
+
+@registered
+class PatientHandedOver(IncidentEvent, frozen=True, kw_only=True):
+    """Care passed to the facility's staff (≈ eTimes.12); reported as hospital wall time."""
+
+    referral_id: str | None
+    facility_id: str
+    resource_id: str | None = None
+
+
+@registered
+class NoteAdded(IncidentEvent, frozen=True, kw_only=True):
+    text: str
+    resource_id: str | None = None
+
+
+@registered
+class IncidentClosed(IncidentEvent, frozen=True, kw_only=True):
+    outcome: Outcome
+    deceased: int = 0
+    summary: str = ""
+    released_resource_ids: tuple[str, ...] = ()
+
+
+# --- resources -------------------------------------------------------------------------------------
+
+
+@registered
+class ResourceRegistered(ResourceEvent, frozen=True, kw_only=True):
+    kind: ResourceKind
+    name: str
+    subtype: str = ""
+    speed_knots: float | None = None
+    position: Position | None = None
+    home_site_id: str | None = None
+    zone: Zone | None = None
+
+
+@registered
+class ResourceStatusChanged(ResourceEvent, frozen=True, kw_only=True):
+    status: ResourceStatus
+    incident_id: str | None = None
+    reason: str = ""
+
+
+@registered
+class ResourcePositionReported(ResourceEvent, frozen=True, kw_only=True):
+    position: Position
+
+
+# --- encoding, decoding and upcasting --------------------------------------------------------------
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+# (type, schema_version) -> function turning that version's data into the next version's.
+UPCASTERS: Final[dict[tuple[str, int], Upcaster]] = {}
+
+_encoder = msgspec.json.Encoder()
+_decoders: dict[str, msgspec.json.Decoder[Any]] = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()}
+
+
+class UnknownEventType(LookupError):
+    """The log holds a type this code does not know (a newer writer, or a typo in a migration)."""
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register a function that lifts stored data of `event_type` from `from_version` to the next."""
+
+    def register(function: Upcaster) -> Upcaster:
+        UPCASTERS[(event_type, from_version)] = function
+        return function
+
+    return register
+
+
+def encode_data(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_data(event_type: str, schema_version: int, data: bytes | str) -> Event:
+    """Decode stored data into its event, upcasting older schema versions first; stored rows stay as written."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise UnknownEventType(event_type)
+    if schema_version == cls.SCHEMA_VERSION:
+        return _decoders[event_type].decode(data)  # type: ignore[no-any-return]
+    raw: dict[str, Any] = msgspec.json.decode(data)
+    for version in range(schema_version, cls.SCHEMA_VERSION):
+        raw = UPCASTERS[(event_type, version)](raw)
+    return msgspec.convert(raw, cls)
+
+
+def type_name(event: Event) -> str:
+    return type(event).__name__

@@ -1,0 +1,190 @@
+"""Commands: imperative requests, each carrying who asks (`actor`), the server time (`at`) and an optional
+client-made `command_id` that makes a retry harmless. Decisions never read the clock; commands bring it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+from dispatch.domain.catalogue import Position, ReferralPolicy
+from dispatch.domain.vocabulary import (
+    Category,
+    Language,
+    Milestone,
+    Outcome,
+    ResourceKind,
+    Role,
+    Source,
+    Triage,
+    TriageStage,
+    Zone,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """Who acts. `resource_id` ties a lifeguard or crew member to the team or boat they are part of."""
+
+    id: str
+    role: Role | Literal["system"]
+    resource_id: str | None = None
+
+
+SYSTEM = Actor(id="system", role="system")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    # Fields that differ between two sends of the same request, so they stay out of the fingerprint.
+    VOLATILE: ClassVar[frozenset[str]] = frozenset(
+        {"at", "command_id", "device_at", "correlation_id", "causation_id"}
+    )
+
+    actor: Actor
+    at: datetime
+    command_id: str | None = None
+    device_at: datetime | None = None
+    correlation_id: str | None = None
+    # What led to this command (e.g. "position:812", the event a worker's check reacts to), for the audit.
+    causation_id: str | None = None
+    # The stream version the client last saw (HTTP If-Match); None: whatever the service reads now.
+    expected_version: int | None = None
+
+    def fingerprint(self) -> str:
+        """A digest of what was asked, to tell a retry (same digest) from a reused command id (different)."""
+        body = {name: getattr(self, name) for name in _stable_fields(type(self))}
+        encoded = msgspec.json.encode([type(self).__name__, body], enc_hook=_enc_hook, order="sorted")
+        return hashlib.sha256(encoded).hexdigest()
+
+
+_STABLE_FIELDS: dict[type[Command], tuple[str, ...]] = {}
+
+
+def _stable_fields(kind: type[Command]) -> tuple[str, ...]:
+    """The fields a fingerprint covers, worked out once per command type (fields() is slow)."""
+    if kind not in _STABLE_FIELDS:
+        _STABLE_FIELDS[kind] = tuple(f.name for f in fields(kind) if f.name not in kind.VOLATILE)
+    return _STABLE_FIELDS[kind]
+
+
+def _enc_hook(value: Any) -> Any:
+    if isinstance(value, Actor):
+        return [value.id, value.role, value.resource_id]
+    raise NotImplementedError(type(value))
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentCommand(Command):
+    incident_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceCommand(Command):
+    resource_id: str
+
+
+# --- incidents -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportIncident(IncidentCommand):
+    source: Source
+    position: Position
+    zone: Zone
+    triage: Triage
+    category: Category
+    patients: int = 1
+    site_id: str | None = None
+    description: str = ""
+    language: Language = "th"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriageIncident(IncidentCommand):
+    stage: TriageStage
+    code: Triage
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchResource(IncidentCommand):
+    resource_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMilestone(IncidentCommand):
+    resource_id: str
+    milestone: Milestone
+    # Set when the crew says it happened earlier (logged after regaining signal); None means "now".
+    happened_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestReferral(IncidentCommand):
+    facility_id: str
+    resource_id: str | None = None
+    from_site_id: str | None = None
+    from_position: Position | None = None
+    # The zone's guarantee, resolved from Settings by the caller; None where the zone has none.
+    policy: ReferralPolicy | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckReferral(IncidentCommand):
+    """A worker's question: is the referral late (warning, breach) or predicted to be (predicted)?"""
+
+    referral_id: str
+    check: Literal["warning", "breach", "predicted"]
+    predicted_arrival_at: datetime | None = None
+    advice: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddNote(IncidentCommand):
+    text: str
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseIncident(IncidentCommand):
+    outcome: Outcome
+    deceased: int = 0
+    summary: str = ""
+
+
+# --- resources -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterResource(ResourceCommand):
+    kind: ResourceKind
+    name: str
+    subtype: str = ""
+    speed_knots: float | None = None
+    position: Position | None = None
+    home_site_id: str | None = None
+    zone: Zone | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeResourceStatus(ResourceCommand):
+    status: Literal["available", "out_of_service"]
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportResourcePosition(ResourceCommand):
+    position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateResource(ResourceCommand):
+    """An operator's edit of a resource: a new status, a new position, or both, in one append."""
+
+    status: Literal["available", "out_of_service"] | None = None
+    position: Position | None = None
+    reason: str = ""

@@ -1,0 +1,506 @@
+"""An incident: its state folded from its stream, and the rules every incident command must obey."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from dispatch.domain.catalogue import (
+    Event,
+    IncidentClosed,
+    IncidentReported,
+    IncidentTriaged,
+    MilestoneRecorded,
+    NoteAdded,
+    PatientArrivedAtFacility,
+    PatientHandedOver,
+    ReferralAtRisk,
+    ReferralBreached,
+    ReferralPolicy,
+    ReferralRequested,
+    ResourceDispatched,
+    ResourceStatusChanged,
+)
+from dispatch.domain.commands import (
+    AddNote,
+    CheckReferral,
+    CloseIncident,
+    DispatchResource,
+    IncidentCommand,
+    RecordMilestone,
+    ReportIncident,
+    RequestReferral,
+    TriageIncident,
+)
+from dispatch.domain.decisions import access
+from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.errors import (
+    IncidentAlreadyClosed,
+    IncidentAlreadyExists,
+    IncidentNotFound,
+    InvalidInput,
+    InvalidTime,
+    MilestoneAlreadyRecorded,
+    MilestoneOutOfOrder,
+    NotCrewOfResource,
+    NotOnIncident,
+    NotPermitted,
+    ReferralAlreadyOpen,
+    ReferralNeedsDestination,
+    ResourceAlreadyOnIncident,
+    ResourceNotAssigned,
+    ResourceNotFound,
+    ResourceUnavailable,
+)
+from dispatch.domain.vocabulary import MILESTONE_ORDER, RECORDABLE_MILESTONES, Outcome, ResourceKind, Triage
+
+MAX_PATIENTS = 500
+MAX_NOTE_LENGTH = 2000
+ReferralStatus = Literal["on_track", "at_risk", "breached", "met", "missed"]
+# Milestones after which the resource is free again, for this incident at least.
+RELEASING_MILESTONES = frozenset({"back_in_service", "cancelled"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Assignment:
+    """A resource sent to the incident and the milestones it has reached, with when."""
+
+    resource_id: str
+    kind: ResourceKind
+    dispatched_at: datetime
+    milestones: Mapping[str, datetime] = field(default_factory=dict)
+
+    @property
+    def released(self) -> bool:
+        return any(name in self.milestones for name in RELEASING_MILESTONES)
+
+    @property
+    def latest_milestone(self) -> str:
+        if not self.milestones:
+            return "resource_notified"
+        return max(self.milestones, key=MILESTONE_ORDER.__getitem__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Referral:
+    referral_id: str
+    facility_id: str
+    resource_id: str | None
+    requested_at: datetime
+    policy: ReferralPolicy | None
+    warning_at: datetime | None
+    deadline_at: datetime | None
+    at_risk: bool = False
+    breached: bool = False
+    arrived_at: datetime | None = None
+    handed_over_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.arrived_at is None
+
+    @property
+    def status(self) -> ReferralStatus:
+        return referral_status(
+            arrived_at=self.arrived_at, deadline_at=self.deadline_at, breached=self.breached, at_risk=self.at_risk
+        )
+
+
+def referral_status(
+    *, arrived_at: datetime | None, deadline_at: datetime | None, breached: bool, at_risk: bool
+) -> ReferralStatus:
+    """met / missed once the patient arrived (arriving exactly at the deadline is within it); before that
+    breached, at_risk or on_track."""
+    if arrived_at is not None:
+        return "missed" if deadline_at is not None and arrived_at > deadline_at else "met"
+    if breached:
+        return "breached"
+    return "at_risk" if at_risk else "on_track"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Incident:
+    report: IncidentReported
+    dispatch_triage: Triage
+    scene_triage: Triage | None = None
+    assignments: Mapping[str, Assignment] = field(default_factory=dict)
+    referrals: tuple[Referral, ...] = ()
+    notes: int = 0
+    closed_at: datetime | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def id(self) -> str:
+        return self.report.incident_id
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+    @property
+    def open_referral(self) -> Referral | None:
+        return next((referral for referral in self.referrals if referral.open), None)
+
+    def active_resource_ids(self) -> list[str]:
+        return [rid for rid, assignment in self.assignments.items() if not assignment.released]
+
+
+# --- evolve ----------------------------------------------------------------------------------------
+
+
+def evolve(incident: Incident | None, event: Event) -> Incident | None:
+    """The incident after `event`."""
+    if isinstance(event, IncidentReported):
+        return Incident(report=event, dispatch_triage=event.triage)
+    if incident is None:
+        return None
+    match event:
+        case IncidentTriaged(stage="dispatch"):
+            return replace(incident, dispatch_triage=event.code)
+        case IncidentTriaged(stage="scene"):
+            return replace(incident, scene_triage=event.code)
+        case ResourceDispatched():
+            assignment = Assignment(resource_id=event.resource_id, kind=event.kind, dispatched_at=event.at)
+            return replace(incident, assignments={**incident.assignments, event.resource_id: assignment})
+        case MilestoneRecorded():
+            current = incident.assignments[event.resource_id]
+            updated = replace(current, milestones={**current.milestones, event.milestone: event.at})
+            return replace(incident, assignments={**incident.assignments, event.resource_id: updated})
+        case ReferralRequested():
+            referral = Referral(
+                referral_id=event.referral_id, facility_id=event.facility_id, resource_id=event.resource_id,
+                requested_at=event.at, policy=event.policy, warning_at=event.warning_at,
+                deadline_at=event.deadline_at,
+            )
+            return replace(incident, referrals=(*incident.referrals, referral))
+        case ReferralAtRisk():
+            return _update_referral(incident, event.referral_id, at_risk=True)
+        case ReferralBreached():
+            return _update_referral(incident, event.referral_id, breached=True)
+        case PatientArrivedAtFacility(referral_id=str(referral_id)):
+            return _update_referral(incident, referral_id, arrived_at=event.at)
+        case PatientHandedOver(referral_id=str(referral_id)):
+            return _update_referral(incident, referral_id, handed_over_at=event.at)
+        case NoteAdded():
+            return replace(incident, notes=incident.notes + 1)
+        case IncidentClosed():
+            return replace(incident, closed_at=event.at, outcome=event.outcome)
+    return incident
+
+
+def _update_referral(incident: Incident, referral_id: str, **changes: object) -> Incident:
+    referrals = tuple(
+        replace(referral, **changes) if referral.referral_id == referral_id else referral  # type: ignore[arg-type]
+        for referral in incident.referrals
+    )
+    return replace(incident, referrals=referrals)
+
+
+def fold(events: Iterable[Event]) -> Incident | None:
+    state: Incident | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+# --- decide ----------------------------------------------------------------------------------------
+
+
+def decide(
+    command: IncidentCommand, incident: Incident | None, resources: Mapping[str, Resource | None]
+) -> list[Event]:
+    """The events an incident command produces, or the RuleViolation it breaks; [] means nothing to do.
+
+    `resources` holds the current state of every resource the command touches (the one to dispatch, the
+    ones a close releases), read by the caller from their own streams.
+    """
+    if isinstance(command, ReportIncident):
+        return _report(command, incident)
+    # Before any rule that tells what the incident is (unknown, closed): a lifeguard learns nothing of an
+    # incident they are not on, not even that it exists.
+    _check_permission(command, incident)
+    if incident is None:
+        raise IncidentNotFound(f"incident {command.incident_id} does not exist", field="incident_id")
+    if isinstance(command, CheckReferral):
+        # Workers ask on a schedule; a closed incident or an arrived referral just needs nothing.
+        return [] if incident.closed else _check_referral(command, incident)
+    if incident.closed:
+        raise IncidentAlreadyClosed(
+            f"incident {incident.id} is closed ({incident.outcome}); it takes no more commands", field="incident_id"
+        )
+    match command:
+        case TriageIncident():
+            return _triage(command, incident)
+        case DispatchResource():
+            return _dispatch(command, incident, resources.get(command.resource_id))
+        case RecordMilestone():
+            return _milestone(command, incident, resources.get(command.resource_id))
+        case RequestReferral():
+            return _refer(command, incident)
+        case AddNote():
+            return _note(command, incident)
+        case CloseIncident():
+            return _close(command, incident, resources)
+    raise InvalidInput(f"{type(command).__name__} is not an incident command")
+
+
+def _check_permission(command: IncidentCommand, incident: Incident | None) -> None:
+    """Lifeguards may add notes and milestones only to incidents they are on, and speak only for the unit they
+    crew (decisions/access.py); every other role's limits are its routes'."""
+    actor = command.actor
+    if access.sees_every_incident(actor):
+        return
+    if not isinstance(command, AddNote | RecordMilestone):
+        raise NotPermitted(f"a {actor.role} cannot {type(command).__name__} (incident {command.incident_id})")
+    if incident is None or not access.is_on_incident(actor, incident.report.reporter, incident.assignments):
+        raise NotOnIncident(
+            f"{actor.role} {actor.id} has not reported incident {command.incident_id} and crews no unit sent to it",
+            field="incident_id",
+        )
+    if command.resource_id is not None and not access.crews(actor, command.resource_id):
+        raise NotCrewOfResource(
+            f"{actor.role} {actor.id} crews {actor.resource_id or 'no unit'}, not {command.resource_id}; only its "
+            "crew records for a unit",
+            field="resource_id",
+        )
+
+
+def _report(command: ReportIncident, incident: Incident | None) -> list[Event]:
+    if incident is not None:
+        raise IncidentAlreadyExists(f"incident {command.incident_id} already exists", field="incident_id")
+    if not 1 <= command.patients <= MAX_PATIENTS:
+        raise InvalidInput(f"patients must be between 1 and {MAX_PATIENTS}", field="patients")
+    return [
+        IncidentReported(
+            at=command.at, incident_id=command.incident_id, source=command.source, position=command.position,
+            site_id=command.site_id, zone=command.zone, triage=command.triage, category=command.category,
+            patients=command.patients, description=command.description, reporter=command.actor.id,
+            language=command.language,
+        )
+    ]
+
+
+def _triage(command: TriageIncident, incident: Incident) -> list[Event]:
+    current = incident.dispatch_triage if command.stage == "dispatch" else incident.scene_triage
+    if current == command.code:
+        return []
+    return [IncidentTriaged(at=command.at, incident_id=incident.id, stage=command.stage, code=command.code)]
+
+
+def _dispatch(command: DispatchResource, incident: Incident, resource: Resource | None) -> list[Event]:
+    if resource is None:
+        raise ResourceNotFound(f"resource {command.resource_id} is not registered", field="resource_id")
+    if resource.status == "assigned" and resource.incident_id == incident.id:
+        raise ResourceAlreadyOnIncident(
+            f"{resource.name} ({resource.id}) is already on incident {incident.id}", field="resource_id"
+        )
+    if resource.status != "available":
+        where = f"assigned to incident {resource.incident_id}" if resource.status == "assigned" else "out of service"
+        raise ResourceUnavailable(
+            f"{resource.name} ({resource.id}) is {where}; cannot dispatch it to incident {incident.id}",
+            field="resource_id",
+        )
+    return [
+        ResourceDispatched(at=command.at, incident_id=incident.id, resource_id=resource.id, kind=resource.kind),
+        ResourceStatusChanged(
+            at=command.at, resource_id=resource.id, status="assigned", incident_id=incident.id,
+            reason="dispatched",
+        ),
+    ]
+
+
+def _milestone(command: RecordMilestone, incident: Incident, resource: Resource | None) -> list[Event]:
+    assignment = incident.assignments.get(command.resource_id)
+    if assignment is None:
+        raise ResourceNotAssigned(
+            f"resource {command.resource_id} was not dispatched to incident {incident.id}", field="resource_id"
+        )
+    if command.milestone not in RECORDABLE_MILESTONES:
+        raise InvalidInput(
+            f"{command.milestone} is recorded by the report or the dispatch itself, not as a milestone",
+            field="milestone",
+        )
+    if command.milestone in assignment.milestones:
+        raise MilestoneAlreadyRecorded(
+            f"{command.milestone} is already recorded for {command.resource_id} on incident {incident.id}",
+            field="milestone",
+        )
+    if command.milestone == "cancelled" and "at_destination" in assignment.milestones:
+        raise MilestoneOutOfOrder(
+            f"{command.resource_id} already delivered the patient; a response cannot be cancelled after arrival",
+            field="milestone",
+        )
+    if assignment.released:
+        raise ResourceNotAssigned(
+            f"{command.resource_id} was released from incident {incident.id}; record no more milestones",
+            field="resource_id",
+        )
+    happened_at = _milestone_time(command, assignment)
+    events: list[Event] = [
+        MilestoneRecorded(
+            at=happened_at, incident_id=incident.id, resource_id=command.resource_id,
+            milestone=command.milestone, late=command.happened_at is not None and happened_at < command.at,
+        )
+    ]
+    return events + _milestone_consequences(command, incident, resource, happened_at)
+
+
+def _milestone_time(command: RecordMilestone, assignment: Assignment) -> datetime:
+    """When the milestone happened: now, or the crew's stated earlier time, which must fit the sequence."""
+    happened_at = command.happened_at or command.at
+    if happened_at > command.at:
+        raise InvalidTime(f"{command.milestone} time {happened_at.isoformat()} is in the future", field="happened_at")
+    if happened_at < assignment.dispatched_at:
+        raise InvalidTime(
+            f"{command.milestone} cannot be before the dispatch at {assignment.dispatched_at.isoformat()}",
+            field="happened_at",
+        )
+    rank = MILESTONE_ORDER[command.milestone]
+    earlier = [at for name, at in assignment.milestones.items() if MILESTONE_ORDER[name] < rank]
+    later = [at for name, at in assignment.milestones.items() if MILESTONE_ORDER[name] > rank]
+    if later and command.happened_at is None:
+        raise MilestoneOutOfOrder(
+            f"{command.resource_id} is already past {command.milestone} (at {assignment.latest_milestone}); "
+            "a late entry needs the time it happened",
+            field="happened_at",
+        )
+    if earlier and happened_at < max(earlier):
+        raise InvalidTime(
+            f"{command.milestone} cannot be before an earlier milestone at {max(earlier).isoformat()}",
+            field="happened_at",
+        )
+    if later and happened_at > min(later):
+        raise InvalidTime(
+            f"{command.milestone} cannot be after a later milestone at {min(later).isoformat()}", field="happened_at"
+        )
+    return happened_at
+
+
+def _milestone_consequences(
+    command: RecordMilestone, incident: Incident, resource: Resource | None, happened_at: datetime
+) -> list[Event]:
+    """What else a milestone means: a patient arriving for an open referral, a resource free again."""
+    referral = incident.open_referral
+    carries_patient = referral is not None and referral.resource_id in (None, command.resource_id)
+    match command.milestone:
+        case "at_destination" if referral is not None and carries_patient:
+            if happened_at < referral.requested_at:
+                raise InvalidTime(
+                    f"arrival at {happened_at.isoformat()} is before referral {referral.referral_id} was requested "
+                    f"at {referral.requested_at.isoformat()}",
+                    field="happened_at",
+                )
+            return [
+                PatientArrivedAtFacility(
+                    at=happened_at, incident_id=incident.id, referral_id=referral.referral_id,
+                    facility_id=referral.facility_id, resource_id=command.resource_id,
+                )
+            ]
+        case "handed_over":
+            arrived = [r for r in incident.referrals if r.arrived_at is not None and r.handed_over_at is None]
+            return [
+                PatientHandedOver(
+                    at=happened_at, incident_id=incident.id, referral_id=r.referral_id, facility_id=r.facility_id,
+                    resource_id=command.resource_id,
+                )
+                for r in arrived[-1:]
+            ]
+        case "back_in_service" | "cancelled":
+            return _release([resource], incident, command.at, reason=command.milestone)
+    return []
+
+
+def _release(resources: Iterable[Resource | None], incident: Incident, at: datetime, reason: str) -> list[Event]:
+    """Make resources still assigned to this incident available again (never one since sent elsewhere)."""
+    return [
+        ResourceStatusChanged(at=at, resource_id=resource.id, status="available", reason=reason)
+        for resource in resources
+        if resource is not None and resource.status == "assigned" and resource.incident_id == incident.id
+    ]
+
+
+def _refer(command: RequestReferral, incident: Incident) -> list[Event]:
+    if not command.facility_id.strip():
+        raise ReferralNeedsDestination(
+            f"a referral from incident {incident.id} needs a receiving facility", field="facility_id"
+        )
+    if (open_referral := incident.open_referral) is not None:
+        raise ReferralAlreadyOpen(
+            f"referral {open_referral.referral_id} to {open_referral.facility_id} is still open", field="facility_id"
+        )
+    if command.resource_id is not None and command.resource_id not in incident.active_resource_ids():
+        raise ResourceNotAssigned(
+            f"resource {command.resource_id} is not on incident {incident.id}; dispatch it first",
+            field="resource_id",
+        )
+    policy = command.policy
+    return [
+        ReferralRequested(
+            at=command.at, incident_id=incident.id, referral_id=f"{incident.id}-r{len(incident.referrals) + 1}",
+            from_site_id=command.from_site_id or incident.report.site_id,
+            from_position=command.from_position or incident.report.position, facility_id=command.facility_id,
+            resource_id=command.resource_id, policy=policy,
+            warning_at=command.at + timedelta(minutes=policy.warning_minutes) if policy else None,
+            deadline_at=command.at + timedelta(minutes=policy.guarantee_minutes) if policy else None,
+        )
+    ]
+
+
+def _check_referral(command: CheckReferral, incident: Incident) -> list[Event]:
+    referral = next((r for r in incident.referrals if r.referral_id == command.referral_id), None)
+    if referral is None or not referral.open or referral.deadline_at is None or referral.breached:
+        return []
+    now = command.at
+    match command.check:
+        case "breach" if now >= referral.deadline_at:
+            return [
+                ReferralBreached(
+                    at=now, incident_id=incident.id, referral_id=referral.referral_id,
+                    deadline_at=referral.deadline_at,
+                )
+            ]
+        case "warning" if not referral.at_risk and referral.warning_at is not None and now >= referral.warning_at:
+            return [ReferralAtRisk(at=now, incident_id=incident.id, referral_id=referral.referral_id,
+                                   reason="warning_point", advice=command.advice)]
+        case "predicted" if not referral.at_risk and command.predicted_arrival_at is not None:
+            late_by = command.predicted_arrival_at - referral.deadline_at
+            if late_by <= timedelta(0):
+                return []
+            return [
+                ReferralAtRisk(
+                    at=now, incident_id=incident.id, referral_id=referral.referral_id, reason="predicted_late",
+                    predicted_arrival_at=command.predicted_arrival_at,
+                    predicted_late_seconds=int(late_by.total_seconds()), advice=command.advice,
+                )
+            ]
+    return []
+
+
+def _note(command: AddNote, incident: Incident) -> list[Event]:
+    text = command.text.strip()
+    if not text:
+        raise InvalidInput("a note needs some text", field="text")
+    if len(text) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"a note is at most {MAX_NOTE_LENGTH} characters", field="text")
+    return [NoteAdded(at=command.at, incident_id=incident.id, text=text, resource_id=command.resource_id)]
+
+
+def _close(command: CloseIncident, incident: Incident, resources: Mapping[str, Resource | None]) -> list[Event]:
+    if not 0 <= command.deceased <= incident.report.patients:
+        raise InvalidInput(
+            f"deceased must be between 0 and the {incident.report.patients} patients reported", field="deceased"
+        )
+    if command.outcome == "deceased" and command.deceased == 0:
+        raise InvalidInput("outcome 'deceased' needs the number of deaths", field="deceased")
+    releases = _release(
+        (resources.get(rid) for rid in incident.active_resource_ids()), incident, command.at, "incident closed"
+    )
+    closed = IncidentClosed(
+        at=command.at, incident_id=incident.id, outcome=command.outcome, deceased=command.deceased,
+        summary=command.summary, released_resource_ids=tuple(
+            event.resource_id for event in releases if isinstance(event, ResourceStatusChanged)
+        ),
+    )
+    return [closed, *releases]

@@ -1,0 +1,92 @@
+"""What the log wraps around each event: who and why (EventMeta), and where and when it was stored (StoredEvent)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from dispatch.domain.catalogue import Event, decode_data
+
+
+class EventMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Who did it and why. `device_at` is the client's own clock, kept for the audit, never trusted for order."""
+
+    actor_id: str | None = None
+    role: str | None = None
+    command_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    device_at: datetime | None = None
+
+
+_meta_decoder = msgspec.json.Decoder(EventMeta)
+_meta_encoder = msgspec.json.Encoder()
+
+
+def encode_meta(meta: EventMeta) -> str:
+    return _meta_encoder.encode(meta).decode()
+
+
+class StoredEvent:
+    """An event as the log holds it: global position, stream version, server time and its place in the chain."""
+
+    __slots__ = (
+        "data",
+        "event",
+        "hash",
+        "meta_json",
+        "position",
+        "prev_hash",
+        "recorded_at",
+        "schema_version",
+        "stream_id",
+        "type",
+        "version",
+    )
+
+    def __init__(
+        self,
+        position: int,
+        stream_id: str,
+        version: int,
+        type: str,
+        schema_version: int,
+        event: Event,
+        data: str,
+        meta_json: str,
+        recorded_at: datetime,
+        prev_hash: str,
+        hash: str,
+    ) -> None:
+        self.position = position
+        self.stream_id = stream_id
+        self.version = version
+        self.type = type
+        self.schema_version = schema_version
+        self.event = event
+        self.data = data
+        self.meta_json = meta_json
+        self.recorded_at = recorded_at
+        self.prev_hash = prev_hash
+        self.hash = hash
+
+    @property
+    def meta(self) -> EventMeta:
+        return _meta_decoder.decode(self.meta_json)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as its stored row (the API's committer process sends these back): decoding the event from its
+        # JSON again is cheaper than pickling the event structure, and it is the row the log holds.
+        return _from_row, ((self.position, self.stream_id, self.version, self.type, self.schema_version, self.data,
+                            self.meta_json, self.recorded_at, self.prev_hash, self.hash),)
+
+    def __repr__(self) -> str:
+        return f"StoredEvent(position={self.position}, stream_id={self.stream_id!r}, v{self.version}, {self.type})"
+
+
+def _from_row(row: tuple[Any, ...]) -> StoredEvent:
+    position, stream_id, version, event_type, schema_version, data, meta_json, recorded_at, prev_hash, digest = row
+    return StoredEvent(position, stream_id, version, event_type, schema_version,
+                       decode_data(event_type, schema_version, data), data, meta_json, recorded_at, prev_hash, digest)

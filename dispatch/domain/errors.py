@@ -1,0 +1,172 @@
+"""Every rule the system enforces, as a named error carrying what the API needs to answer clearly.
+
+`code` is machine-readable, `message` names the thing and the rule, `field` points at the offending
+input. They know nothing of HTTP: the API maps each to a status and a Problem Details answer in one place
+(dispatch/entrypoints/api/problems.py).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DispatchError(Exception):
+    code: ClassVar[str] = "dispatch_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled whole (the API's committer process sends them back): Exception's own pickling would call
+        # the class with the message alone, losing `field` and the subclasses' own attributes.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[DispatchError], args: tuple[object, ...], state: dict[str, object]) -> DispatchError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class NotFound(DispatchError):
+    code = "not_found"
+
+
+class IncidentNotFound(NotFound):
+    code = "incident_not_found"
+
+
+class ResourceNotFound(NotFound):
+    code = "resource_not_found"
+
+
+class FacilityNotFound(DispatchError):
+    code = "facility_not_found"
+
+
+class RuleViolation(DispatchError):
+    """A command that is well-formed but not allowed in the current state."""
+
+
+class IncidentAlreadyExists(RuleViolation):
+    code = "incident_already_exists"
+
+
+class IncidentAlreadyClosed(RuleViolation):
+    code = "incident_closed"
+
+
+class ResourceAlreadyExists(RuleViolation):
+    code = "resource_already_exists"
+
+
+class ResourceUnavailable(RuleViolation):
+    code = "resource_unavailable"
+
+
+class ResourceAlreadyOnIncident(ResourceUnavailable):
+    code = "resource_already_on_incident"
+
+
+class ResourceNotAssigned(RuleViolation):
+    code = "resource_not_assigned"
+
+
+class InvalidStatusChange(RuleViolation):
+    code = "invalid_status_change"
+
+
+class MilestoneOutOfOrder(RuleViolation):
+    code = "milestone_out_of_order"
+
+
+class MilestoneAlreadyRecorded(RuleViolation):
+    code = "milestone_already_recorded"
+
+
+class InvalidTime(RuleViolation):
+    """A stated time is in the future or before something it must follow."""
+
+    code = "invalid_time"
+
+
+class ReferralNeedsDestination(RuleViolation):
+    code = "referral_needs_destination"
+
+
+class ReferralAlreadyOpen(RuleViolation):
+    code = "referral_already_open"
+
+
+class NoOpenReferral(RuleViolation):
+    code = "no_open_referral"
+
+
+class InvalidInput(DispatchError):
+    code = "invalid_input"
+
+
+class InvalidText(InvalidInput):
+    """A text breaks the clean-text rule (dispatch/domain/text.py) or is longer than where it is kept."""
+
+    code = "invalid_text"
+
+
+class ValueNotStored(InvalidInput):
+    """The database refused a value of this command (too long for its column, out of range): the command is
+    refused alone, and its retry would be refused too."""
+
+    code = "value_not_stored"
+
+
+class NotPermitted(DispatchError):
+    code = "not_permitted"
+
+
+class NotOnIncident(NotPermitted):
+    """A lifeguard acting on an incident they neither reported nor have a unit on (or one that does not exist:
+    the answer is the same, so it never confirms that someone else's case exists)."""
+
+    code = "not_on_incident"
+
+
+class NotCrewOfResource(NotPermitted):
+    """A lifeguard recording for a unit they do not crew: only its crew speaks for a boat or team."""
+
+    code = "not_crew_of_resource"
+
+
+class ConcurrencyConflict(DispatchError):
+    """Someone appended to the stream since it was read; carries the version the stream is at now."""
+
+    code = "concurrency_conflict"
+
+    def __init__(self, stream_id: str, expected_version: int, current_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id} is at version {current_version}, not {expected_version}; read it again",
+            field="expected_version",
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+
+class IdempotencyKeyReused(DispatchError):
+    """The same command id was sent again with a different request: a client bug, never a retry."""
+
+    code = "idempotency_key_reused"
+
+
+class CommitterUnavailable(DispatchError):
+    """The process that commits commands is not there (starting, restarting or stopping): retry shortly."""
+
+    code = "committer_unavailable"
+
+
+class DatabaseUnavailable(DispatchError):
+    """The database could not be reached or used (refused, gone, locked): retry shortly, with the same key."""
+
+    code = "database_unavailable"

@@ -1,0 +1,1 @@
+"""What every process shares below the adapters: settings, the clock and logging."""
