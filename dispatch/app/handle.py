@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, StreamWrite
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import Event, incident_stream, resource_stream
-from dispatch.domain.commands import CloseIncident, Command, IncidentCommand, ResourceCommand
+from dispatch.domain.catalogue import Event, ReferralPolicy, resource_stream
+from dispatch.domain.commands import CloseIncident, Command, IncidentCommand, RequestReferral, ResourceCommand
 from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.envelope import EventMeta, StoredEvent
 from dispatch.domain.errors import ConcurrencyConflict, DispatchError
+from dispatch.runtime.settings import ZonePolicySetting
+
+# Each zone's referral guarantee, as the settings give it.
+ZonePolicies = Mapping[str, ZonePolicySetting]
 
 log = logging.getLogger("dispatch.domain.commands")
 
@@ -62,8 +66,9 @@ def handle_many(commands: Sequence[Command], services: Services,
     now = time.perf_counter()
     pending = [_Pending(command, command.fingerprint(), started[index] if started else now)
                for index, command in enumerate(commands)]
-    _prepare(pending, services.store)
-    _append([item for item in pending if item.answer is None], services.store)
+    policies = services.settings.zone_policies
+    _prepare(pending, services.store, policies)
+    _append([item for item in pending if item.answer is None], services.store, policies)
     new_events: list[StoredEvent] = []
     for item in pending:
         _log_answer(item)
@@ -74,13 +79,13 @@ def handle_many(commands: Sequence[Command], services: Services,
     return [item.answer for item in pending]  # type: ignore[misc]
 
 
-def _prepare(pending: Sequence[_Pending], store: EventStore) -> None:
+def _prepare(pending: Sequence[_Pending], store: EventStore, policies: ZonePolicies) -> None:
     """Answer repeated commands from the log; read and decide the others into writes (or their errors). The
     commands already seen and the streams the batch names are read together, not one query per command."""
     try:
         earlier, streams = store.read_batch(
             [(item.command.command_id, item.fingerprint) for item in pending if item.command.command_id is not None],
-            [stream for item in pending for stream in _streams_named(item.command)])
+            [stream for item in pending for stream in item.command.streams()])
         reads = _Reads(store, streams)
     except Exception as exc:  # the database is unreachable: every command hears so
         for item in pending:
@@ -91,7 +96,7 @@ def _prepare(pending: Sequence[_Pending], store: EventStore) -> None:
             item.answer = earlier[item.command.command_id]
             continue
         try:
-            item.writes = _decide_writes(item.command, reads)
+            item.writes = _decide_writes(item.command, reads, policies)
         except Exception as exc:  # one command's failure is its own answer, not its batch's
             item.answer = exc
 
@@ -109,15 +114,7 @@ class _Reads:
         return self._streams[stream_id]
 
 
-def _streams_named(command: Command) -> list[str]:
-    """The streams a command names itself (a close also reads the resources it releases, found later)."""
-    named = [incident_stream(command.incident_id)] if isinstance(command, IncidentCommand) else []
-    if resource_id := getattr(command, "resource_id", None):
-        named.append(resource_stream(resource_id))
-    return named
-
-
-def _append(items: Sequence[_Pending], store: EventStore) -> None:
+def _append(items: Sequence[_Pending], store: EventStore, policies: ZonePolicies) -> None:
     if not items:
         return
     try:
@@ -126,13 +123,13 @@ def _append(items: Sequence[_Pending], store: EventStore) -> None:
         answers = [exc] * len(items)
     for item, answer in zip(items, answers, strict=True):
         if isinstance(answer, ConcurrencyConflict) and item.command.expected_version is None:
-            answer = _retry(item, store)  # the client did not say which version it saw: decide once more
+            answer = _retry(item, store, policies)  # the client did not say which version it saw: decide once more
         item.answer = answer
 
 
-def _retry(item: _Pending, store: EventStore) -> Answer:
+def _retry(item: _Pending, store: EventStore, policies: ZonePolicies) -> Answer:
     try:
-        item.writes = _decide_writes(item.command, store.read_stream)
+        item.writes = _decide_writes(item.command, store.read_stream, policies)
         return store.append_many(item.writes, command_id=item.command.command_id, meta=_meta(item.command),
                                  fingerprint=item.fingerprint)
     except Exception as exc:  # as in _prepare
@@ -162,8 +159,8 @@ def _log(command: Command, started: float, *, outcome: str, position: int | None
             "command": type(command).__name__,
             "actor": command.actor.id,
             "role": command.actor.role,
-            "incident": getattr(command, "incident_id", None),
-            "resource": getattr(command, "resource_id", None),
+            "incident": command.incident_id if isinstance(command, IncidentCommand) else None,
+            "resource": command.resource_id if isinstance(command, ResourceCommand) else None,
             "command_id": command.command_id,
             "outcome": outcome,
             "position": position,
@@ -172,27 +169,31 @@ def _log(command: Command, started: float, *, outcome: str, position: int | None
     )
 
 
-def _decide_writes(command: Command, read_stream: Callable[[str], list[StoredEvent]]) -> list[StreamWrite]:
-    read = _decide(command, read_stream)
+def _decide_writes(command: Command, read_stream: Callable[[str], list[StoredEvent]],
+                   policies: ZonePolicies) -> list[StreamWrite]:
+    read = _decide(command, read_stream, policies)
     by_stream: dict[str, list[Event]] = defaultdict(list)
     for event in read.events:
         by_stream[event.stream_id].append(event)
     return [StreamWrite(stream, events, read.versions.get(stream, 0)) for stream, events in by_stream.items()]
 
 
-def _decide(command: Command, read_stream: Callable[[str], list[StoredEvent]]) -> _Read:
+def _decide(command: Command, read_stream: Callable[[str], list[StoredEvent]], policies: ZonePolicies) -> _Read:
     versions: dict[str, int] = {}
+    subject = command.streams()[0]
     if isinstance(command, IncidentCommand):
-        incident = incident_rules.fold(_read(read_stream, incident_stream(command.incident_id), versions))
-        _check_expected(command, incident_stream(command.incident_id), versions)
+        incident = incident_rules.fold(_read(read_stream, subject, versions))
+        _check_expected(command, subject, versions)
+        if isinstance(command, RequestReferral) and command.policy is None and incident is not None:
+            command = replace(command, policy=_referral_policy(incident.report.zone, policies))
         resources = {
             rid: resource_rules.fold(_read(read_stream, resource_stream(rid), versions))
             for rid in _resources_touched(command, incident)
         }
         return _Read(versions, incident_rules.decide(command, incident, resources))
     if isinstance(command, ResourceCommand):
-        resource = resource_rules.fold(_read(read_stream, resource_stream(command.resource_id), versions))
-        _check_expected(command, resource_stream(command.resource_id), versions)
+        resource = resource_rules.fold(_read(read_stream, subject, versions))
+        _check_expected(command, subject, versions)
         return _Read(versions, resource_rules.decide(command, resource))
     raise TypeError(f"no handler for {type(command).__name__}")
 
@@ -209,11 +210,19 @@ def _check_expected(command: Command, stream_id: str, versions: dict[str, int]) 
 
 
 def _resources_touched(command: IncidentCommand, incident: incident_rules.Incident | None) -> list[str]:
-    """The resources whose state the decision needs: the one named, or all a close would release."""
+    """The resources whose state the decision needs: those the command names, or all a close would release."""
     if isinstance(command, CloseIncident):
         return incident.active_resource_ids() if incident else []
-    resource_id = getattr(command, "resource_id", None)
-    return [resource_id] if resource_id else []
+    return list(command.resources())
+
+
+def _referral_policy(zone: str, policies: ZonePolicies) -> ReferralPolicy | None:
+    """The zone's guarantee from the settings; None where the zone has none (no deadline, no warning)."""
+    setting = policies.get(zone)
+    if setting is None:
+        return None
+    return ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,
+                          warning_minutes=setting.warning_minutes)
 
 
 def _meta(command: Command) -> EventMeta:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from dispatch.domain.catalogue import Position, ReferralPolicy
+from dispatch.domain.catalogue import Position, ReferralPolicy, incident_stream, resource_stream
 from dispatch.domain.vocabulary import (
     Category,
     Language,
@@ -61,6 +61,16 @@ class Command:
         encoded = msgspec.json.encode([type(self).__name__, body], enc_hook=_enc_hook, order="sorted")
         return hashlib.sha256(encoded).hexdigest()
 
+    @property
+    def subject_id(self) -> str:
+        """The id of what the command is about (an incident, a resource): the answer names it."""
+        raise NotImplementedError
+
+    def streams(self) -> tuple[str, ...]:
+        """Every stream the decision reads, its subject's first; the append checks each one's version, so a
+        change to any of them since the read is a conflict, never a decision on stale state."""
+        raise NotImplementedError
+
 
 _STABLE_FIELDS: dict[type[Command], tuple[str, ...]] = {}
 
@@ -82,10 +92,28 @@ def _enc_hook(value: Any) -> Any:
 class IncidentCommand(Command):
     incident_id: str
 
+    @property
+    def subject_id(self) -> str:
+        return self.incident_id
+
+    def resources(self) -> tuple[str, ...]:
+        """The resources whose state the decision reads besides the incident's (none unless a command says)."""
+        return ()
+
+    def streams(self) -> tuple[str, ...]:
+        return (incident_stream(self.incident_id), *(resource_stream(rid) for rid in self.resources()))
+
 
 @dataclass(frozen=True, kw_only=True)
 class ResourceCommand(Command):
     resource_id: str
+
+    @property
+    def subject_id(self) -> str:
+        return self.resource_id
+
+    def streams(self) -> tuple[str, ...]:
+        return (resource_stream(self.resource_id),)
 
 
 # --- incidents -------------------------------------------------------------------------------------
@@ -114,6 +142,9 @@ class TriageIncident(IncidentCommand):
 class DispatchResource(IncidentCommand):
     resource_id: str
 
+    def resources(self) -> tuple[str, ...]:
+        return (self.resource_id,)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecordMilestone(IncidentCommand):
@@ -122,6 +153,9 @@ class RecordMilestone(IncidentCommand):
     # Set when the crew says it happened earlier (logged after regaining signal); None means "now".
     happened_at: datetime | None = None
 
+    def resources(self) -> tuple[str, ...]:
+        return (self.resource_id,)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RequestReferral(IncidentCommand):
@@ -129,8 +163,12 @@ class RequestReferral(IncidentCommand):
     resource_id: str | None = None
     from_site_id: str | None = None
     from_position: Position | None = None
-    # The zone's guarantee, resolved from Settings by the caller; None where the zone has none.
+    # The zone's guarantee: resolved by handle from the zone policies when None; given only by an import or a
+    # test that sets its own.
     policy: ReferralPolicy | None = None
+
+    def resources(self) -> tuple[str, ...]:
+        return (self.resource_id,) if self.resource_id else ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +185,9 @@ class CheckReferral(IncidentCommand):
 class AddNote(IncidentCommand):
     text: str
     resource_id: str | None = None
+
+    def resources(self) -> tuple[str, ...]:
+        return (self.resource_id,) if self.resource_id else ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -140,6 +140,15 @@ class CommandContext:
     services: Services
     request: Request
 
+    def stamp(self) -> dict[str, Any]:
+        """The fields every command from HTTP carries: who, server time, idempotency and correlation ids."""
+        return {
+            "actor": self.actor,
+            "at": self.services.clock.now(),
+            "command_id": command_id(self.actor, self.key),
+            "correlation_id": request_id_of(self.request),
+        }
+
 
 def command_context(*roles: str) -> Callable[[Request], Awaitable[CommandContext]]:
     """One dependency for a command route: the signed-in actor in one of `roles`, and the Idempotency-Key.

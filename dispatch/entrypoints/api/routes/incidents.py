@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
-from fastapi.concurrency import run_in_threadpool
 
-from dispatch.domain.catalogue import ReferralPolicy, ReferralRequested
+from dispatch.domain.catalogue import ReferralRequested
 from dispatch.domain.commands import (
     AddNote,
     CloseIncident,
+    Command,
     DispatchResource,
     RecordMilestone,
     ReportIncident,
@@ -22,10 +22,8 @@ from dispatch.domain.decisions import access
 from dispatch.domain.errors import FacilityNotFound, InvalidInput
 from dispatch.entrypoints.api import views
 from dispatch.entrypoints.api.answers import IncidentListOut, IncidentOut
-from dispatch.entrypoints.api.command_route import CommandRoute
-from dispatch.entrypoints.api.commanding import answer, not_future, run, stamp
+from dispatch.entrypoints.api.commanding import CommandRouter, answer, not_future, run
 from dispatch.entrypoints.api.deps import (
-    COMMAND_OPENAPI,
     LifeguardCommand,
     OperatorCommand,
     Reader,
@@ -34,7 +32,6 @@ from dispatch.entrypoints.api.deps import (
 )
 from dispatch.entrypoints.api.openapi import answers, problems
 from dispatch.entrypoints.api.schemas import (
-    AppendedOut,
     CloseIn,
     DispatchIn,
     MilestoneIn,
@@ -47,13 +44,12 @@ from dispatch.entrypoints.api.schemas import (
 from dispatch.projections import queries
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
-# The commands, served by CommandRoute's lean handler.
-commands = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=CommandRoute)
+# The commands: each endpoint builds one, the router runs it (commanding.py).
+commands = CommandRouter(prefix="/api/incidents", tags=["incidents"])
 
 
-@commands.post("", status_code=201, response_model=AppendedOut, summary="Report an incident",
-               responses=problems(409), openapi_extra=COMMAND_OPENAPI)
-async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response:
+@commands.post("", status_code=201, summary="Report an incident", responses=problems(409))
+async def report_incident(body: ReportIn, context: LifeguardCommand) -> Command:
     services = context.services
     places = services.places
     site = places.find(body.site_id) if body.site_id else None
@@ -63,13 +59,12 @@ async def report_incident(body: ReportIn, context: LifeguardCommand) -> Response
         raise InvalidInput("give the place: a known site_id, a GPS position, or both", field="position")
     position = body.position.to_position() if body.position else site.position  # type: ignore[union-attr]
     incident_id = new_id(context.actor, context.key)
-    command = ReportIncident(
-        **stamp(context), device_at=not_future(body.device_time, services, "device_time"),
+    return ReportIncident(
+        **context.stamp(), device_at=not_future(body.device_time, services, "device_time"),
         incident_id=incident_id, source=body.source, position=position, site_id=body.site_id,
         zone=places.zone_of(position), triage=body.triage, category=body.category, patients=body.patients,
         description=body.description, language=body.language,
     )
-    return answer(incident_id, await run(command, context), status_code=201)
 
 
 @router.get("", summary="Incidents: a lifeguard's own (reported or assigned), or all open and recent ones",
@@ -96,34 +91,27 @@ def get_incident(incident_id: str, actor: Reader, services: ServicesDep, backgro
     return view
 
 
-@commands.post("/{incident_id}/triage", response_model=AppendedOut, summary="Set the dispatch or scene triage code",
-               operation_id="triageIncident", responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
-async def triage(incident_id: str, body: TriageIn, context: OperatorCommand) -> Response:
-    command = TriageIncident(**stamp(context), incident_id=incident_id, stage=body.stage, code=body.code,
-                             expected_version=body.expected_version)
-    return answer(incident_id, await run(command, context))
+@commands.post("/{incident_id}/triage", summary="Set the dispatch or scene triage code", operation_id="triageIncident")
+async def triage(incident_id: str, body: TriageIn, context: OperatorCommand) -> Command:
+    return TriageIncident(**context.stamp(), incident_id=incident_id, stage=body.stage, code=body.code,
+                          expected_version=body.expected_version)
 
 
-@commands.post("/{incident_id}/dispatch", response_model=AppendedOut, summary="Dispatch a boat, AED or team",
-               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
-async def dispatch_resource(incident_id: str, body: DispatchIn, context: OperatorCommand) -> Response:
-    command = DispatchResource(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
-                               expected_version=body.expected_version)
-    return answer(incident_id, await run(command, context))
+@commands.post("/{incident_id}/dispatch", summary="Dispatch a boat, AED or team")
+async def dispatch_resource(incident_id: str, body: DispatchIn, context: OperatorCommand) -> Command:
+    return DispatchResource(**context.stamp(), incident_id=incident_id, resource_id=body.resource_id,
+                            expected_version=body.expected_version)
 
 
-@commands.post("/{incident_id}/milestones", response_model=AppendedOut, summary="Record a resource's milestone",
-               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
-async def record_milestone(incident_id: str, body: MilestoneIn, context: LifeguardCommand) -> Response:
-    command = RecordMilestone(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
-                              milestone=body.milestone,
-                              happened_at=not_future(body.happened_at, context.services, "happened_at"))
-    return answer(incident_id, await run(command, context))
+@commands.post("/{incident_id}/milestones", summary="Record a resource's milestone")
+async def record_milestone(incident_id: str, body: MilestoneIn, context: LifeguardCommand) -> Command:
+    return RecordMilestone(**context.stamp(), incident_id=incident_id, resource_id=body.resource_id,
+                           milestone=body.milestone,
+                           happened_at=not_future(body.happened_at, context.services, "happened_at"))
 
 
 @commands.post("/{incident_id}/referral", response_model=ReferralOut,
-               summary="Request a referral; the answer says the guarantee's deadline", responses=problems(404, 409),
-               openapi_extra=COMMAND_OPENAPI)
+               summary="Request a referral; the answer says the guarantee's deadline")
 async def request_referral(incident_id: str, body: ReferralIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
@@ -131,13 +119,8 @@ async def request_referral(incident_id: str, body: ReferralIn, context: Operator
         if facility is None or not facility.is_facility:
             raise FacilityNotFound(f"{body.facility_id} is not a known hospital or health unit",
                                    field="facility_id")
-    # 404 for an unknown incident; a read of the log, so on the thread pool, not the event loop.
-    zone = (await run_in_threadpool(views.incident_state, services, incident_id)).report.zone
-    setting = services.settings.zone_policies.get(zone)
-    policy = ReferralPolicy(zone=zone, guarantee_minutes=setting.guarantee_minutes,
-                            warning_minutes=setting.warning_minutes) if setting else None
-    command = RequestReferral(**stamp(context), incident_id=incident_id, facility_id=body.facility_id,
-                              resource_id=body.resource_id, from_site_id=body.from_site_id, policy=policy)
+    command = RequestReferral(**context.stamp(), incident_id=incident_id, facility_id=body.facility_id,
+                              resource_id=body.resource_id, from_site_id=body.from_site_id)
     result = await run(command, context)
     requested = next((e.event for e in result.events if isinstance(e.event, ReferralRequested)), None)
     if requested is None:
@@ -149,18 +132,13 @@ async def request_referral(incident_id: str, body: ReferralIn, context: Operator
     )
 
 
-@commands.post("/{incident_id}/notes", response_model=AppendedOut, summary="Add a note to the incident",
-               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
-async def add_note(incident_id: str, body: NoteIn, context: LifeguardCommand) -> Response:
-    command = AddNote(**stamp(context), incident_id=incident_id, text=body.text, resource_id=body.resource_id)
-    return answer(incident_id, await run(command, context))
+@commands.post("/{incident_id}/notes", summary="Add a note to the incident")
+async def add_note(incident_id: str, body: NoteIn, context: LifeguardCommand) -> Command:
+    return AddNote(**context.stamp(), incident_id=incident_id, text=body.text, resource_id=body.resource_id)
 
 
-@commands.post("/{incident_id}/close", response_model=AppendedOut,
-               summary="Close the incident with its outcome; releases its resources", responses=problems(404, 409),
-               openapi_extra=COMMAND_OPENAPI)
-async def close_incident(incident_id: str, body: CloseIn, context: OperatorCommand) -> Response:
-    command = CloseIncident(**stamp(context), incident_id=incident_id, outcome=body.outcome,
-                            deceased=body.deceased, summary=body.summary)
-    return answer(incident_id, await run(command, context))
+@commands.post("/{incident_id}/close", summary="Close the incident with its outcome; releases its resources")
+async def close_incident(incident_id: str, body: CloseIn, context: OperatorCommand) -> Command:
+    return CloseIncident(**context.stamp(), incident_id=incident_id, outcome=body.outcome,
+                         deceased=body.deceased, summary=body.summary)
 

@@ -4,37 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from dispatch.domain.commands import RegisterResource, UpdateResource
+from dispatch.domain.commands import Command, RegisterResource, UpdateResource
 from dispatch.domain.errors import InvalidInput
 from dispatch.entrypoints.api import views
 from dispatch.entrypoints.api.answers import ResourceOut
-from dispatch.entrypoints.api.command_route import CommandRoute
-from dispatch.entrypoints.api.commanding import answer, run, stamp
-from dispatch.entrypoints.api.deps import COMMAND_OPENAPI, FleetReader, OperatorCommand, ServicesDep
+from dispatch.entrypoints.api.commanding import CommandRouter
+from dispatch.entrypoints.api.deps import FleetReader, OperatorCommand, ServicesDep
 from dispatch.entrypoints.api.openapi import answers, problems
-from dispatch.entrypoints.api.schemas import AppendedOut, ResourceIn, ResourcePatchIn
+from dispatch.entrypoints.api.schemas import ResourceIn, ResourcePatchIn
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
-# The commands, served by CommandRoute's lean handler.
-commands = APIRouter(prefix="/api/resources", tags=["resources"], route_class=CommandRoute)
+# The commands: each endpoint builds one, the router runs it (commanding.py).
+commands = CommandRouter(prefix="/api/resources", tags=["resources"])
 
 
-@commands.post("", status_code=201, response_model=AppendedOut, summary="Register a boat, AED or team",
-               responses=problems(409), openapi_extra=COMMAND_OPENAPI)
-async def register_resource(body: ResourceIn, context: OperatorCommand) -> Response:
+@commands.post("", status_code=201, summary="Register a boat, AED or team", responses=problems(409))
+async def register_resource(body: ResourceIn, context: OperatorCommand) -> Command:
     services = context.services
     if body.home_site_id and body.home_site_id not in services.places:
         raise InvalidInput(f"home site {body.home_site_id} is not a known place", field="home_site_id")
     home = services.places.find(body.home_site_id) if body.home_site_id else None
     position = body.position.to_position() if body.position else (home.position if home else None)
-    command = RegisterResource(
-        **stamp(context), resource_id=body.id, kind=body.kind, name=body.name,
+    return RegisterResource(
+        **context.stamp(), resource_id=body.id, kind=body.kind, name=body.name,
         subtype=body.subtype, speed_knots=body.speed_knots, position=position, home_site_id=body.home_site_id,
         zone=services.places.zone_of(position) if position else None,
     )
-    return answer(body.id, await run(command, context), status_code=201)
 
 
 @router.get("/{resource_id}", summary="One resource's current state", response_model=None,
@@ -43,13 +40,11 @@ def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) ->
     return views.resource_view(services, resource_id)
 
 
-@commands.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position",
-                responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
-async def update_resource(resource_id: str, body: ResourcePatchIn, context: OperatorCommand) -> Response:
-    command = UpdateResource(
-        **stamp(context), resource_id=resource_id, status=body.status,
+@commands.patch("/{resource_id}", summary="Change a resource's status or position")
+async def update_resource(resource_id: str, body: ResourcePatchIn, context: OperatorCommand) -> Command:
+    return UpdateResource(
+        **context.stamp(), resource_id=resource_id, status=body.status,
         position=body.position.to_position() if body.position else None, reason=body.reason,
         expected_version=body.expected_version,
     )
-    return answer(resource_id, await run(command, context))
 

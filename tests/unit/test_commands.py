@@ -1,0 +1,49 @@
+"""A command says which streams its decision reads, so handle reads and version-checks each of them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dispatch.domain.commands import (
+    Actor,
+    AddNote,
+    Command,
+    DispatchResource,
+    IncidentCommand,
+    RecordMilestone,
+    RequestReferral,
+    ResourceCommand,
+    UpdateResource,
+)
+
+OPERATOR = Actor(id="op-1", role="operator")
+T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+def _all_commands(kind: type[Command] = Command) -> list[type[Command]]:
+    return [sub for direct in kind.__subclasses__() for sub in (direct, *_all_commands(direct))]
+
+
+def test_every_command_is_about_an_incident_or_a_resource_and_so_names_its_streams() -> None:
+    for kind in _all_commands():
+        assert issubclass(kind, IncidentCommand | ResourceCommand), kind.__name__
+
+
+def test_a_command_that_names_a_resource_reads_its_stream_after_its_subject() -> None:
+    stamp = {"actor": OPERATOR, "at": T0}
+    assert DispatchResource(**stamp, incident_id="i1", resource_id="KY-01").streams() == (
+        "incident-i1", "resource-KY-01")
+    assert RecordMilestone(**stamp, incident_id="i1", resource_id="KY-01", milestone="arrived_scene").streams() == (
+        "incident-i1", "resource-KY-01")
+    assert RequestReferral(**stamp, incident_id="i1", facility_id="h", resource_id="KY-01").streams()[1:] == (
+        "resource-KY-01",)
+
+
+def test_an_optional_resource_left_out_adds_no_stream() -> None:
+    assert AddNote(actor=OPERATOR, at=T0, incident_id="i1", text="calm sea").streams() == ("incident-i1",)
+    assert RequestReferral(actor=OPERATOR, at=T0, incident_id="i1", facility_id="h").streams() == ("incident-i1",)
+
+
+def test_a_resource_command_is_about_its_resource() -> None:
+    update = UpdateResource(actor=OPERATOR, at=T0, resource_id="KY-01", status="available")
+    assert update.streams() == ("resource-KY-01",) and update.subject_id == "KY-01"
