@@ -1,4 +1,4 @@
-"""A realistic log for the rebuild benchmark: a season of incidents, written through `service.handle`.
+"""A realistic log for the rebuild benchmark: a season of incidents, written through `handle`.
 
 The demo fleet plus extra boats, AEDs and teams are registered first; then about 25 incidents are open at
 any time and advance one command at a time in random order, as a busy command centre interleaves them:

@@ -14,7 +14,7 @@ The reference, in the same run on the same boards: messages published straight o
 same rate, the relay's own floor with no log or projector in the way.
 
 Then the rebuild rate (bench/rebuild_rate.py): a log of 100,000 realistic events written through
-`service.handle`, replayed by `Projector(store, all_projections()).rebuild()`, beside a plain read of it,
+`handle`, replayed by `Projector(store, all_projections()).rebuild()`, beside a plain read of it,
 on SQLite and on PostgreSQL (the same events copied into a private schema).
 
 Targets on this 2-core machine: p99 < 100 ms at 20 reports/s with 200 clients, no missed delta;
@@ -460,7 +460,7 @@ def print_live(f: dict[str, Any], options: LiveOptions) -> None:
 
 def print_rebuild(f: dict[str, Any], backends: list[str], repeats: int) -> None:
     print(
-        f"rebuild: {f['rebuild_events']:,} events written through service.handle (incidents with dispatches, "
+        f"rebuild: {f['rebuild_events']:,} events written through handle (incidents with dispatches, "
         f"milestones, notes, referrals, closes) in {f['rebuild_log_build_seconds']:.0f} s; "
         f"Projector(store, all_projections()).rebuild(), best of {repeats}, beside reading the same log"
     )

@@ -1,6 +1,6 @@
 """The rebuild rate: replay every projection from a realistic log, beside a plain read of the same log.
 
-The log is written once through `service.handle` (bench/busy_log.py) into an SQLite file with
+The log is written once through `handle` (bench/busy_log.py) into an SQLite file with
 synchronous=OFF, since only the rebuild is timed; the rebuild then runs on a fresh engine at the default
 durability, exactly as `dispatch rebuild` runs it: `Projector(store, all_projections()).rebuild()`.
 For PostgreSQL the same events (same hash chain) are copied into a private schema, and rebuilt there.

@@ -1,1 +1,1 @@
-"""The HTTP and WebSocket face of the system: thin routes over service.handle and the read models."""
+"""The HTTP and WebSocket face of the system: thin routes over handle and the read models."""
