@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = "INFO"
 
-    # --- referral deadline workers (dispatch/workers/) ---------------------------------------
+    # --- referral deadline workers (dispatch/app/deadlines.py) -------------------------------
     # The RQ queue for referral checks; also namespaces their job ids, so two deployments (or two tests)
     # can share one Redis.
     queue_name: str = Field(
