@@ -16,6 +16,7 @@ from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.envelope import EventMeta, StoredEvent
 from dispatch.domain.errors import ConcurrencyConflict, DispatchError
+from dispatch.domain.vocabulary import Zone
 from dispatch.runtime.settings import ZonePolicySetting
 
 # Each zone's referral guarantee, as the settings give it.
@@ -216,7 +217,7 @@ def _resources_touched(command: IncidentCommand, incident: incident_rules.Incide
     return list(command.resources())
 
 
-def _referral_policy(zone: str, policies: ZonePolicies) -> ReferralPolicy | None:
+def _referral_policy(zone: Zone, policies: ZonePolicies) -> ReferralPolicy | None:
     """The zone's guarantee from the settings; None where the zone has none (no deadline, no warning)."""
     setting = policies.get(zone)
     if setting is None:
