@@ -25,6 +25,7 @@ import psycopg
 from bench.workload import OurPayloads, Workload, incident_reported, note_added
 from dispatch.events.catalogue import encode_data, type_name
 from dispatch.events.envelope import EventMeta, encode_meta
+from dispatch.events.tables import sqlite_time
 
 Row = tuple[int, str, int, str, int, str, str, str, str, str]
 
@@ -65,7 +66,7 @@ def raw_rows(workload: Workload) -> list[Row]:
                 1,
                 encode_data(event).decode(),
                 meta,
-                at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                sqlite_time(at),
                 rows[-1][9] if rows else "0" * 64,
                 digest,
             )

@@ -16,7 +16,7 @@ import math
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
@@ -24,7 +24,7 @@ from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
 from dispatch.decisions.incident import Assignment, Incident
 from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import Position, ReferralRequested
-from dispatch.events.vocabulary import ResourceKind
+from dispatch.events.vocabulary import BANGKOK, ResourceKind
 from dispatch.geo.eta import (
     EtaSettings,
     NoSeaRoute,
@@ -52,9 +52,6 @@ _WGS84: Final = Geodesic.WGS84
 T = TypeVar("T")
 R = TypeVar("R")
 SortKey = tuple[float, float, str]
-
-
-BANGKOK = timezone(timedelta(hours=7), "ICT")
 
 
 # --- resources for an incident ------------------------------------------------------------------------

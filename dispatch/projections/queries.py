@@ -12,6 +12,7 @@ from dispatch.decisions import access
 from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import Position
 from dispatch.events.store import EventStore
+from dispatch.events.tables import sqlite_time
 from dispatch.projections.board import TABLE as BOARD_TABLE
 from dispatch.projections.board import Board
 from dispatch.projections.rows import Row
@@ -70,7 +71,7 @@ def position_at(engine: Engine, moment: datetime) -> int:
     with engine.connect() as db:
         found = db.execute(
             text("SELECT COALESCE(MAX(position), 0) FROM events WHERE recorded_at <= :moment"),
-            {"moment": moment if engine.dialect.name != "sqlite" else moment.strftime("%Y-%m-%d %H:%M:%S.%f")},
+            {"moment": moment if engine.dialect.name != "sqlite" else sqlite_time(moment)},
         ).scalar()
     return int(found or 0)
 
