@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from dispatch.commands import IncidentCommand
-from dispatch.decisions.incident import MAX_NOTE_LENGTH, MAX_PATIENTS, decide
+from dispatch.decisions.incident import decide
 from dispatch.errors import (
     IncidentAlreadyClosed,
     IncidentAlreadyExists,
@@ -39,7 +39,7 @@ from dispatch.events.catalogue import (
     ResourceDispatched,
     ResourceStatusChanged,
 )
-from dispatch.events.vocabulary import Milestone
+from dispatch.events.vocabulary import MAX_NOTE_LENGTH, MAX_PATIENTS, Milestone
 from tests.builders import (
     BOAT,
     DISPATCHED_AT,

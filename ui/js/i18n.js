@@ -207,7 +207,7 @@ const VOCAB = {
     beach: { th: "ชายหาด", en: "Beach" }, boat: { th: "เรือ", en: "Boat" },
     island: { th: "เกาะ", en: "Island" }, clinic: { th: "สถานพยาบาล / รพ.สต.", en: "Clinic / health unit" },
   },
-  // Thai 1669 colours (dispatch/events/vocabulary.py TRIAGE_LABELS), most severe first.
+  // The Thai 1669 Criteria Based Dispatch colours and what each means, most severe first.
   triage: {
     red: { th: "ผู้ป่วยฉุกเฉินวิกฤต", en: "Critical emergency", colour: { th: "แดง", en: "Red" } },
     yellow: { th: "ผู้ป่วยฉุกเฉินเร่งด่วน", en: "Urgent emergency", colour: { th: "เหลือง", en: "Yellow" } },
