@@ -23,6 +23,7 @@ import orjson
 import psycopg
 
 from bench.workload import OurPayloads, Workload, incident_reported, note_added
+from dispatch.adapters.eventlog.tables import sqlite_time
 from dispatch.domain.catalogue import encode_data, type_name
 from dispatch.domain.envelope import EventMeta, encode_meta
 
@@ -65,7 +66,7 @@ def raw_rows(workload: Workload) -> list[Row]:
                 1,
                 encode_data(event).decode(),
                 meta,
-                at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                sqlite_time(at),
                 rows[-1][9] if rows else "0" * 64,
                 digest,
             )

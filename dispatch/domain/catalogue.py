@@ -236,16 +236,6 @@ class UnknownEventType(LookupError):
     """The log holds a type this code does not know (a newer writer, or a typo in a migration)."""
 
 
-def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
-    """Register a function that lifts stored data of `event_type` from `from_version` to the next."""
-
-    def register(function: Upcaster) -> Upcaster:
-        UPCASTERS[(event_type, from_version)] = function
-        return function
-
-    return register
-
-
 def encode_data(event: Event) -> bytes:
     return _encoder.encode(event)
 

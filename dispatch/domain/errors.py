@@ -101,10 +101,6 @@ class ReferralAlreadyOpen(RuleViolation):
     code = "referral_already_open"
 
 
-class NoOpenReferral(RuleViolation):
-    code = "no_open_referral"
-
-
 class InvalidInput(DispatchError):
     code = "invalid_input"
 

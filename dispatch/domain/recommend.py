@@ -16,7 +16,7 @@ import math
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
 from geographiclib.geodesic import Geodesic  # type: ignore[import-untyped]
@@ -35,7 +35,7 @@ from dispatch.domain.geo.eta import (
     usable_speed,
 )
 from dispatch.domain.geo.places import HasLatLon, Place, Places
-from dispatch.domain.vocabulary import ResourceKind
+from dispatch.domain.vocabulary import BANGKOK, ResourceKind
 
 # Haversine on the mean-radius sphere is within 0.6% of the WGS84 geodesic anywhere; bounds are shrunk by
 # twice that so a lower bound never exceeds the exact value.
@@ -52,9 +52,6 @@ _WGS84: Final = Geodesic.WGS84
 T = TypeVar("T")
 R = TypeVar("R")
 SortKey = tuple[float, float, str]
-
-
-BANGKOK = timezone(timedelta(hours=7), "ICT")
 
 
 # --- resources for an incident ------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""The words of the domain (DESIGN.md §1), as closed sets of strings shared by events, commands and the API."""
+"""The words of the domain (DESIGN.md §1), as closed sets of strings shared by events, commands, the API and
+the pages (GET /api/vocabulary), with the limits of a report and the province's time zone."""
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Final, Literal, get_args
 
 Source = Literal["beach", "boat", "island", "clinic"]
@@ -16,12 +18,13 @@ ResourceStatus = Literal["available", "assigned", "out_of_service"]
 Outcome = Literal["treated_on_scene", "transferred", "deceased", "false_alarm", "duplicate", "cancelled"]
 Role = Literal["lifeguard", "operator", "official", "admin"]
 RiskReason = Literal["warning_point", "predicted_late"]
+# A referral against its guarantee: on its way (on track, or at risk of being late), late (breached), or done.
+ReferralStatus = Literal["on_track", "at_risk", "breached", "met", "missed"]
 
 # NEMSIS v3 eTimes-aligned milestones, in the order they happen. `reported` is the incident's own report
-# and `resource_notified` is the dispatch itself, so neither is recorded through RecordMilestone.
-Milestone = Literal[
-    "reported",
-    "resource_notified",
+# and `resource_notified` is the dispatch itself, so neither is recorded through RecordMilestone; the others a
+# crew records after the dispatch (`cancelled` may come at any point before arrival).
+RecordableMilestone = Literal[
     "en_route",
     "on_scene",
     "at_patient",
@@ -31,6 +34,7 @@ Milestone = Literal[
     "back_in_service",
     "cancelled",
 ]
+Milestone = Literal["reported", "resource_notified", RecordableMilestone]
 MILESTONES: Final[tuple[Milestone, ...]] = get_args(Milestone)
 MILESTONE_ORDER: Final[dict[str, int]] = {name: index for index, name in enumerate(MILESTONES)}
 NEMSIS_ETIMES: Final[dict[str, str]] = {
@@ -45,21 +49,46 @@ NEMSIS_ETIMES: Final[dict[str, str]] = {
     "back_in_service": "eTimes.13",
     "cancelled": "eTimes.14",
 }
-# Milestones a crew records after the dispatch; `cancelled` may come at any point before arrival.
-RECORDABLE_MILESTONES: Final[tuple[Milestone, ...]] = MILESTONES[2:]
+RECORDABLE_MILESTONES: Final[tuple[RecordableMilestone, ...]] = get_args(RecordableMilestone)
+# Milestones after which the resource is free again, for this incident at least.
+RELEASING_MILESTONES: Final[frozenset[str]] = frozenset({"back_in_service", "cancelled"})
 
-TRIAGE_ORDER: Final[dict[str, int]] = {code: rank for rank, code in enumerate(get_args(Triage))}
-TRIAGE_LABELS: Final[dict[str, dict[str, str]]] = {
-    "red": {"th": "ผู้ป่วยฉุกเฉินวิกฤต", "en": "Critical emergency"},
-    "yellow": {"th": "ผู้ป่วยฉุกเฉินเร่งด่วน", "en": "Urgent emergency"},
-    "green": {"th": "ผู้ป่วยฉุกเฉินไม่รุนแรง", "en": "Non-severe emergency"},
-    "white": {"th": "ผู้ป่วยทั่วไป", "en": "General, not an emergency"},
-    "black": {"th": "บริการสาธารณสุขอื่น", "en": "Other public-health service, not an emergency"},
-}
-
+TRIAGES: Final[tuple[str, ...]] = get_args(Triage)
+TRIAGE_ORDER: Final[dict[str, int]] = {code: rank for rank, code in enumerate(TRIAGES)}
 SOURCES: Final[tuple[str, ...]] = get_args(Source)
 ZONES: Final[tuple[str, ...]] = get_args(Zone)
 CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 OUTCOMES: Final[tuple[str, ...]] = get_args(Outcome)
 ROLES: Final[tuple[str, ...]] = get_args(Role)
 RESOURCE_KINDS: Final[tuple[str, ...]] = get_args(ResourceKind)
+
+MAX_PATIENTS: Final[int] = 500  # in one report, and so the deaths its close may count
+MAX_DESCRIPTION_LENGTH: Final[int] = 1000  # characters of a report's description
+MAX_NOTE_LENGTH: Final[int] = 2000  # characters of a note, or of the summary a close adds
+
+# The province counts days, months and years in Bangkok time. Thailand has kept UTC+7 without daylight saving
+# since 1920, so a fixed offset is exact for any date the log can hold and needs no tz database in the container.
+TIME_ZONE_NAME: Final[str] = "Asia/Bangkok"
+UTC_OFFSET_HOURS: Final[int] = 7
+BANGKOK: Final[timezone] = timezone(timedelta(hours=UTC_OFFSET_HOURS), TIME_ZONE_NAME)
+
+# The closed sets the pages offer or translate, by the name GET /api/vocabulary serves each under.
+CODES: Final[dict[str, tuple[str, ...]]] = {
+    "source": SOURCES,
+    "zone": ZONES,
+    "triage": TRIAGES,
+    "category": CATEGORIES,
+    "outcome": OUTCOMES,
+    "milestone": MILESTONES,
+    "recordable_milestone": RECORDABLE_MILESTONES,
+    "resource_kind": RESOURCE_KINDS,
+    "resource_status": get_args(ResourceStatus),
+    "referral_status": get_args(ReferralStatus),
+    "role": ROLES,
+}
+# The limits the pages hold their inputs to, by the name GET /api/vocabulary serves each under.
+LIMITS: Final[dict[str, int]] = {
+    "patients": MAX_PATIENTS,
+    "description_length": MAX_DESCRIPTION_LENGTH,
+    "note_length": MAX_NOTE_LENGTH,
+}

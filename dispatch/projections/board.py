@@ -25,7 +25,7 @@ from dispatch.domain.catalogue import (
 )
 from dispatch.domain.decisions.incident import referral_status
 from dispatch.domain.envelope import StoredEvent
-from dispatch.domain.vocabulary import MILESTONE_ORDER, TRIAGE_ORDER
+from dispatch.domain.vocabulary import MILESTONE_ORDER, RELEASING_MILESTONES, TRIAGE_ORDER
 from dispatch.projections.rows import Row, RowSet
 
 TABLE = "board_incidents"
@@ -104,7 +104,7 @@ def _change(row: Row, event: IncidentEvent) -> Row | None:
 def _advance(assignment: dict[str, Any], event: MilestoneRecorded) -> dict[str, Any]:
     if assignment["resource_id"] != event.resource_id:
         return assignment
-    released = assignment["released"] or event.milestone in ("back_in_service", "cancelled")
+    released = assignment["released"] or event.milestone in RELEASING_MILESTONES
     if MILESTONE_ORDER[event.milestone] < MILESTONE_ORDER[assignment["milestone"]]:
         return {**assignment, "released": released}  # a late entry for an earlier step: the latest stays
     return {**assignment, "milestone": event.milestone, "milestone_at": iso(event.at), "released": released}

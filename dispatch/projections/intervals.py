@@ -22,6 +22,7 @@ from dispatch.domain.catalogue import (
     ResourceDispatched,
 )
 from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.vocabulary import RECORDABLE_MILESTONES
 from dispatch.projections.rows import Row, RowGroup, RowKey, RowSet
 
 FACTS = "incident_facts"
@@ -34,8 +35,6 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "hospital_wall_seconds": ("at_destination_at", "handed_over_at"),
     "total_seconds": ("reported_at", "at_destination_at"),
 }
-_MILESTONE_COLUMNS = ("en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over",
-                      "back_in_service", "cancelled")
 
 
 def response_key(incident_id: str, resource_id: str) -> str:
@@ -100,7 +99,7 @@ class Intervals:
                     "incident_id": event.incident_id, "resource_id": event.resource_id, "kind": event.kind,
                     "zone": facts["zone"], "source": facts["source"], "triage": report_triage(facts),
                     "reported_at": facts["reported_at"], "resource_notified_at": event.at, "late_entries": 0,
-                    **{f"{name}_at": None for name in _MILESTONE_COLUMNS},
+                    **{f"{name}_at": None for name in RECORDABLE_MILESTONES},
                 }
                 self._response(rows, stored, response)
             case MilestoneRecorded() if facts is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select, text
 
 from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.eventlog.tables import sqlite_time
 from dispatch.adapters.read_models import BOARD, CHECKPOINTS, REFERRALS, RESOURCES
 from dispatch.domain.catalogue import Position
 from dispatch.domain.commands import Actor
@@ -70,7 +71,7 @@ def position_at(engine: Engine, moment: datetime) -> int:
     with engine.connect() as db:
         found = db.execute(
             text("SELECT COALESCE(MAX(position), 0) FROM events WHERE recorded_at <= :moment"),
-            {"moment": moment if engine.dialect.name != "sqlite" else moment.strftime("%Y-%m-%d %H:%M:%S.%f")},
+            {"moment": moment if engine.dialect.name != "sqlite" else sqlite_time(moment)},
         ).scalar()
     return int(found or 0)
 

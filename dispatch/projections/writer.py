@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
 from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table
 
-from dispatch.adapters.eventlog.tables import UTCDateTime
+from dispatch.adapters.eventlog.tables import UTCDateTime, sqlite_time
 from dispatch.projections.rows import Row
 
 Converter = Callable[[Any], Any]
@@ -67,8 +67,7 @@ def _json_needs_cleaning(value: Any) -> bool:
 
 _UNBOUNDED: Final[int] = 2**62
 def _sqlite_time(value: datetime | None) -> str | None:
-    # The text SQLAlchemy's DateTime stores on SQLite, so ORM and Core reads agree with these rows.
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return None if value is None else sqlite_time(value)
 
 
 def _json(value: Any) -> str | None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from typing import Final
 
 from dispatch.domain.errors import InvalidInput
+from dispatch.domain.vocabulary import BANGKOK
 
-TIME_ZONE_NAME: Final[str] = "Asia/Bangkok"
-UTC_OFFSET_HOURS: Final[int] = 7
-# Thailand has kept UTC+7 without daylight saving since 1920, so a fixed offset is exact for any date the
-# log can hold and needs no tz database in the container.
-BANGKOK: Final[timezone] = timezone(timedelta(hours=UTC_OFFSET_HOURS), TIME_ZONE_NAME)
 # The years a report or a look back can ask about: the service's log starts after the first and ends before
 # the last (the Thai 1669 system dates from 2008).
 EARLIEST_YEAR: Final[int] = 2000

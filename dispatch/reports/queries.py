@@ -6,29 +6,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final, get_args
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, case, func, select
 
 from dispatch.adapters.read_models import BOARD, INCIDENT_FACTS, REFERRALS, RESPONSES
-from dispatch.domain.vocabulary import Triage, Zone
-from dispatch.reports.periods import UTC_OFFSET_HOURS, months_between
+from dispatch.domain.vocabulary import MILESTONES, TRIAGES, UTC_OFFSET_HOURS, ZONES
+from dispatch.reports.periods import months_between
 from dispatch.reports.stats import INTERVAL_NAMES
 
 FACTS, RESPONSE, REFERRAL, BOARD_ROW = INCIDENT_FACTS.c, RESPONSES.c, REFERRALS.c, BOARD.c
 # The triage a report counts by (projections.intervals.report_triage), from the incident's two codes.
 REPORT_TRIAGE: Final[ColumnElement[str]] = func.coalesce(FACTS.triage_scene, FACTS.triage_dispatch)
-# The closed sets a response's zone and report triage come from (the log holds no others), in numbering order.
-ZONES: Final[tuple[str, ...]] = get_args(Zone)
-TRIAGES: Final[tuple[str, ...]] = get_args(Triage)
 # Where a filter finds an incident's zone, report triage and source: its facts, or the copies on its responses.
 Attributes = tuple[Any, Any, Any]
 OF_FACTS: Final[Attributes] = (FACTS.zone, REPORT_TRIAGE, FACTS.source)
 OF_RESPONSE: Final[Attributes] = (RESPONSE.zone, RESPONSE.triage, RESPONSE.source)
-MILESTONE_TIMES: Final[tuple[str, ...]] = (
-    "reported_at", "resource_notified_at", "en_route_at", "on_scene_at", "at_patient_at", "left_scene_at",
-    "at_destination_at", "handed_over_at", "back_in_service_at", "cancelled_at",
-)
+MILESTONE_TIMES: Final[tuple[str, ...]] = tuple(f"{name}_at" for name in MILESTONES)
 _CHUNK_ROWS: Final[int] = 5000
 
 

@@ -10,8 +10,8 @@ from typing import Any, Final
 import numpy as np
 from sqlalchemy import Engine
 
+from dispatch.domain.vocabulary import TIME_ZONE_NAME, TRIAGES, ZONES
 from dispatch.reports import queries
-from dispatch.reports.periods import TIME_ZONE_NAME
 from dispatch.reports.queries import ReportFilter
 from dispatch.reports.stats import INTERVAL_NAMES, Grouping, as_dicts, breakdowns, grouped_stats, percent, stats_of
 
@@ -49,8 +49,8 @@ def interval_aggregates(months: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -
     every_value = chain.from_iterable(chain.from_iterable(rows for _month, rows in months))
     table = np.fromiter(every_value, dtype=np.float64, count=count * width).reshape(count, width)
     dimensions = {
-        "zone": Grouping(queries.ZONES, table[:, 0].astype(np.int64)),
-        "triage": Grouping(queries.TRIAGES, table[:, 1].astype(np.int64)),
+        "zone": Grouping(ZONES, table[:, 0].astype(np.int64)),
+        "triage": Grouping(TRIAGES, table[:, 1].astype(np.int64)),
         "month": Grouping(tuple(month for month, _rows in months),
                           np.repeat(np.arange(len(months), dtype=np.int64), [len(rows) for _month, rows in months])),
     }

@@ -7,8 +7,9 @@ from typing import Any, Final
 
 from sqlalchemy import Engine
 
+from dispatch.domain.vocabulary import TIME_ZONE_NAME
 from dispatch.reports import queries
-from dispatch.reports.periods import TIME_ZONE_NAME, year_bounds
+from dispatch.reports.periods import year_bounds
 from dispatch.reports.stats import percent
 
 # "Triage level 1 / 2" in provincial reports: critical and urgent patients (DESIGN.md §1).

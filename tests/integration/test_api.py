@@ -284,6 +284,30 @@ def test_places_list_sites_facilities_and_zones(api: Api) -> None:
     assert {zone["zone"] for zone in body["zones"]} >= {"similan", "surin", "koh_yao", "khao_lak_coast"}
 
 
+def test_the_pages_are_given_the_codes_and_limits_the_server_holds_requests_to(api: Api) -> None:
+    vocabulary = api.get("/api/vocabulary", "lifeguard")
+    assert vocabulary.headers["cache-control"] == "no-store"
+    codes, limits = vocabulary.json()["codes"], vocabulary.json()["limits"]
+    incident_id = report(api, "operator", patients=limits["patients"], description="x" * limits["description_length"])
+    register(api, "KL-BOAT-9")
+    dispatched = api.post(f"/api/incidents/{incident_id}/dispatch", "operator", {"resource_id": "KL-BOAT-9"})
+    assert dispatched.status_code == 200
+    for milestone in codes["recordable_milestone"]:
+        answer = api.post(f"/api/incidents/{incident_id}/milestones", "operator",
+                          {"resource_id": "KL-BOAT-9", "milestone": milestone})
+        assert answer.status_code != 422, answer.text  # a step may be out of order (409), never unknown
+    note = {"text": "x" * limits["note_length"]}
+    assert api.post(f"/api/incidents/{incident_id}/notes", "operator", note).status_code == 200
+
+    too_many = api.post("/api/incidents", "operator", REPORT | {"patients": limits["patients"] + 1})
+    wordy = "x" * (limits["description_length"] + 1)
+    too_wordy = api.post("/api/incidents", "operator", REPORT | {"description": wordy})
+    too_long = api.post(f"/api/incidents/{incident_id}/notes", "operator", {"text": "x" * (limits["note_length"] + 1)})
+    assert (too_many.status_code, too_many.json()["field"]) == (422, "patients")
+    assert (too_wordy.status_code, too_wordy.json()["field"]) == (422, "description")
+    assert (too_long.status_code, too_long.json()["field"]) == (422, "text")
+
+
 # --- people ---------------------------------------------------------------------------------------
 
 
@@ -333,6 +357,7 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/resources/{rid}", {"operator", "official", "admin"}),
     ("PATCH", "/api/resources/{rid}", {"operator"}),
     ("GET", "/api/places", EVERYONE),
+    ("GET", "/api/vocabulary", EVERYONE),
     ("GET", "/api/events", {"operator", "official"}),
     ("POST", "/api/users", {"admin"}),
     ("POST", "/api/users/{username}/deactivate", {"admin"}),

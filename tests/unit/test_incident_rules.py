@@ -22,7 +22,7 @@ from dispatch.domain.catalogue import (
     ResourceStatusChanged,
 )
 from dispatch.domain.commands import IncidentCommand
-from dispatch.domain.decisions.incident import MAX_NOTE_LENGTH, MAX_PATIENTS, decide
+from dispatch.domain.decisions.incident import decide
 from dispatch.domain.errors import (
     IncidentAlreadyClosed,
     IncidentAlreadyExists,
@@ -39,7 +39,7 @@ from dispatch.domain.errors import (
     ResourceNotFound,
     ResourceUnavailable,
 )
-from dispatch.domain.vocabulary import Milestone
+from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, MAX_PATIENTS, Milestone
 from tests.builders import (
     BOAT,
     DISPATCHED_AT,

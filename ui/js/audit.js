@@ -4,10 +4,11 @@
 import { api } from "./api.js";
 import { groupedBars, stackedBars } from "./charts.js";
 import { byId, h } from "./dom.js";
-import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
+import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn } from "./session.js";
 import { dateTime, dateTimeSeconds, duration } from "./time.js";
+import { loadVocabulary, vocabulary } from "./vocabulary.js";
 
 const INTERVALS = ["response_seconds", "scene_seconds", "transport_seconds", "hospital_wall_seconds", "total_seconds"];
 const PAGE = 100;
@@ -21,6 +22,7 @@ let places = new Map();
 let reads = null; // GET /api/audit/reads: { reads: [...] }, or { failed: true }
 
 const me = await requireSignIn(["official", "operator"]);
+await loadVocabulary();
 renderHeader(me);
 byId("anchor").hidden = me.role !== "official"; // checkpoints are downloaded by officials only
 try {

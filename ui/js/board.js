@@ -2,21 +2,23 @@
 // actions an operator takes (dispatch, milestones, referral, close). Officials and admins see it read-only.
 import { api, ApiError, newKey, serverNow } from "./api.js";
 import { byId, h } from "./dom.js";
-import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
+import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
 import { LiveBoard } from "./live.js";
 import { CoastMap } from "./map.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { beep, unlockOnGesture } from "./sound.js";
 import { clock, dateTime, duration } from "./time.js";
+import { loadVocabulary, vocabulary } from "./vocabulary.js";
 
-const RECORDABLE = ["en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over",
-  "back_in_service"];
 const LEVEL_RANK = { none: 0, met: 0, on_track: 0, at_risk: 1, breached: 2, missed: 2 };
 // How often the board asks whether the read models behind it keep up with the log (GET /readyz).
 const FRESHNESS_CHECK_MS = 10000;
 
 const me = await requireSignIn(["operator", "official", "admin"]);
+await loadVocabulary();
+// The steps of a response in order, to offer the next ones (a cancel is not one of them).
+const STEPS = vocabulary("recordable_milestone").filter((m) => m !== "cancelled");
 const canAct = me.role === "operator";
 renderHeader(me);
 unlockOnGesture(byId("sound"));
@@ -320,8 +322,8 @@ function assignedSection(row) {
   const active = (row.assignments || []).filter((a) => !a.released);
   return h("section", { dataset: { section: "assigned" } }, h("h3", {}, t("assigned")),
     active.length ? h("ul.options", {}, active.map((a) => {
-      const reached = RECORDABLE.indexOf(a.milestone);
-      const next = RECORDABLE.slice(reached + 1, reached + 3);
+      const reached = STEPS.indexOf(a.milestone);
+      const next = STEPS.slice(reached + 1, reached + 3);
       return h("li.option", { dataset: { resource: a.resource_id } },
         h("div.grow", {}, h("strong", {}, `${a.resource_id}`), " ", h("span.sub", {}, resourceName(a.resource_id)),
           h("div.sub", {}, `${word("milestone", a.milestone)} ${clock(a.milestone_at)}`)),

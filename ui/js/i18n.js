@@ -200,12 +200,14 @@ const STRINGS = {
   reads_failed: { th: "โหลดรายการผู้เปิดดูไม่ได้", en: "Could not load the reads" },
 };
 
+// The domain's words in Thai and English, by code. Which codes there are is the server's (GET /api/vocabulary,
+// read by vocabulary.js); tests/unit/test_ui_scripts.py checks that each one it serves is here.
 const VOCAB = {
   source: {
     beach: { th: "ชายหาด", en: "Beach" }, boat: { th: "เรือ", en: "Boat" },
     island: { th: "เกาะ", en: "Island" }, clinic: { th: "สถานพยาบาล / รพ.สต.", en: "Clinic / health unit" },
   },
-  // Thai 1669 colours (dispatch/domain/vocabulary.py TRIAGE_LABELS), most severe first.
+  // The Thai 1669 Criteria Based Dispatch colours and what each means, most severe first.
   triage: {
     red: { th: "ผู้ป่วยฉุกเฉินวิกฤต", en: "Critical emergency", colour: { th: "แดง", en: "Red" } },
     yellow: { th: "ผู้ป่วยฉุกเฉินเร่งด่วน", en: "Urgent emergency", colour: { th: "เหลือง", en: "Yellow" } },
@@ -276,7 +278,6 @@ const PROBLEMS = {
   milestone_already_recorded: { th: "บันทึกขั้นตอนนี้ไปแล้ว", en: "This milestone is already recorded" },
   milestone_out_of_order: { th: "ขั้นตอนไม่เป็นไปตามลำดับ", en: "Milestones must go in order" },
   network: { th: "ไม่มีสัญญาณ", en: "No signal" },
-  no_open_referral: { th: "ไม่มีการส่งต่อที่เปิดอยู่", en: "There is no open referral" },
   not_found: { th: "ไม่พบสิ่งที่ขอ", en: "Not found" },
   not_permitted: { th: "บทบาทของคุณทำสิ่งนี้ไม่ได้", en: "Your role may not do this" },
   payload_too_large: { th: "ข้อมูลที่ส่งใหญ่เกินไป", en: "What was sent is too large" },
@@ -341,10 +342,6 @@ export function word(group, value, language = lang()) {
 
 export function colourName(code, language = lang()) {
   return VOCAB.triage[code]?.colour[language] ?? code;
-}
-
-export function vocabulary(group) {
-  return Object.keys(VOCAB[group]);
 }
 
 /** Fill every [data-i18n] (text), [data-i18n-placeholder] and [data-i18n-label] (aria-label) element. */

@@ -3,13 +3,14 @@ import { api, newKey } from "./api.js";
 import { byId, h } from "./dom.js";
 import { applyTranslations, t } from "./i18n.js";
 import { renderHeader, requireSignIn } from "./session.js";
+import { loadVocabulary, vocabulary } from "./vocabulary.js";
 
-const ROLES = ["lifeguard", "operator", "official", "admin"];
 const form = byId("person-form");
 const result = byId("person-result");
 let last = null; // the last answer, shown again in the other language
 
 const me = await requireSignIn(["admin"]);
+await loadVocabulary();
 renderHeader(me);
 fillRoles();
 window.addEventListener("langchange", () => {
@@ -37,7 +38,7 @@ document.body.dataset.ready = "true";
 function fillRoles() {
   const select = byId("new-role");
   const chosen = select.value || "lifeguard";
-  select.replaceChildren(...ROLES.map((role) => h("option", { value: role }, t(`role_${role}`))));
+  select.replaceChildren(...vocabulary("role").map((role) => h("option", { value: role }, t(`role_${role}`))));
   select.value = chosen;
   applyTranslations();
 }

@@ -1,15 +1,14 @@
 // The lifeguard's page: report in under 30 seconds with wet hands and one bar of signal, then follow up.
 import { api, serverNow } from "./api.js";
 import { h, byId } from "./dom.js";
-import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
+import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
 import { MemoryStore, Outbox } from "./outbox.js";
 import { CHANNEL, SYNC_TAG, migrateLocalStorage, outboxLock, outboxStore, sendEntry } from "./outbox-store.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { clock, dateTime } from "./time.js";
+import { limit, loadVocabulary, vocabulary } from "./vocabulary.js";
 
-const RECORDABLE = ["en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over",
-  "back_in_service", "cancelled"];
 const form = byId("report-form");
 const open = new Set(); // incident ids whose follow-up panel is open
 const details = new Map(); // incident id -> GET /api/incidents/{id} answer (or an error marker)
@@ -20,6 +19,8 @@ let gps = null;
 let outbox;
 
 const me = await requireSignIn(["lifeguard", "operator"]);
+await loadVocabulary();
+const RECORDABLE = vocabulary("recordable_milestone");
 renderHeader(me);
 outbox = await openOutbox(me.id);
 buildChoices();
@@ -151,8 +152,10 @@ function locate() {
 function wireForm() {
   byId("gps").addEventListener("click", locate);
   const patients = byId("patients");
+  patients.max = String(limit("patients"));
+  byId("description").maxLength = limit("description_length");
   const step = (by) => {
-    patients.value = String(Math.min(500, Math.max(1, (parseInt(patients.value, 10) || 1) + by)));
+    patients.value = String(patientCount((parseInt(patients.value, 10) || 1) + by));
   };
   byId("fewer").addEventListener("click", () => step(-1));
   byId("more").addEventListener("click", () => step(1));
@@ -160,6 +163,11 @@ function wireForm() {
     event.preventDefault();
     submit();
   });
+}
+
+/** A count of patients the server takes: at least one, at most its limit. */
+function patientCount(typed) {
+  return Math.min(limit("patients"), Math.max(1, typed || 1));
 }
 
 function submit() {
@@ -178,8 +186,9 @@ function submit() {
   error.hidden = true;
   const body = {
     source: data.get("source"), triage: data.get("triage"), category: data.get("category"),
-    patients: Math.min(500, Math.max(1, parseInt(data.get("patients"), 10) || 1)),
-    description: String(data.get("description") || "").trim().slice(0, 1000), language: lang(),
+    patients: patientCount(parseInt(data.get("patients"), 10)),
+    description: String(data.get("description") || "").trim().slice(0, limit("description_length")),
+    language: lang(),
     device_time: new Date().toISOString(),
   };
   if (data.get("site_id")) body.site_id = data.get("site_id");
@@ -276,7 +285,7 @@ function followPanel(id, followUps) {
   if (!detail) panel.append(h("p.hint", {}, t("loading")));
   else if (detail.failed) panel.append(h("p.hint", {}, t("load_failed")));
   else panel.append(...milestoneControls(id, detail));
-  const note = h("textarea", { rows: 2, maxlength: 2000, placeholder: t("note_hint"), "aria-label": t("add_note"),
+  const note = h("textarea", { rows: 2, maxlength: limit("note_length"), placeholder: t("note_hint"), "aria-label": t("add_note"),
     dataset: { note: id }, on: { input: () => drafts.set(id, note.value) } });
   note.value = drafts.get(id) || "";
   panel.append(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
@@ -11,6 +11,13 @@ from sqlmodel import Field, SQLModel
 
 # SQLite makes `INTEGER PRIMARY KEY` the rowid (the cheapest, ordered key); PostgreSQL needs 64 bits.
 PositionType = BigInteger().with_variant(Integer(), "sqlite")
+# The text SQLAlchemy's DateTime stores on SQLite (UTC, no zone): raw SQL that writes or compares times there
+# uses it too, so ORM and Core reads agree with its rows and text comparisons order as times do.
+SQLITE_TIME_FORMAT: Final[str] = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def sqlite_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(SQLITE_TIME_FORMAT)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

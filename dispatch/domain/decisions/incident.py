@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
 
 from dispatch.domain.catalogue import (
     Event,
@@ -54,13 +53,17 @@ from dispatch.domain.errors import (
     ResourceNotFound,
     ResourceUnavailable,
 )
-from dispatch.domain.vocabulary import MILESTONE_ORDER, RECORDABLE_MILESTONES, Outcome, ResourceKind, Triage
-
-MAX_PATIENTS = 500
-MAX_NOTE_LENGTH = 2000
-ReferralStatus = Literal["on_track", "at_risk", "breached", "met", "missed"]
-# Milestones after which the resource is free again, for this incident at least.
-RELEASING_MILESTONES = frozenset({"back_in_service", "cancelled"})
+from dispatch.domain.vocabulary import (
+    MAX_NOTE_LENGTH,
+    MAX_PATIENTS,
+    MILESTONE_ORDER,
+    RECORDABLE_MILESTONES,
+    RELEASING_MILESTONES,
+    Outcome,
+    ReferralStatus,
+    ResourceKind,
+    Triage,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -407,7 +410,7 @@ def _milestone_consequences(
                 )
                 for r in arrived[-1:]
             ]
-        case "back_in_service" | "cancelled":
+        case name if name in RELEASING_MILESTONES:
             return _release([resource], incident, command.at, reason=command.milestone)
     return []
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.resources import files
-from typing import Final, Literal, get_args
+from typing import Literal
 
 import msgspec
 
@@ -17,7 +17,6 @@ from dispatch.domain.geo.places import Places, load_places
 from dispatch.domain.vocabulary import ResourceKind
 
 Season = Literal["all_year", "park_season"]
-SEASONS: Final[tuple[str, ...]] = get_args(Season)
 
 
 class DemoResource(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -24,7 +24,6 @@ PlaceKind = Literal["beach", "island", "dive_site", "pier", "hospital", "health_
 FacilityKind = Literal["hospital", "health_unit"]
 Quality = Literal["high", "medium", "medium-low", "low", "APPROX", "DERIVED"]
 
-PLACE_KINDS: Final[tuple[str, ...]] = get_args(PlaceKind)
 FACILITY_KINDS: Final[tuple[str, ...]] = get_args(FacilityKind)
 OTHER_ZONE: Final[Zone] = "other"
 

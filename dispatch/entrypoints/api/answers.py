@@ -14,13 +14,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.adapters.read_access import View
-from dispatch.domain.decisions.incident import ReferralStatus
 from dispatch.domain.geo.places import PlaceKind, Quality
 from dispatch.domain.vocabulary import (
     Category,
     Language,
     Milestone,
     Outcome,
+    RecordableMilestone,
+    ReferralStatus,
     ResourceKind,
     ResourceStatus,
     RiskReason,
@@ -376,6 +377,38 @@ class PlacesOut(Out):
     places: list[PlaceOut]
     zones: list[ZoneAreaOut]
     levels_of_care: list[CareLevelOut]
+
+
+# --- the vocabulary --------------------------------------------------------------------------------------
+
+
+class CodesOut(Out):
+    """Each closed set of codes, in the order the pages offer them."""
+
+    source: list[Source]
+    zone: list[Zone]
+    triage: list[Triage] = Field(description="the Thai 1669 colours, most severe first")
+    category: list[Category]
+    outcome: list[Outcome]
+    milestone: list[Milestone] = Field(description="in the order they happen (NEMSIS eTimes)")
+    recordable_milestone: list[RecordableMilestone] = Field(description="those a crew records after the dispatch")
+    resource_kind: list[ResourceKind]
+    resource_status: list[ResourceStatus]
+    referral_status: list[ReferralStatus]
+    role: list[Role]
+
+
+class LimitsOut(Out):
+    patients: int = Field(description="the most patients one report may count")
+    description_length: int = Field(description="the longest description of a report, in characters")
+    note_length: int = Field(description="the longest note, or summary of a close, in characters")
+
+
+class VocabularyOut(Out):
+    """The words of the domain as codes (each page translates them) and the limits of what people enter."""
+
+    codes: CodesOut
+    limits: LimitsOut
 
 
 class ResourceOptionOut(Out):

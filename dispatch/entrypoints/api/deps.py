@@ -43,22 +43,15 @@ async def session_token(
 ) -> str:
     if credentials is not None:
         return credentials.credentials  # a Bearer header: no other site can make a browser send it
-    return _cookie_token(request)
-
-
-def _cookie_token(request: Request) -> str:
     if cookie := request.cookies.get(SESSION_COOKIE):
         check_csrf(cookie, request.method, request.headers.get(CSRF_HEADER))  # a browser sends cookies anywhere
         return cookie
     raise AuthenticationFailed("sign in first: no bearer token or session cookie", field="Authorization")
 
 
-def _token_of(request: Request) -> str:
-    """session_token read straight from the request, as HTTPBearer(auto_error=False) reads the header."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials:
-        return credentials
-    return _cookie_token(request)
+async def _token_of(request: Request) -> str:
+    """session_token without the dependency machinery: the same Bearer parsing, by calling HTTPBearer itself."""
+    return await session_token(request, await _bearer(request))
 
 
 async def _actor_for(services: Services, token: str) -> Actor:
@@ -161,7 +154,7 @@ def command_context(*roles: str) -> Callable[[Request], Awaitable[CommandContext
 
     async def context(request: Request) -> CommandContext:
         services: Services = request.app.state.services
-        actor = _permitted(await _actor_for(services, _token_of(request)), roles)
+        actor = _permitted(await _actor_for(services, await _token_of(request)), roles)
         return CommandContext(actor, idempotency_key_of(request), services, request)
 
     setattr(context, ROLES_ATTRIBUTE, roles)

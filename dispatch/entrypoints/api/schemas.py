@@ -12,7 +12,20 @@ from dispatch.adapters.eventlog.store import AppendResult
 from dispatch.domain.catalogue import Position
 from dispatch.domain.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
 from dispatch.domain.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
-from dispatch.domain.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
+from dispatch.domain.vocabulary import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NOTE_LENGTH,
+    MAX_PATIENTS,
+    Category,
+    Language,
+    Outcome,
+    RecordableMilestone,
+    ResourceKind,
+    Role,
+    Source,
+    Triage,
+    TriageStage,
+)
 from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -42,9 +55,6 @@ Line = Annotated[str, _clean(free_text=False)]
 FreeText = Annotated[str, _clean(free_text=True)]
 
 Id = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9_.:-]+$")
-RecordableMilestone = Literal[
-    "en_route", "on_scene", "at_patient", "left_scene", "at_destination", "handed_over", "back_in_service", "cancelled"
-]
 
 
 class In(BaseModel):
@@ -68,8 +78,8 @@ class ReportIn(In):
     position: PositionIn | None = None
     triage: Triage
     category: Category
-    patients: int = Field(default=1, ge=1, le=500)
-    description: FreeText = Field(default="", max_length=1000)
+    patients: int = Field(default=1, ge=1, le=MAX_PATIENTS)
+    description: FreeText = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
     language: Language = "th"
     device_time: ServiceTime | None = Field(default=None, description="the phone's clock when the report was made")
 
@@ -100,14 +110,14 @@ class ReferralIn(In):
 
 
 class NoteIn(In):
-    text: FreeText = Field(min_length=1, max_length=2000)
+    text: FreeText = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
     resource_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
 
 
 class CloseIn(In):
     outcome: Outcome
-    deceased: int = Field(default=0, ge=0, le=500)
-    summary: FreeText = Field(default="", max_length=2000)
+    deceased: int = Field(default=0, ge=0, le=MAX_PATIENTS)
+    summary: FreeText = Field(default="", max_length=MAX_NOTE_LENGTH)
 
 
 class ResourceIn(In):
