@@ -22,7 +22,7 @@ from typing import Final, TypedDict, get_args
 from sqlalchemy import Engine
 
 from dispatch.bootstrap import Services, services_on
-from dispatch.clock import Clock, FrozenClock
+from dispatch.clock import FrozenClock
 from dispatch.commands import (
     SYSTEM,
     Actor,
@@ -39,7 +39,7 @@ from dispatch.commands import (
 from dispatch.errors import DispatchError
 from dispatch.events.catalogue import ReferralPolicy
 from dispatch.events.envelope import EventMeta, StoredEvent
-from dispatch.events.store import Append, AppendResult, EventStore, StreamWrite
+from dispatch.events.store import Append, AppendResult, EventStore, ForwardingStore, StreamWrite
 from dispatch.events.vocabulary import Category, Milestone, Outcome, ResourceKind, Source, Triage
 from dispatch.geo.fleet import load_demo_fleet
 from dispatch.geo.places import Place
@@ -102,12 +102,12 @@ class World:
         return self.services.clock.now()
 
 
-class WriteThroughStore(EventStore):
+class WriteThroughStore(ForwardingStore):
     """The store with every stream also kept in memory. The builder is the log's only writer, so `handle`'s
     reads of the streams it decides on can come from here; its appends still go to the database."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        super().__init__(engine, clock=clock)
+    def __init__(self, inner: EventStore) -> None:
+        super().__init__(inner)
         self.streams: dict[str, list[StoredEvent]] = defaultdict(list)
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
@@ -135,7 +135,7 @@ def build(engine: Engine, events: int, seed: int = 1669, progress: Callable[[int
     """Append commands until the log in `engine` (migrated, empty) holds at least `events` events; returns its head."""
     clock = FrozenClock(START_AT)
     services = services_on(engine, Settings(), clock)
-    services.store = WriteThroughStore(engine, clock)
+    services.store = WriteThroughStore(services.store)
     world = World(services=services, rng=random.Random(seed), fleet=Fleet(),
                   sites=[p for p in services.places if not p.is_facility],
                   facilities=list(services.places.facilities()))

@@ -39,7 +39,7 @@ from bench.harness import Contestant, run_appends, run_replays
 from bench.workload import OurPayloads, Workload, incident_reported, note_added
 from dispatch.database import make_engine
 from dispatch.events.catalogue import Event
-from dispatch.events.store import EventStore
+from dispatch.events.sql import open_event_store
 from dispatch.migrations.runner import upgrade
 
 DEFAULT_POSTGRES_URL: Final[str] = "postgresql://postgres@127.0.0.1:5432/test"
@@ -70,7 +70,7 @@ class OurStore:
 
     def __init__(self, engine: Engine, workload: Workload, append_key: str, replay_key: str | None) -> None:
         upgrade(engine)
-        self.store = EventStore(engine)
+        self.store = open_event_store(engine)
         self.workload = workload
         self.payloads = OurPayloads.sized(workload)
         self.versions = [0] * workload.streams

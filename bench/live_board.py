@@ -62,7 +62,7 @@ from bench.system import (
 )
 from dispatch.database import make_engine
 from dispatch.events.catalogue import IncidentReported
-from dispatch.events.store import EventStore
+from dispatch.events.sql import open_event_store
 from dispatch.projections.tables import Checkpoint
 
 LATENCY_TARGET_MS: Final[float] = 100.0
@@ -334,8 +334,8 @@ def appended_at(database_url: str) -> dict[str, float]:
     """When each incident's report was appended to the log, by the server's clock (Unix seconds)."""
     engine = make_engine(database_url)
     try:
-        return {stored.event.incident_id: stored.recorded_at.timestamp() for stored in EventStore(engine).iter_all()
-                if isinstance(stored.event, IncidentReported)}
+        return {stored.event.incident_id: stored.recorded_at.timestamp()
+                for stored in open_event_store(engine).iter_all() if isinstance(stored.event, IncidentReported)}
     finally:
         engine.dispose()
 

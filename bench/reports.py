@@ -52,6 +52,7 @@ from dispatch.events.catalogue import (
     incident_stream,
 )
 from dispatch.events.envelope import EventMeta
+from dispatch.events.sql import open_event_store
 from dispatch.events.store import EventStore, StreamWrite
 from dispatch.events.vocabulary import Source, Triage, Zone
 from dispatch.migrations.runner import upgrade
@@ -260,7 +261,7 @@ def timed(function: Callable[[], Any], runs: int) -> tuple[Timing, Any]:
 def run(options: argparse.Namespace) -> dict[str, Any]:
     with database(options.backend, options.postgres_url) as engine:
         clock = FrozenClock(year_bounds(YEAR)[0])
-        store = EventStore(engine, clock=clock)
+        store = open_event_store(engine, clock=clock)
         progress(f"{options.backend}: writing {options.incidents:,} incidents of {YEAR}")
         started = time.perf_counter()
         events = load(store, clock, options.incidents, options.seed)

@@ -14,7 +14,7 @@ from dispatch.api.app import create_app
 from dispatch.bootstrap import Services
 from dispatch.clock import FrozenClock
 from dispatch.database import make_engine
-from dispatch.events.store import EventStore
+from dispatch.events.sql import open_event_store
 from dispatch.text import IDEMPOTENCY_KEY_MAX_LENGTH
 from tests.conftest import T0
 
@@ -404,7 +404,7 @@ def test_healthz_reports_the_database_redis_and_the_committer(api: Api) -> None:
 def log_unreachable(services: Services) -> Iterator[None]:
     """The log on a database server that refuses connections (nothing listens on port 1) for a while."""
     engine = make_engine("postgresql://dispatch@127.0.0.1:1/dispatch", connect_args={"connect_timeout": 1})
-    log, services.store = services.store, EventStore(engine)
+    log, services.store = services.store, open_event_store(engine)
     try:
         yield
     finally:

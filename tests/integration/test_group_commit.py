@@ -18,7 +18,7 @@ from dispatch.bootstrap import Services
 from dispatch.commands import Actor, Command, ReportIncident, TriageIncident
 from dispatch.errors import DispatchError, IdempotencyKeyReused, IncidentNotFound
 from dispatch.events.catalogue import Position
-from dispatch.events.store import Append, AppendResult, EventStore
+from dispatch.events.store import Append, AppendResult, EventStore, ForwardingStore
 from dispatch.group_commit import GroupCommit
 
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")
@@ -26,11 +26,11 @@ OPERATOR = Actor(id="op-1", role="operator")
 KHAO_LAK = Position(lat=8.6436, lon=98.2478)
 
 
-class HeldStore(EventStore):
+class HeldStore(ForwardingStore):
     """A real store that records each batch's size and can hold the committing thread at its first batch."""
 
     def __init__(self, inner: EventStore) -> None:
-        super().__init__(inner.engine, clock=inner.clock)
+        super().__init__(inner)
         self.batches: list[int] = []
         self.entered = threading.Event()
         self.release = threading.Event()

@@ -21,7 +21,7 @@ from dispatch.commands import (
 )
 from dispatch.errors import ConcurrencyConflict, DispatchError, ResourceUnavailable
 from dispatch.events.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
-from dispatch.events.store import Append, AppendResult, EventStore, StreamWrite
+from dispatch.events.store import Append, AppendResult, EventStore, ForwardingStore, StreamWrite
 from dispatch.service import handle
 
 OPERATOR = Actor(id="op-1", role="operator")
@@ -83,17 +83,17 @@ def test_a_retried_command_returns_the_first_answer_even_when_it_would_now_be_re
         dispatch(services, command_id="op-click-2")
 
 
-class SneakyStore(EventStore):
+class SneakyStore(ForwardingStore):
     """A real store that lets another writer append just before our first append: a real race, made certain."""
 
     def __init__(self, inner: EventStore, sneak: StreamWrite) -> None:
-        super().__init__(inner.engine, clock=inner.clock)
+        super().__init__(inner)
         self.sneak: StreamWrite | None = sneak
 
     def append_batch(self, appends: Sequence[Append]) -> list[AppendResult | DispatchError]:
         if self.sneak is not None:
             sneak, self.sneak = self.sneak, None
-            super().append_many([sneak])
+            self.inner.append_many([sneak])
         return super().append_batch(appends)
 
 
