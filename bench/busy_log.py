@@ -39,7 +39,7 @@ from dispatch.commands import (
 from dispatch.errors import DispatchError
 from dispatch.events.catalogue import ReferralPolicy
 from dispatch.events.envelope import EventMeta, StoredEvent
-from dispatch.events.store import Append, AppendResult, EventStore, ForwardingStore, StreamWrite
+from dispatch.events.store import Append, AppendResult, EarlierCommands, EventStore, ForwardingStore, StreamWrite
 from dispatch.events.vocabulary import Category, Milestone, Outcome, ResourceKind, Source, Triage
 from dispatch.geo.fleet import load_demo_fleet
 from dispatch.geo.places import Place
@@ -103,8 +103,9 @@ class World:
 
 
 class WriteThroughStore(ForwardingStore):
-    """The store with every stream also kept in memory. The builder is the log's only writer, so `handle`'s
-    reads of the streams it decides on can come from here; its appends still go to the database."""
+    """A store with every stream also kept in memory. The builder is the log's only writer, so `handle`'s
+    reads of the streams it decides on can come from here; its appends, and its look-ups of earlier commands,
+    still go to the database."""
 
     def __init__(self, inner: EventStore) -> None:
         super().__init__(inner)
@@ -113,8 +114,10 @@ class WriteThroughStore(ForwardingStore):
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         return [stored for stored in self.streams.get(stream_id, ()) if stored.version > after_version]
 
-    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
-        return {stream_id: self.read_stream(stream_id) for stream_id in stream_ids}
+    def read_batch(self, commands: Sequence[tuple[str, str]], stream_ids: Sequence[str]
+                   ) -> tuple[EarlierCommands, dict[str, list[StoredEvent]]]:
+        earlier = super().read_batch(commands, [])[0] if commands else {}
+        return earlier, {stream_id: self.read_stream(stream_id) for stream_id in stream_ids}
 
     def append_many(self, writes: Sequence[StreamWrite], *, command_id: str | None = None,
                     meta: EventMeta | None = None, fingerprint: str = "") -> AppendResult:
