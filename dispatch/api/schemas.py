@@ -9,7 +9,6 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from dispatch.events.catalogue import Position
-from dispatch.events.store import AppendResult
 from dispatch.events.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
 from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
 from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR
@@ -163,16 +162,6 @@ class AppendedOut(BaseModel):
     position: int | None = Field(description="the log position of the last event appended (None: nothing to do)")
     events: list[EventRefOut]
     replayed: bool
-
-    @classmethod
-    def of(cls, subject_id: str, result: AppendResult) -> AppendedOut:
-        return cls(
-            id=subject_id,
-            position=result.last_position,
-            events=[EventRefOut(position=e.position, stream_id=e.stream_id, version=e.version, type=e.type)
-                    for e in result.events],
-            replayed=result.replayed,
-        )
 
 
 class ReferralOut(AppendedOut):
