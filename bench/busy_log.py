@@ -21,7 +21,14 @@ from typing import Final, TypedDict, get_args
 
 from sqlalchemy import Engine
 
-from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, StreamWrite
+from dispatch.adapters.eventlog.store import (
+    Append,
+    AppendResult,
+    EarlierCommands,
+    EventStore,
+    ForwardingStore,
+    StreamWrite,
+)
 from dispatch.app.handle import handle
 from dispatch.app.services import Services, services_on
 from dispatch.domain.catalogue import ReferralPolicy
@@ -43,7 +50,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.geo.fleet import load_demo_fleet
 from dispatch.domain.geo.places import Place
 from dispatch.domain.vocabulary import Category, Milestone, Outcome, ResourceKind, Source, Triage
-from dispatch.runtime.clock import Clock, FrozenClock
+from dispatch.runtime.clock import FrozenClock
 from dispatch.runtime.settings import Settings
 
 START_AT: Final[datetime] = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -102,19 +109,22 @@ class World:
         return self.services.clock.now()
 
 
-class WriteThroughStore(EventStore):
-    """The store with every stream also kept in memory. The builder is the log's only writer, so `handle`'s
-    reads of the streams it decides on can come from here; its appends still go to the database."""
+class WriteThroughStore(ForwardingStore):
+    """A store with every stream also kept in memory. The builder is the log's only writer, so `handle`'s
+    reads of the streams it decides on can come from here; its appends, and its look-ups of earlier commands,
+    still go to the database."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        super().__init__(engine, clock=clock)
+    def __init__(self, inner: EventStore) -> None:
+        super().__init__(inner)
         self.streams: dict[str, list[StoredEvent]] = defaultdict(list)
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         return [stored for stored in self.streams.get(stream_id, ()) if stored.version > after_version]
 
-    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
-        return {stream_id: self.read_stream(stream_id) for stream_id in stream_ids}
+    def read_batch(self, commands: Sequence[tuple[str, str]], stream_ids: Sequence[str]
+                   ) -> tuple[EarlierCommands, dict[str, list[StoredEvent]]]:
+        earlier = super().read_batch(commands, [])[0] if commands else {}
+        return earlier, {stream_id: self.read_stream(stream_id) for stream_id in stream_ids}
 
     def append_many(self, writes: Sequence[StreamWrite], *, command_id: str | None = None,
                     meta: EventMeta | None = None, fingerprint: str = "") -> AppendResult:
@@ -135,7 +145,7 @@ def build(engine: Engine, events: int, seed: int = 1669, progress: Callable[[int
     """Append commands until the log in `engine` (migrated, empty) holds at least `events` events; returns its head."""
     clock = FrozenClock(START_AT)
     services = services_on(engine, Settings(), clock)
-    services.store = WriteThroughStore(engine, clock)
+    services.store = WriteThroughStore(services.store)
     world = World(services=services, rng=random.Random(seed), fleet=Fleet(),
                   sites=[p for p in services.places if not p.is_facility],
                   facilities=list(services.places.facilities()))

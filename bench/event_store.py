@@ -38,7 +38,7 @@ from bench.ceilings import PostgresCeiling, SqliteCeiling, raw_rows
 from bench.harness import Contestant, run_appends, run_replays
 from bench.workload import OurPayloads, Workload, incident_reported, note_added
 from dispatch.adapters.database import make_engine
-from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.migrations.runner import upgrade
 from dispatch.domain.catalogue import Event
 
@@ -70,7 +70,7 @@ class OurStore:
 
     def __init__(self, engine: Engine, workload: Workload, append_key: str, replay_key: str | None) -> None:
         upgrade(engine)
-        self.store = EventStore(engine)
+        self.store = open_event_store(engine)
         self.workload = workload
         self.payloads = OurPayloads.sized(workload)
         self.versions = [0] * workload.streams

@@ -61,7 +61,7 @@ from bench.system import (
     ratio,
 )
 from dispatch.adapters.database import make_engine
-from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.read_models import Checkpoint
 from dispatch.domain.catalogue import IncidentReported
 
@@ -334,8 +334,8 @@ def appended_at(database_url: str) -> dict[str, float]:
     """When each incident's report was appended to the log, by the server's clock (Unix seconds)."""
     engine = make_engine(database_url)
     try:
-        return {stored.event.incident_id: stored.recorded_at.timestamp() for stored in EventStore(engine).iter_all()
-                if isinstance(stored.event, IncidentReported)}
+        return {stored.event.incident_id: stored.recorded_at.timestamp()
+                for stored in open_event_store(engine).iter_all() if isinstance(stored.event, IncidentReported)}
     finally:
         engine.dispose()
 

@@ -21,15 +21,14 @@ from sqlalchemy import Engine
 from bench import busy_log
 from bench.system import DEFAULT_POSTGRES_URL, database, progress
 from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.codec import COLUMNS, row_of
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.eventlog.store import EventStore
 from dispatch.adapters.migrations.runner import upgrade
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 
 REBUILD_TARGET_EPS: Final[float] = 50_000.0
-EVENT_COLUMNS: Final[str] = (
-    "position, stream_id, version, type, schema_version, data, meta, recorded_at, prev_hash, hash"
-)
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def build_log(path: Path, events: int) -> tuple[str, float]:
 
 def measure(engine: Engine, repeats: int, label: str) -> RebuildFigures:
     """Best of `repeats` full rebuilds of every projection, each beside a full read of the log."""
-    store = EventStore(engine)
+    store = open_event_store(engine)
     projector = Projector(store, all_projections())
     rebuilds, replays = [], []
     events = store.head()
@@ -90,7 +89,7 @@ def on_postgres(source_url: str, directory: Path, repeats: int, postgres_url: st
         try:
             upgrade(engine)
             progress("postgres: copying the log")
-            _copy_events(EventStore(source), engine)
+            _copy_events(open_event_store(source), engine)
             return measure(engine, repeats, "postgres")
         finally:
             engine.dispose()
@@ -101,10 +100,9 @@ def _copy_events(source: EventStore, target: Engine) -> None:
     connection = target.raw_connection()
     try:
         cursor = connection.cursor()
-        with cursor.copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN") as copy:
-            for e in source.iter_all():
-                copy.write_row((e.position, e.stream_id, e.version, e.type, e.schema_version, e.data, e.meta_json,
-                                e.recorded_at, e.prev_hash, e.hash))
+        with cursor.copy(f"COPY events ({COLUMNS}) FROM STDIN") as copy:
+            for stored in source.iter_all():
+                copy.write_row(row_of(stored))
         cursor.execute("ANALYZE events")
         connection.commit()
     finally:

@@ -33,6 +33,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.eventlog.store import EventStore, StreamWrite
 from dispatch.adapters.migrations.runner import upgrade
 from dispatch.domain.catalogue import (
@@ -260,7 +261,7 @@ def timed(function: Callable[[], Any], runs: int) -> tuple[Timing, Any]:
 def run(options: argparse.Namespace) -> dict[str, Any]:
     with database(options.backend, options.postgres_url) as engine:
         clock = FrozenClock(year_bounds(YEAR)[0])
-        store = EventStore(engine, clock=clock)
+        store = open_event_store(engine, clock=clock)
         progress(f"{options.backend}: writing {options.incidents:,} incidents of {YEAR}")
         started = time.perf_counter()
         events = load(store, clock, options.incidents, options.seed)

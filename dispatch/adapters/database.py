@@ -72,6 +72,3 @@ def _sqlite_engine(url: str, synchronous: str, busy_timeout_ms: int, pool_size: 
 
     return engine
 
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"

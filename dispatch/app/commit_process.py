@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import multiprocessing
 import pickle
@@ -30,11 +31,13 @@ from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
 
+from dispatch.adapters.eventlog.codec import decode_row, row_of
 from dispatch.adapters.eventlog.store import AppendResult
 from dispatch.app.group_commit import MAX_BATCH
 from dispatch.app.handle import Answer, handle_many
 from dispatch.domain.commands import Command
-from dispatch.domain.errors import CommitterUnavailable
+from dispatch.domain.envelope import StoredEvent
+from dispatch.domain.errors import CommitterUnavailable, DispatchError
 from dispatch.runtime.settings import Settings
 
 log = logging.getLogger("dispatch.app.commit_process")
@@ -148,7 +151,7 @@ class CommitProcess:
         payload = pickle.dumps([(command, started) for command, _future, started in batch],
                                protocol=pickle.HIGHEST_PROTOCOL)
         self._writer.write(_LENGTH.pack(len(payload)) + payload)
-        answers: list[Answer] = pickle.loads(await _read_frame(self._reader))
+        answers = decode_answers(await _read_frame(self._reader))
         if len(answers) != len(batch):
             raise EOFError(f"the committer answered {len(answers)} of {len(batch)} commands")
         return answers
@@ -255,23 +258,63 @@ def serve_commits(settings: Settings, sock: socket.socket) -> None:
             except Exception as exc:  # a bug outside any one command; every caller hears of it, we go on
                 log.exception("group commit failed")
                 answers = [exc] * len(items)
-            payload = _dumps_answers(answers)
+            payload = encode_answers(answers)
             sock.sendall(_LENGTH.pack(len(payload)) + payload)
 
 
-def _dumps_answers(answers: list[Answer]) -> bytes:
+# --- the answers on the wire ------------------------------------------------------------------------------
+
+
+class _AnswerPickler(pickle.Pickler):
+    """Pickles answers as they cross to the API, the domain's classes knowing nothing of it. A rule error goes
+    whole: Exception's own pickling would call the class with the message alone, losing `field` and a
+    subclass's own attributes. A stored event goes as its row: decoding the event from its JSON again is cheaper
+    than pickling the event's structure, and the row is what the log holds."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, StoredEvent):
+            return decode_row, (row_of(obj),)
+        if isinstance(obj, DispatchError):
+            return _restore_error, (type(obj), obj.args, obj.__dict__)
+        return NotImplemented
+
+
+def _restore_error(cls: type[DispatchError], args: tuple[object, ...], state: dict[str, object]) -> DispatchError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+def encode_answers(answers: Sequence[Answer]) -> bytes:
+    """A batch's answers for the API; an error that does not pickle goes as a RuntimeError saying what it said."""
     try:
-        return pickle.dumps(answers, protocol=pickle.HIGHEST_PROTOCOL)
+        return _dumps(list(answers))
     except Exception:  # an error from a library that does not pickle: the API still learns what it said
-        return pickle.dumps([_portable(answer) for answer in answers], protocol=pickle.HIGHEST_PROTOCOL)
+        return _dumps([_portable(answer) for answer in answers])
+
+
+def decode_answers(payload: bytes) -> list[Answer]:
+    """The answers `encode_answers` sent."""
+    answers: list[Answer] = pickle.loads(payload)
+    return answers
+
+
+def _dumps(answers: list[Any]) -> bytes:
+    buffer = io.BytesIO()
+    _AnswerPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(answers)
+    return buffer.getvalue()
 
 
 def _portable(answer: Any) -> Any:
     try:
-        pickle.loads(pickle.dumps(answer))
+        decode_answers(_dumps([answer]))
     except Exception:
         return RuntimeError(f"{type(answer).__name__}: {answer}")
     return answer
+
+
+# --- the socket ----------------------------------------------------------------------------------------------
 
 
 def _receive(sock: socket.socket) -> bytes | None:

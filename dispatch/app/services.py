@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from dispatch.adapters.accounts import Accounts
 from dispatch.adapters.database import make_engine
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.eventlog.store import EventStore
 from dispatch.adapters.eventlog.wakeup import RedisWakeup
 from dispatch.adapters.migrations.runner import upgrade
@@ -49,7 +50,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None, migrate: b
 
 def services_on(engine: Engine, settings: Settings, clock: Clock) -> Services:
     """Services over an engine whose schema is already migrated (tests hand in their own)."""
-    store = EventStore(engine, clock=clock, poll_seconds=settings.follow_poll_seconds)
+    store = open_event_store(engine, clock=clock, poll_seconds=settings.follow_poll_seconds)
     accounts = Accounts(engine, clock, timedelta(hours=settings.session_hours),
                         time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib,
                         cache_seconds=settings.session_cache_seconds)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
-from dispatch.domain.catalogue import Event, decode_data
+from dispatch.domain.catalogue import Event
 
 
 class EventMeta(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -76,17 +75,5 @@ class StoredEvent:
     def meta(self) -> EventMeta:
         return _meta_decoder.decode(self.meta_json)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Pickled as its stored row (the API's committer process sends these back): decoding the event from its
-        # JSON again is cheaper than pickling the event structure, and it is the row the log holds.
-        return _from_row, ((self.position, self.stream_id, self.version, self.type, self.schema_version, self.data,
-                            self.meta_json, self.recorded_at, self.prev_hash, self.hash),)
-
     def __repr__(self) -> str:
         return f"StoredEvent(position={self.position}, stream_id={self.stream_id!r}, v{self.version}, {self.type})"
-
-
-def _from_row(row: tuple[Any, ...]) -> StoredEvent:
-    position, stream_id, version, event_type, schema_version, data, meta_json, recorded_at, prev_hash, digest = row
-    return StoredEvent(position, stream_id, version, event_type, schema_version,
-                       decode_data(event_type, schema_version, data), data, meta_json, recorded_at, prev_hash, digest)

@@ -1,8 +1,9 @@
 """Every rule the system enforces, as a named error carrying what the API needs to answer clearly.
 
 `code` is machine-readable, `message` names the thing and the rule, `field` points at the offending
-input. They know nothing of HTTP: the API maps each to a status and a Problem Details answer in one place
-(dispatch/entrypoints/api/problems.py).
+input. They know nothing of HTTP or of processes: the API maps each to a status and a Problem Details answer in
+one place (dispatch/entrypoints/api/problems.py), and the committer process says how they cross to the API
+(dispatch/app/commit_process.py).
 """
 
 from __future__ import annotations
@@ -17,18 +18,6 @@ class DispatchError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Pickled whole (the API's committer process sends them back): Exception's own pickling would call
-        # the class with the message alone, losing `field` and the subclasses' own attributes.
-        return _restore, (type(self), self.args, self.__dict__)
-
-
-def _restore(cls: type[DispatchError], args: tuple[object, ...], state: dict[str, object]) -> DispatchError:
-    error = cls.__new__(cls)
-    error.args = args
-    error.__dict__.update(state)
-    return error
 
 
 class NotFound(DispatchError):

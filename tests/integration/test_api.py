@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dispatch.adapters.database import make_engine
-from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.app.services import Services
 from dispatch.domain.text import IDEMPOTENCY_KEY_MAX_LENGTH
 from dispatch.entrypoints.api.app import create_app
@@ -429,7 +429,7 @@ def test_healthz_reports_the_database_redis_and_the_committer(api: Api) -> None:
 def log_unreachable(services: Services) -> Iterator[None]:
     """The log on a database server that refuses connections (nothing listens on port 1) for a while."""
     engine = make_engine("postgresql://dispatch@127.0.0.1:1/dispatch", connect_args={"connect_timeout": 1})
-    log, services.store = services.store, EventStore(engine)
+    log, services.store = services.store, open_event_store(engine)
     try:
         yield
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pickle
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,10 +17,12 @@ from typing import Any
 import pytest
 
 from dispatch.adapters.eventlog.store import AppendResult
-from dispatch.app.commit_process import CommitProcess
+from dispatch.app.commit_process import CommitProcess, decode_answers, encode_answers
+from dispatch.app.handle import Answer, handle
 from dispatch.app.services import Services, build_services
 from dispatch.domain.catalogue import IncidentReported, Position, incident_stream
 from dispatch.domain.commands import Actor, ReportIncident, TriageIncident
+from dispatch.domain.envelope import StoredEvent
 from dispatch.domain.errors import (
     CommitterUnavailable,
     ConcurrencyConflict,
@@ -227,18 +228,29 @@ async def test_stop_ends_the_child_and_later_commands_are_refused(services: Serv
 
 def test_errors_and_stored_events_cross_the_process_boundary_whole(services: Services) -> None:
     conflict = ConcurrencyConflict("incident-inc-1", 3, 5)
-    copy = pickle.loads(pickle.dumps(conflict))
-    assert (type(copy), copy.message, copy.field, copy.current_version) == (
-        ConcurrencyConflict, conflict.message, "expected_version", 5)
-    late = pickle.loads(pickle.dumps(InvalidTime("device_time is in the future", field="device_time")))
+    result = handle(report(services, "inc-1"), services)
+    answers: list[Answer] = [conflict, InvalidTime("device_time is in the future", field="device_time"), result]
+
+    copy, late, crossed = decode_answers(encode_answers(answers))
+
+    assert isinstance(copy, ConcurrencyConflict) and (copy.message, copy.field, copy.current_version) == (
+        conflict.message, "expected_version", 5)
+    assert isinstance(late, InvalidTime)
     assert (late.field, late.code, str(late)) == ("device_time", "invalid_time", "device_time is in the future")
+    assert isinstance(crossed, AppendResult) and crossed.last_versions == result.last_versions
+    slots = StoredEvent.__slots__
+    assert [[getattr(event, name) for name in slots] for event in crossed.events] == [
+        [getattr(event, name) for name in slots] for event in result.events]
 
-    from dispatch.app.handle import handle
 
-    stored = handle(report(services, "inc-1"), services).events[0]
-    restored = pickle.loads(pickle.dumps(stored))
-    assert [getattr(restored, name) for name in type(stored).__slots__] == [
-        getattr(stored, name) for name in type(stored).__slots__]
+
+def test_an_error_that_does_not_pickle_crosses_as_what_it_said() -> None:
+    class Unpicklable(Exception):  # a local class: pickle cannot name it
+        pass
+
+    (crossed,) = decode_answers(encode_answers([Unpicklable("the driver said no")]))
+
+    assert isinstance(crossed, RuntimeError) and str(crossed) == "Unpicklable: the driver said no"
 
 
 def _running(pid: int) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore
+from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, ForwardingStore
 from dispatch.app.group_commit import GroupCommit
 from dispatch.app.services import Services
 from dispatch.domain.catalogue import Position
@@ -26,11 +26,11 @@ OPERATOR = Actor(id="op-1", role="operator")
 KHAO_LAK = Position(lat=8.6436, lon=98.2478)
 
 
-class HeldStore(EventStore):
+class HeldStore(ForwardingStore):
     """A real store that records each batch's size and can hold the committing thread at its first batch."""
 
     def __init__(self, inner: EventStore) -> None:
-        super().__init__(inner.engine, clock=inner.clock)
+        super().__init__(inner)
         self.batches: list[int] = []
         self.entered = threading.Event()
         self.release = threading.Event()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, StreamWrite
+from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, ForwardingStore, StreamWrite
 from dispatch.app.handle import handle
 from dispatch.app.services import Services
 from dispatch.domain.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
@@ -83,17 +83,17 @@ def test_a_retried_command_returns_the_first_answer_even_when_it_would_now_be_re
         dispatch(services, command_id="op-click-2")
 
 
-class SneakyStore(EventStore):
+class SneakyStore(ForwardingStore):
     """A real store that lets another writer append just before our first append: a real race, made certain."""
 
     def __init__(self, inner: EventStore, sneak: StreamWrite) -> None:
-        super().__init__(inner.engine, clock=inner.clock)
+        super().__init__(inner)
         self.sneak: StreamWrite | None = sneak
 
     def append_batch(self, appends: Sequence[Append]) -> list[AppendResult | DispatchError]:
         if self.sneak is not None:
             sneak, self.sneak = self.sneak, None
-            super().append_many([sneak])
+            self.inner.append_many([sneak])
         return super().append_batch(appends)
 
 

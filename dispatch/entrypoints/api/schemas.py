@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from dispatch.adapters.eventlog.store import AppendResult
 from dispatch.domain.catalogue import Position
 from dispatch.domain.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
 from dispatch.domain.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
@@ -173,16 +172,6 @@ class AppendedOut(BaseModel):
     position: int | None = Field(description="the log position of the last event appended (None: nothing to do)")
     events: list[EventRefOut]
     replayed: bool
-
-    @classmethod
-    def of(cls, subject_id: str, result: AppendResult) -> AppendedOut:
-        return cls(
-            id=subject_id,
-            position=result.last_position,
-            events=[EventRefOut(position=e.position, stream_id=e.stream_id, version=e.version, type=e.type)
-                    for e in result.events],
-            replayed=result.replayed,
-        )
 
 
 class ReferralOut(AppendedOut):
