@@ -144,6 +144,38 @@ class CheckReferral(IncidentCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StandDownResource(IncidentCommand):
+    """Release a unit from the incident before it has done its work (sent by mistake, or not needed)."""
+
+    resource_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReassignResource(IncidentCommand):
+    """Move a unit from this incident to another, in one append to both incidents and the unit."""
+
+    resource_id: str
+    to_incident_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeReferralCarrier(IncidentCommand):
+    """Name another unit on the incident to carry the open referral's patient; `referral_id` None: the open one."""
+
+    resource_id: str
+    referral_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeReferralDestination(IncidentCommand):
+    """Send the open referral's patient to another facility (known to the caller: places are settings)."""
+
+    facility_id: str
+    referral_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class AddNote(IncidentCommand):
     text: str
     resource_id: str | None = None

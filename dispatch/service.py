@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dispatch.bootstrap import Services
-from dispatch.commands import CloseIncident, Command, IncidentCommand, ResourceCommand
+from dispatch.commands import CloseIncident, Command, IncidentCommand, ReassignResource, ResourceCommand
 from dispatch.decisions import incident as incident_rules
 from dispatch.decisions import resource as resource_rules
 from dispatch.errors import ConcurrencyConflict, DispatchError
@@ -112,9 +112,17 @@ class _Reads:
 def _streams_named(command: Command) -> list[str]:
     """The streams a command names itself (a close also reads the resources it releases, found later)."""
     named = [incident_stream(command.incident_id)] if isinstance(command, IncidentCommand) else []
+    named += [incident_stream(incident_id) for incident_id in _other_incidents(command)]
     if resource_id := getattr(command, "resource_id", None):
         named.append(resource_stream(resource_id))
     return named
+
+
+def _other_incidents(command: Command) -> list[str]:
+    """Incidents besides its own that a command reads and appends to (a reassignment's target). Each is read with
+    its version, and every stream a decision appends to is appended at the version read, so a change to any of
+    them meanwhile is a conflict, never a decision made on a stale state."""
+    return [command.to_incident_id] if isinstance(command, ReassignResource) else []
 
 
 def _append(items: Sequence[_Pending], store: EventStore) -> None:
@@ -189,7 +197,11 @@ def _decide(command: Command, read_stream: Callable[[str], list[StoredEvent]]) -
             rid: resource_rules.fold(_read(read_stream, resource_stream(rid), versions))
             for rid in _resources_touched(command, incident)
         }
-        return _Read(versions, incident_rules.decide(command, incident, resources))
+        others = {
+            other: incident_rules.fold(_read(read_stream, incident_stream(other), versions))
+            for other in _other_incidents(command)
+        }
+        return _Read(versions, incident_rules.decide(command, incident, resources, others))
     if isinstance(command, ResourceCommand):
         resource = resource_rules.fold(_read(read_stream, resource_stream(command.resource_id), versions))
         _check_expected(command, resource_stream(command.resource_id), versions)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch.decisions.incident import ReferralStatus
+from dispatch.decisions.incident import EndedBy, ReferralStatus
 from dispatch.events.vocabulary import (
     Category,
     Language,
@@ -50,6 +50,8 @@ class BoardAssignmentOut(Out):
     milestone_at: datetime | None
     dispatched_at: datetime
     released: bool
+    ended_by: EndedBy | None = Field(default=None, description="an operator's correction that released it, if one did")
+    from_incident_id: str | None = Field(default=None, description="the incident it was moved from, if it was")
 
 
 class BoardReferralOut(Out):
@@ -201,6 +203,7 @@ class AssignmentOut(Out):
     milestones: dict[str, datetime] = Field(description="milestone -> when it happened")
     latest_milestone: Milestone
     released: bool
+    ended_by: EndedBy | None = Field(description="an operator's correction that released it, if one did")
 
 
 class IncidentReferralOut(Out):
@@ -279,6 +282,9 @@ class ResponseRowOut(NemsisTimesOut):
     response_id: str
     incident_id: str
     resource_id: str
+    response_no: int = Field(description="1 for the unit's first response to the incident, 2 once sent again, …")
+    ended_by: Literal["back_in_service", "cancelled", "stood_down", "reassigned"] | None = Field(
+        description="how the response ended (stood down and reassigned are recorded as cancelled too)")
     position: int
     kind: ResourceKind
     zone: Zone

@@ -16,22 +16,31 @@ from dispatch.api.deps import COMMAND_OPENAPI, LifeguardCommand, OperatorCommand
 from dispatch.api.openapi import answers, problems
 from dispatch.api.schemas import (
     AppendedOut,
+    CarrierIn,
     CloseIn,
+    DestinationIn,
     DispatchIn,
     MilestoneIn,
     NoteIn,
+    ReassignIn,
     ReferralIn,
     ReferralOut,
     ReportIn,
+    StandDownIn,
     TriageIn,
 )
+from dispatch.bootstrap import Services
 from dispatch.commands import (
     AddNote,
+    ChangeReferralCarrier,
+    ChangeReferralDestination,
     CloseIncident,
     DispatchResource,
+    ReassignResource,
     RecordMilestone,
     ReportIncident,
     RequestReferral,
+    StandDownResource,
     TriageIncident,
 )
 from dispatch.decisions import access
@@ -120,10 +129,7 @@ async def record_milestone(incident_id: str, body: MilestoneIn, context: Lifegua
 async def request_referral(incident_id: str, body: ReferralIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
-        facility = services.places.find(body.facility_id)
-        if facility is None or not facility.is_facility:
-            raise FacilityNotFound(f"{body.facility_id} is not a known hospital or health unit",
-                                   field="facility_id")
+        known_facility(services, body.facility_id)
     # 404 for an unknown incident; a read of the log, so on the thread pool, not the event loop.
     zone = (await run_in_threadpool(views.incident_state, services, incident_id)).report.zone
     setting = services.settings.zone_policies.get(zone)
@@ -157,3 +163,50 @@ async def close_incident(incident_id: str, body: CloseIn, context: OperatorComma
                             deceased=body.deceased, summary=body.summary)
     return answer(incident_id, await run(command, context))
 
+
+
+# --- an operator's corrections (decisions/incident.py says what each may change, and why) ------------------
+
+
+@commands.post("/{incident_id}/stand-down", response_model=AppendedOut,
+               summary="Stand down a unit sent by mistake or not needed: its response ends, it is available again",
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
+async def stand_down_resource(incident_id: str, body: StandDownIn, context: OperatorCommand) -> Response:
+    command = StandDownResource(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
+                                reason=body.reason, expected_version=body.expected_version)
+    return answer(incident_id, await run(command, context))
+
+
+@commands.post("/{incident_id}/reassign", response_model=AppendedOut,
+               summary="Move a unit from this incident to another open one, in one append to both and the unit",
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
+async def reassign_resource(incident_id: str, body: ReassignIn, context: OperatorCommand) -> Response:
+    command = ReassignResource(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
+                               to_incident_id=body.to_incident_id, expected_version=body.expected_version)
+    return answer(incident_id, await run(command, context))
+
+
+@commands.post("/{incident_id}/referral/carrier", response_model=AppendedOut,
+               summary="Name another unit on the incident to carry the open referral; its clock keeps running",
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
+async def change_referral_carrier(incident_id: str, body: CarrierIn, context: OperatorCommand) -> Response:
+    command = ChangeReferralCarrier(**stamp(context), incident_id=incident_id, resource_id=body.resource_id,
+                                    referral_id=body.referral_id, expected_version=body.expected_version)
+    return answer(incident_id, await run(command, context))
+
+
+@commands.post("/{incident_id}/referral/destination", response_model=AppendedOut,
+               summary="Send the open referral's patient to another facility; its clock keeps running",
+               responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
+async def change_referral_destination(incident_id: str, body: DestinationIn, context: OperatorCommand) -> Response:
+    known_facility(context.services, body.facility_id)
+    command = ChangeReferralDestination(**stamp(context), incident_id=incident_id, facility_id=body.facility_id,
+                                        referral_id=body.referral_id, expected_version=body.expected_version)
+    return answer(incident_id, await run(command, context))
+
+
+def known_facility(services: Services, facility_id: str) -> None:
+    """Refuse a destination that is not a known hospital or health unit (places are data, not rules)."""
+    facility = services.places.find(facility_id)
+    if facility is None or not facility.is_facility:
+        raise FacilityNotFound(f"{facility_id} is not a known hospital or health unit", field="facility_id")
