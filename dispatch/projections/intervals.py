@@ -80,7 +80,7 @@ class Intervals:
             return []
         keys: list[RowKey] = [(FACTS, event.incident_id)]
         # A unit's responses are found among the incident's (a handful): which is its latest is in the rows.
-        if isinstance(event, IncidentTriaged | _RESPONSE_EVENTS):
+        if isinstance(event, (IncidentTriaged, *_RESPONSE_EVENTS)):
             keys.append(RowGroup(RESPONSES, "incident_id", event.incident_id))
         return keys
 

@@ -49,14 +49,17 @@ def upgrade() -> None:
 
 def _a_unit_was_sent_twice() -> bool:
     """Whether the log dispatched some unit to the same incident more than once."""
-    db = op.get_bind()
-    query = sa.select(_EVENTS.c.stream_id, _EVENTS.c.data).where(_EVENTS.c.type == "ResourceDispatched")
+    # The option on the statement, not the connection: alembic goes on using that connection, and PostgreSQL takes
+    # no UPDATE through the server-side cursor yield_per opens.
+    query = (sa.select(_EVENTS.c.stream_id, _EVENTS.c.data).where(_EVENTS.c.type == "ResourceDispatched")
+             .execution_options(yield_per=_READ_ROWS))
     seen: set[tuple[str, str]] = set()
-    for stream_id, data in db.execution_options(yield_per=_READ_ROWS).execute(query):
-        sent = (stream_id, json.loads(data)["resource_id"])
-        if sent in seen:
-            return True
-        seen.add(sent)
+    with op.get_bind().execute(query) as found:  # closed even when left early
+        for stream_id, data in found:
+            sent = (stream_id, json.loads(data)["resource_id"])
+            if sent in seen:
+                return True
+            seen.add(sent)
     return False
 
 
