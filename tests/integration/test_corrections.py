@@ -278,6 +278,26 @@ def test_a_unit_released_and_sent_again_keeps_both_responses_in_the_intervals_an
         {k: v for k, v in r.items() if k != "position"} for r in responses]
 
 
+def test_a_referral_carried_by_a_unit_sent_twice_is_reported_once_with_the_response_that_carries_it(
+    story: Services, clock: FrozenClock
+) -> None:
+    # the team's first response ends back in service; sent again, it is named to carry the referral
+    run(story, RecordMilestone(actor=operator(), at=now(story), incident_id=CLINIC, resource_id=TEAM,
+                               milestone="back_in_service"))
+    clock.advance(minutes(5))
+    dispatch(story, TEAM)
+    run(story, ChangeReferralCarrier(actor=operator(), at=now(story), incident_id=CLINIC, resource_id=TEAM))
+    clock.advance(minutes(6))
+    run(story, RecordMilestone(actor=operator(), at=now(story), incident_id=CLINIC, resource_id=TEAM,
+                               milestone="on_scene"))
+    project(story)
+
+    report = response_time_report(story.store.engine, ReportFilter(), limit=0)
+
+    [line] = report["referrals"]["open_referrals"]
+    assert (line["resource_id"], line["response_seconds"]) == (TEAM, 6 * 60)
+
+
 # --- the referral: carrier and destination, the prediction and the worker's checks ------------------
 
 

@@ -33,6 +33,11 @@ from dispatch.events.catalogue import (
     ResourceStoodDown,
 )
 from dispatch.policies import follow_up
+from dispatch.projections.board import TABLE as BOARD
+from dispatch.projections.board import Board
+from dispatch.projections.intervals import RESPONSES, Intervals, response_key
+from dispatch.projections.referrals import TABLE as REFERRALS
+from dispatch.projections.referrals import Referrals
 from tests.builders import (
     AED,
     BOAT,
@@ -68,7 +73,7 @@ from tests.builders import (
     resource_stood_down,
     stand_down_resource,
 )
-from tests.unit.test_projections import stored
+from tests.unit.test_projections import replay, stored
 
 BOAT_ON_INCIDENT = assigned_resource()
 OTHER = incident_from(incident_reported(incident_id=OTHER_INCIDENT))
@@ -360,3 +365,76 @@ def test_every_correction_asks_for_a_new_prediction_of_the_incidents_it_touches(
 
 def test_an_ordinary_dispatch_asks_for_no_prediction() -> None:
     assert follow_up(stored(resource_dispatched())) == []
+
+
+# --- the read models -------------------------------------------------------------------------------
+
+
+def test_a_unit_sent_again_opens_a_second_response_row_and_leaves_the_first_as_it_ended() -> None:
+    rows = replay(Intervals(), incident_reported(), resource_dispatched(),
+                  milestone_recorded(milestone="on_scene", at=T0 + minutes(5)), resource_stood_down(),
+                  resource_dispatched(at=T0 + minutes(12)),
+                  milestone_recorded(milestone="on_scene", at=T0 + minutes(20)))
+
+    first = rows.get(RESPONSES, response_key(INCIDENT, BOAT))
+    second = rows.get(RESPONSES, response_key(INCIDENT, BOAT, 2))
+    assert first is not None and second is not None
+    assert (first["response_no"], first["response_seconds"], first["cancelled_at"], first["ended_by"]) == (
+        1, 3 * 60, T0 + minutes(6), "stood_down")
+    assert (second["response_no"], second["response_seconds"], second["ended_by"]) == (2, 8 * 60, None)
+
+
+def test_a_reassigned_unit_ends_its_response_here_and_starts_one_there() -> None:
+    rows = replay(Intervals(), incident_reported(), incident_reported(incident_id=OTHER_INCIDENT),
+                  resource_dispatched(), resource_reassigned(),
+                  ResourceDispatched(at=T0 + minutes(6), incident_id=OTHER_INCIDENT, resource_id=BOAT, kind="boat",
+                                     from_incident_id=INCIDENT))
+
+    here = rows.get(RESPONSES, response_key(INCIDENT, BOAT))
+    there = rows.get(RESPONSES, response_key(OTHER_INCIDENT, BOAT))
+    assert here is not None and (here["ended_by"], here["cancelled_at"]) == ("reassigned", T0 + minutes(6))
+    assert there is not None and (there["response_no"], there["resource_notified_at"]) == (1, T0 + minutes(6))
+
+
+def test_the_board_shows_a_stood_down_unit_released_and_a_moved_one_with_where_it_came_from() -> None:
+    moved = ResourceDispatched(at=T0 + minutes(6), incident_id=OTHER_INCIDENT, resource_id=BOAT, kind="boat",
+                               from_incident_id=INCIDENT)
+    rows = replay(Board(), incident_reported(), incident_reported(incident_id=OTHER_INCIDENT), resource_dispatched(),
+                  resource_dispatched(resource_id=TEAM, kind="team"), resource_stood_down(resource_id=TEAM),
+                  resource_reassigned(), moved)
+
+    here, there = rows.get(BOARD, INCIDENT), rows.get(BOARD, OTHER_INCIDENT)
+    assert here is not None and there is not None
+    assert [(a["resource_id"], a["released"], a.get("ended_by")) for a in here["assignments"]] == [
+        (BOAT, True, "reassigned"), (TEAM, True, "stood_down")]
+    assert [(a["resource_id"], a["released"], a.get("from_incident_id")) for a in there["assignments"]] == [
+        (BOAT, False, INCIDENT)]
+
+
+def test_another_carrier_drops_the_old_prediction_and_lifts_the_risk_it_alone_raised_on_board_and_tracker() -> None:
+    history = (incident_reported(), resource_dispatched(), referral_requested(resource_id=BOAT),
+               referral_at_risk(at=T0 + minutes(5), reason="predicted_late", predicted_arrival_at=T0 + minutes(95),
+                                predicted_late_seconds=900, advice="send a faster boat"),
+               referral_carrier_changed(resource_id=OTHER_BOAT, previous_resource_id=BOAT, risk_lifted=True))
+
+    board = replay(Board(), *history).get(BOARD, INCIDENT)
+    tracked = replay(Referrals(), *history).get(REFERRALS, f"{INCIDENT}-r1")
+
+    assert board is not None and tracked is not None
+    referral = board["referral"]
+    assert (referral["status"], referral["resource_id"], referral["predicted_arrival_at"], referral["advice"]) == (
+        "on_track", OTHER_BOAT, None, "")
+    assert (tracked["status"], tracked["resource_id"], tracked["at_risk_at"], tracked["risk_reason"]) == (
+        "on_track", OTHER_BOAT, None, None)
+    assert tracked["deadline_at"] == T0 + minutes(80)
+
+
+def test_another_destination_past_the_warning_point_keeps_the_referral_at_risk_on_the_tracker() -> None:
+    history = (incident_reported(), referral_requested(), referral_at_risk(),
+               referral_destination_changed(at=T0 + minutes(65)))
+
+    tracked = replay(Referrals(), *history).get(REFERRALS, f"{INCIDENT}-r1")
+
+    assert tracked is not None
+    assert (tracked["status"], tracked["facility_id"], tracked["risk_reason"]) == (
+        "at_risk", OTHER_FACILITY, "warning_point")

@@ -495,7 +495,7 @@ function timelineSection(row) {
   box.addEventListener("toggle", () => {
     if (box.open && !timelines.has(row.incident_id)) loadTimeline(row.incident_id);
   });
-  return h("section", {}, box);
+  return h("section", { dataset: { section: "timeline" } }, box);
 }
 
 /** What a correction in the timeline changed: which unit, from what to what. */
