@@ -238,8 +238,9 @@ def _lifted(risk_lifted: bool) -> dict[str, object]:
 
 
 def _end_assignment(incident: Incident, resource_id: str, ended_by: EndedBy) -> Incident:
-    ended = replace(incident.assignments[resource_id], ended_by=ended_by)
-    return replace(incident, assignments={**incident.assignments, resource_id: ended})
+    if (assignment := incident.assignments.get(resource_id)) is None:
+        return incident  # decide appends none such; a log from elsewhere may, and must still fold
+    return replace(incident, assignments={**incident.assignments, resource_id: replace(assignment, ended_by=ended_by)})
 
 
 def fold(events: Iterable[Event]) -> Incident | None:

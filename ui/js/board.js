@@ -57,12 +57,14 @@ map.showFacilities(places);
 const live = new LiveBoard({
   onChange: (next, changed) => {
     views = next;
+    let selectedChanged = false;
     for (const key of changed) {
       const [view, id] = key.split(":");
       if (view === "board_incidents" && snapshotSeen && next.board_incidents.has(id) && !known.has(id)) fresh.add(id);
       if (view === "resources_view" && selectedId) scheduleRecommendations();
-      if (view === "board_incidents" && id === selectedId && timelines.has(id)) loadTimeline(id); // open: keep it current
+      if (view === "board_incidents" && id === selectedId) selectedChanged = true;
     }
+    if (selectedChanged && timelines.has(selectedId)) loadTimeline(selectedId); // an open timeline follows live
     // A new red or yellow incident while watching: one short tone, the card flashes once.
     if ([...fresh].some((id) => (next.board_incidents.get(id)?.triage_rank ?? 9) <= 1)) beep({ count: 1, ms: 120, hz: 1200 });
     known = new Set(next.board_incidents.keys());
