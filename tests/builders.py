@@ -27,26 +27,34 @@ from dispatch.domain.catalogue import (
     Position,
     ReferralAtRisk,
     ReferralBreached,
+    ReferralCarrierChanged,
+    ReferralDestinationChanged,
     ReferralPolicy,
     ReferralRequested,
     ResourceDispatched,
     ResourcePositionReported,
+    ResourceReassigned,
     ResourceRegistered,
     ResourceStatusChanged,
+    ResourceStoodDown,
 )
 from dispatch.domain.commands import (
     SYSTEM,
     Actor,
     AddNote,
+    ChangeReferralCarrier,
+    ChangeReferralDestination,
     ChangeResourceStatus,
     CheckReferral,
     CloseIncident,
     DispatchResource,
+    ReassignResource,
     RecordMilestone,
     RegisterResource,
     ReportIncident,
     ReportResourcePosition,
     RequestReferral,
+    StandDownResource,
     TriageIncident,
 )
 from dispatch.domain.decisions import incident as incident_rules
@@ -195,6 +203,34 @@ def patient_handed_over(**overrides: Any) -> PatientHandedOver:
         "facility_id": FACILITY, "resource_id": BOAT,
     }
     return PatientHandedOver(**(fields | overrides))
+
+
+def resource_stood_down(**overrides: Any) -> ResourceStoodDown:
+    """The operator stands BOAT down at T0 + 6 min: it was sent by mistake."""
+    fields: dict[str, Any] = {"at": T0 + minutes(6), "incident_id": INCIDENT, "resource_id": BOAT,
+                              "reason": "sent by mistake"}
+    return ResourceStoodDown(**(fields | overrides))
+
+
+def resource_reassigned(**overrides: Any) -> ResourceReassigned:
+    """The operator moves BOAT from INCIDENT to OTHER_INCIDENT at T0 + 6 min."""
+    fields: dict[str, Any] = {"at": T0 + minutes(6), "incident_id": INCIDENT, "resource_id": BOAT,
+                              "to_incident_id": OTHER_INCIDENT}
+    return ResourceReassigned(**(fields | overrides))
+
+
+def referral_carrier_changed(**overrides: Any) -> ReferralCarrierChanged:
+    """The operator names OTHER_BOAT to carry the default referral at T0 + 10 min (it had none named)."""
+    fields: dict[str, Any] = {"at": T0 + minutes(10), "incident_id": INCIDENT, "referral_id": f"{INCIDENT}-r1",
+                              "resource_id": OTHER_BOAT, "previous_resource_id": None}
+    return ReferralCarrierChanged(**(fields | overrides))
+
+
+def referral_destination_changed(**overrides: Any) -> ReferralDestinationChanged:
+    """The operator sends the default referral's patient to OTHER_FACILITY at T0 + 10 min."""
+    fields: dict[str, Any] = {"at": T0 + minutes(10), "incident_id": INCIDENT, "referral_id": f"{INCIDENT}-r1",
+                              "facility_id": OTHER_FACILITY, "previous_facility_id": FACILITY}
+    return ReferralDestinationChanged(**(fields | overrides))
 
 
 def note_added(**overrides: Any) -> NoteAdded:
@@ -381,3 +417,29 @@ def report_resource_position(**overrides: Any) -> ReportResourcePosition:
     """BOAT reports its position off the Koh Yao Yai health unit at NOW."""
     fields: dict[str, Any] = {"actor": operator(), "at": NOW, "resource_id": BOAT, "position": HEALTH_UNIT}
     return ReportResourcePosition(**(fields | overrides))
+
+
+def stand_down_resource(**overrides: Any) -> StandDownResource:
+    """The operator stands BOAT down at NOW: it was sent by mistake."""
+    fields: dict[str, Any] = {"actor": operator(), "at": NOW, "incident_id": INCIDENT, "resource_id": BOAT,
+                              "reason": "sent by mistake"}
+    return StandDownResource(**(fields | overrides))
+
+
+def reassign_resource(**overrides: Any) -> ReassignResource:
+    """The operator moves BOAT from INCIDENT to OTHER_INCIDENT at NOW."""
+    fields: dict[str, Any] = {"actor": operator(), "at": NOW, "incident_id": INCIDENT, "resource_id": BOAT,
+                              "to_incident_id": OTHER_INCIDENT}
+    return ReassignResource(**(fields | overrides))
+
+
+def change_referral_carrier(**overrides: Any) -> ChangeReferralCarrier:
+    """The operator names OTHER_BOAT to carry the open referral at NOW."""
+    fields: dict[str, Any] = {"actor": operator(), "at": NOW, "incident_id": INCIDENT, "resource_id": OTHER_BOAT}
+    return ChangeReferralCarrier(**(fields | overrides))
+
+
+def change_referral_destination(**overrides: Any) -> ChangeReferralDestination:
+    """The operator sends the open referral's patient to OTHER_FACILITY at NOW."""
+    fields: dict[str, Any] = {"actor": operator(), "at": NOW, "incident_id": INCIDENT, "facility_id": OTHER_FACILITY}
+    return ChangeReferralDestination(**(fields | overrides))

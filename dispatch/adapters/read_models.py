@@ -138,10 +138,13 @@ class IntervalRow(SQLModel, table=True):
                             "response_seconds", "scene_seconds", "transport_seconds", "hospital_wall_seconds",
                             "total_seconds"),)
 
-    # "{incident_id}/{resource_id}": one key column keeps the projector's batch loading simple.
+    # "{incident_id}/{resource_id}", then "/2", "/3" for a unit sent again (intervals.response_key): one key column
+    # keeps the projector's batch loading simple.
     response_id: str = Field(sa_column=Column(String(170), primary_key=True))
     incident_id: str = Field(sa_column=Column(String(80), nullable=False, index=True))
     resource_id: str = Field(sa_column=Column(String(80), nullable=False))
+    # 1 for the unit's first response to the incident, 2 once it was released and sent again (migration 0008).
+    response_no: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     position: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     kind: str = Field(sa_column=Column(String(10), nullable=False))
     # The incident's, copied: zone and source never change; triage follows the incident's report triage.
@@ -158,6 +161,9 @@ class IntervalRow(SQLModel, table=True):
     handed_over_at: datetime | None = _time()
     back_in_service_at: datetime | None = _time()
     cancelled_at: datetime | None = _time()
+    # How the response ended: back_in_service or cancelled (its milestones), stood_down or reassigned (an operator's
+    # correction, also recorded as cancelled_at); None while it goes on, or when the incident's close released it.
+    ended_by: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     late_entries: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     response_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     scene_seconds: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))

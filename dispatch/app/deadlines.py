@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import msgspec
+
 from dispatch.app.handle import handle
 from dispatch.app.referral_index import FleetView
 from dispatch.app.services import Services, build_services
@@ -107,12 +109,18 @@ def _predict(
         return None
     if carried_by is not None and not _carries(incident, referral, carried_by):
         return None
-    requested = next(
+    requested = _as_it_stands(next(
         e for e in events if isinstance(e, ReferralRequested) and e.referral_id == referral.referral_id
-    )
+    ), referral)
     fleet = _fleet.resources(services.store)
     prediction = predict_arrival(requested, incident, fleet, now, services.places, services.settings)
     return _Found(referral, prediction, fleet) if prediction is not None else None
+
+
+def _as_it_stands(requested: ReferralRequested, referral: Referral) -> ReferralRequested:
+    """The request with the carrier and destination the referral has now (an operator may have changed either):
+    the prediction is of the route the patient takes, from where and since when the request said."""
+    return msgspec.structs.replace(requested, facility_id=referral.facility_id, resource_id=referral.resource_id)
 
 
 def _carries(incident: Incident, referral: Referral, resource_id: str) -> bool:

@@ -10,8 +10,14 @@ from dataclasses import dataclass, field, replace
 
 from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, StreamWrite
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import Event, ReferralPolicy, resource_stream
-from dispatch.domain.commands import CloseIncident, Command, IncidentCommand, RequestReferral, ResourceCommand
+from dispatch.domain.catalogue import Event, ReferralPolicy, incident_stream, resource_stream
+from dispatch.domain.commands import (
+    CloseIncident,
+    Command,
+    IncidentCommand,
+    RequestReferral,
+    ResourceCommand,
+)
 from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.envelope import EventMeta, StoredEvent
@@ -191,7 +197,11 @@ def _decide(command: Command, read_stream: Callable[[str], list[StoredEvent]], p
             rid: resource_rules.fold(_read(read_stream, resource_stream(rid), versions))
             for rid in _resources_touched(command, incident)
         }
-        return _Read(versions, incident_rules.decide(command, incident, resources))
+        others = {
+            other: incident_rules.fold(_read(read_stream, incident_stream(other), versions))
+            for other in command.other_incidents()
+        }
+        return _Read(versions, incident_rules.decide(command, incident, resources, others))
     if isinstance(command, ResourceCommand):
         resource = resource_rules.fold(_read(read_stream, subject, versions))
         _check_expected(command, subject, versions)

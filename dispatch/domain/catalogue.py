@@ -112,10 +112,12 @@ class IncidentTriaged(IncidentEvent, frozen=True, kw_only=True):
 
 @registered
 class ResourceDispatched(IncidentEvent, frozen=True, kw_only=True):
-    """A resource was notified to go to the incident (≈ NEMSIS eTimes.03)."""
+    """A resource was notified to go to the incident (≈ NEMSIS eTimes.03); `from_incident_id` when an operator
+    moved it here from another incident (ResourceReassigned there)."""
 
     resource_id: str
     kind: ResourceKind
+    from_incident_id: str | None = None
 
 
 @registered
@@ -180,6 +182,47 @@ class PatientHandedOver(IncidentEvent, frozen=True, kw_only=True):
     referral_id: str | None
     facility_id: str
     resource_id: str | None = None
+
+
+@registered
+class ResourceStoodDown(IncidentEvent, frozen=True, kw_only=True):
+    """An operator released a unit from the incident (sent by mistake, or not needed): its response ends here,
+    as a cancelled one (≈ eTimes.14), and the unit is available again."""
+
+    resource_id: str
+    reason: str = ""
+
+
+@registered
+class ResourceReassigned(IncidentEvent, frozen=True, kw_only=True):
+    """An operator moved a unit from this incident to `to_incident_id`, where ResourceDispatched follows in the same
+    append: its response here ends (≈ eTimes.14) and a new one starts there."""
+
+    resource_id: str
+    to_incident_id: str
+
+
+@registered
+class ReferralCarrierChanged(IncidentEvent, frozen=True, kw_only=True):
+    """An operator named another unit to carry the referral's patient. The guarantee's clock keeps running from the
+    request; `risk_lifted` when the referral was at risk only by the old carrier's predicted arrival, which no longer
+    holds (the new carrier's prediction follows)."""
+
+    referral_id: str
+    resource_id: str
+    previous_resource_id: str | None
+    risk_lifted: bool = False
+
+
+@registered
+class ReferralDestinationChanged(IncidentEvent, frozen=True, kw_only=True):
+    """An operator sent the referral's patient to another facility. The guarantee's clock keeps running from the
+    request; `risk_lifted` as for ReferralCarrierChanged."""
+
+    referral_id: str
+    facility_id: str
+    previous_facility_id: str
+    risk_lifted: bool = False
 
 
 @registered

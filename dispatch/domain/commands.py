@@ -100,8 +100,23 @@ class IncidentCommand(Command):
         """The resources whose state the decision reads besides the incident's (none unless a command says)."""
         return ()
 
+    def other_incidents(self) -> tuple[str, ...]:
+        """Incidents besides its own that the decision reads and appends to (a reassignment's target)."""
+        return ()
+
     def streams(self) -> tuple[str, ...]:
-        return (incident_stream(self.incident_id), *(resource_stream(rid) for rid in self.resources()))
+        return (incident_stream(self.incident_id), *(incident_stream(iid) for iid in self.other_incidents()),
+                *(resource_stream(rid) for rid in self.resources()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitCommand(IncidentCommand):
+    """A command about one unit's part in an incident: the decision reads the unit's state too."""
+
+    resource_id: str
+
+    def resources(self) -> tuple[str, ...]:
+        return (self.resource_id,)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,22 +154,15 @@ class TriageIncident(IncidentCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class DispatchResource(IncidentCommand):
-    resource_id: str
-
-    def resources(self) -> tuple[str, ...]:
-        return (self.resource_id,)
+class DispatchResource(UnitCommand):
+    """Send a unit (a boat, an AED, a team) to the incident."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordMilestone(IncidentCommand):
-    resource_id: str
+class RecordMilestone(UnitCommand):
     milestone: Milestone
     # Set when the crew says it happened earlier (logged after regaining signal); None means "now".
     happened_at: datetime | None = None
-
-    def resources(self) -> tuple[str, ...]:
-        return (self.resource_id,)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +187,38 @@ class CheckReferral(IncidentCommand):
     check: Literal["warning", "breach", "predicted"]
     predicted_arrival_at: datetime | None = None
     advice: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StandDownResource(UnitCommand):
+    """Release a unit from the incident before it has done its work (sent by mistake, or not needed)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReassignResource(UnitCommand):
+    """Move a unit from this incident to another, in one append to both incidents and the unit."""
+
+    to_incident_id: str
+
+    def other_incidents(self) -> tuple[str, ...]:
+        return (self.to_incident_id,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeReferralCarrier(UnitCommand):
+    """Name another unit on the incident to carry the open referral's patient; `referral_id` None: the open one."""
+
+    referral_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeReferralDestination(IncidentCommand):
+    """Send the open referral's patient to another facility (known to the caller: places are settings)."""
+
+    facility_id: str
+    referral_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,6 +64,20 @@ class ResourceNotAssigned(RuleViolation):
     code = "resource_not_assigned"
 
 
+class ResourceCarriesReferral(RuleViolation):
+    """The unit is the named carrier of the incident's open referral: name another carrier before releasing it, so
+    the patient is never left without transport by a click."""
+
+    code = "resource_carries_referral"
+
+
+class ResponseCompleted(RuleViolation):
+    """The unit has delivered its patient: its response ends with its own milestones (back in service), not with
+    a stand-down or a reassignment, which would record it as cancelled."""
+
+    code = "response_completed"
+
+
 class InvalidStatusChange(RuleViolation):
     code = "invalid_status_change"
 
@@ -90,8 +104,25 @@ class ReferralAlreadyOpen(RuleViolation):
     code = "referral_already_open"
 
 
+class NoOpenReferral(RuleViolation):
+    code = "no_open_referral"
+
+
 class InvalidInput(DispatchError):
     code = "invalid_input"
+
+
+class ResourceNotOnIncident(InvalidInput):
+    """The unit a correction names was never sent to this incident (or is not registered): the input is wrong, not
+    the moment."""
+
+    code = "resource_not_on_incident"
+
+
+class ReferralUnchanged(InvalidInput):
+    """A change of carrier or destination that names the one the referral already has."""
+
+    code = "referral_unchanged"
 
 
 class InvalidText(InvalidInput):

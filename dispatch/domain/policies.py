@@ -3,9 +3,11 @@
 A referral under a guarantee gets three kinds of check (DESIGN.md §1, §4):
 - `warning` at its warning point and `breach` at its deadline, scheduled when it is requested;
 - `predicted`, run at once whenever something changes the arrival estimate: the request itself, a
-  milestone on its incident, a position report from a boat. follow_up sees only the new events, not
-  which referral a boat carries, so it asks for a prediction on every such event and the job finds out
-  (a lookup that ends in "no open referral" costs one read).
+  milestone on its incident, a position report from a boat, an operator's correction (another carrier
+  or destination; a unit stood down or moved, which may change the boat a referral without a named
+  carrier takes). follow_up sees only the new events, not which referral a boat carries, so it asks for a
+  prediction on every such event and the job finds out (a lookup that ends in "no open referral" costs
+  one read).
 
 Job ids are deterministic, so scheduling a check twice (after_append and then the reconcile sweep) is
 harmless: the scheduler keeps one job per id. Running one twice is harmless too: `decide` appends a
@@ -23,8 +25,13 @@ from dispatch.domain.catalogue import (
     IncidentClosed,
     MilestoneRecorded,
     PatientArrivedAtFacility,
+    ReferralCarrierChanged,
+    ReferralDestinationChanged,
     ReferralRequested,
+    ResourceDispatched,
     ResourcePositionReported,
+    ResourceReassigned,
+    ResourceStoodDown,
 )
 from dispatch.domain.decisions.incident import Incident, Referral
 from dispatch.domain.envelope import StoredEvent
@@ -70,6 +77,12 @@ def follow_up(events: Sequence[StoredEvent]) -> list[Check]:
                 checks += [*deadline_checks(requested), prediction(stored.position, incident_id=incident_id)]
             case MilestoneRecorded(incident_id=incident_id) if incident_id not in ended:
                 checks.append(prediction(stored.position, incident_id=incident_id))
+            case ReferralCarrierChanged(incident_id=incident_id) | ReferralDestinationChanged(
+                incident_id=incident_id
+            ) | ResourceStoodDown(incident_id=incident_id) | ResourceReassigned(incident_id=incident_id):
+                checks.append(prediction(stored.position, incident_id=incident_id))
+            case ResourceDispatched(incident_id=incident_id, from_incident_id=str()):
+                checks.append(prediction(stored.position, incident_id=incident_id))  # moved here: a boat arrives
             case ResourcePositionReported(resource_id=resource_id):
                 checks.append(prediction(stored.position, resource_id=resource_id))
     return checks

@@ -20,8 +20,12 @@ from dispatch.domain.catalogue import (
     PatientHandedOver,
     ReferralAtRisk,
     ReferralBreached,
+    ReferralCarrierChanged,
+    ReferralDestinationChanged,
     ReferralRequested,
     ResourceDispatched,
+    ResourceReassigned,
+    ResourceStoodDown,
 )
 from dispatch.domain.decisions.incident import referral_status
 from dispatch.domain.envelope import StoredEvent
@@ -85,12 +89,20 @@ def _change(row: Row, event: IncidentEvent) -> Row | None:
             others = [a for a in row["assignments"] if a["resource_id"] != event.resource_id]
             assignment = {"resource_id": event.resource_id, "kind": event.kind, "milestone": "resource_notified",
                           "milestone_at": iso(event.at), "dispatched_at": iso(event.at), "released": False}
+            if event.from_incident_id is not None:  # the keys a correction adds are there only when it did
+                assignment["from_incident_id"] = event.from_incident_id
             return {**row, "assignments": [*others, assignment]}
         case MilestoneRecorded():
             return {**row, "assignments": [_advance(a, event) for a in row["assignments"]]}
+        case ResourceStoodDown() | ResourceReassigned():
+            ended_by = "stood_down" if isinstance(event, ResourceStoodDown) else "reassigned"
+            ended = [{**a, "released": True, "ended_by": ended_by} if a["resource_id"] == event.resource_id else a
+                     for a in row["assignments"]]
+            return {**row, "assignments": ended}
         case ReferralRequested():
             return {**row, "referral": _referral(event)}
-        case ReferralAtRisk() | ReferralBreached() | PatientArrivedAtFacility() | PatientHandedOver():
+        case (ReferralAtRisk() | ReferralBreached() | PatientArrivedAtFacility() | PatientHandedOver()
+              | ReferralCarrierChanged() | ReferralDestinationChanged()):
             return _referral_change(row, event)
         case NoteAdded():
             return {**row, "notes": row["notes"] + 1}
@@ -121,6 +133,13 @@ def _referral(event: ReferralRequested) -> dict[str, Any]:
     }
 
 
+def rerouted(risk_lifted: bool) -> dict[str, Any]:
+    """What another carrier or destination changes on a referral's board copy: the prediction and its advice were
+    of the old route (the worker predicts the new one), and a risk that only they raised is lifted."""
+    lifted = {"at_risk": False} if risk_lifted else {}
+    return {"predicted_arrival_at": None, "predicted_late_seconds": None, "advice": "", **lifted}
+
+
 def _referral_change(row: Row, event: IncidentEvent) -> Row | None:
     referral = row["referral"]
     if referral is None or referral["referral_id"] != getattr(event, "referral_id", None):
@@ -136,6 +155,10 @@ def _referral_change(row: Row, event: IncidentEvent) -> Row | None:
             referral = {**referral, "arrived_at": iso(event.at)}
         case PatientHandedOver():
             referral = {**referral, "handed_over_at": iso(event.at)}
+        case ReferralCarrierChanged():
+            referral = {**referral, **rerouted(event.risk_lifted), "resource_id": event.resource_id}
+        case ReferralDestinationChanged():
+            referral = {**referral, **rerouted(event.risk_lifted), "facility_id": event.facility_id}
     arrived = referral["arrived_at"]
     deadline = referral["deadline_at"]
     referral["status"] = referral_status(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from sqlalchemy import Table
 
@@ -12,6 +13,8 @@ from dispatch.domain.catalogue import (
     PatientHandedOver,
     ReferralAtRisk,
     ReferralBreached,
+    ReferralCarrierChanged,
+    ReferralDestinationChanged,
     ReferralRequested,
 )
 from dispatch.domain.decisions.incident import referral_status
@@ -21,7 +24,10 @@ from dispatch.projections.intervals import seconds_between
 from dispatch.projections.rows import Row, RowSet
 
 TABLE = "referrals_view"
-_REFERRAL_EVENTS = (ReferralRequested, ReferralAtRisk, ReferralBreached, PatientArrivedAtFacility, PatientHandedOver)
+_REFERRAL_EVENTS = (ReferralRequested, ReferralAtRisk, ReferralBreached, PatientArrivedAtFacility, PatientHandedOver,
+                    ReferralCarrierChanged, ReferralDestinationChanged)
+_Change: TypeAlias = (ReferralAtRisk | ReferralBreached | PatientArrivedAtFacility | PatientHandedOver
+                      | ReferralCarrierChanged | ReferralDestinationChanged)
 
 
 class Referrals:
@@ -70,7 +76,7 @@ def _requested(event: ReferralRequested) -> Row:
     }
 
 
-def _change(row: Row, event: ReferralAtRisk | ReferralBreached | PatientArrivedAtFacility | PatientHandedOver) -> Row:
+def _change(row: Row, event: _Change) -> Row:
     match event:
         case ReferralAtRisk():
             return {**row, "at_risk_at": row["at_risk_at"] or event.at, "risk_reason": event.reason,
@@ -84,3 +90,14 @@ def _change(row: Row, event: ReferralAtRisk | ReferralBreached | PatientArrivedA
             return {**row, "arrived_at": event.at, "late_seconds": late}
         case PatientHandedOver():
             return {**row, "handed_over_at": event.at}
+        case ReferralCarrierChanged():
+            return {**row, **_rerouted(event.risk_lifted), "resource_id": event.resource_id}
+        case ReferralDestinationChanged():
+            return {**row, **_rerouted(event.risk_lifted), "facility_id": event.facility_id}
+    return row
+
+
+def _rerouted(risk_lifted: bool) -> Row:
+    """As board.rerouted: the old route's prediction and advice go; a risk only they raised is lifted."""
+    lifted = {"at_risk_at": None, "risk_reason": None} if risk_lifted else {}
+    return {"predicted_arrival_at": None, "predicted_late_seconds": None, "advice": "", **lifted}

@@ -136,8 +136,19 @@ def _referrals(flt: ReportFilter, *columns: Any, carrying_response: bool = False
     joined = REFERRALS.join(INCIDENT_FACTS, FACTS.incident_id == REFERRAL.incident_id)
     if carrying_response:
         joined = joined.outerjoin(RESPONSES, and_(RESPONSE.incident_id == REFERRAL.incident_id,
-                                                  RESPONSE.resource_id == REFERRAL.resource_id))
+                                                  RESPONSE.resource_id == REFERRAL.resource_id,
+                                                  RESPONSE.response_no == _carrying_response_no()))
     return select(*columns).select_from(joined).where(*_conditions(flt, REFERRAL.requested_at))
+
+
+def _carrying_response_no() -> Any:
+    """The carrier's response that took the patient: its latest to the incident sent before the patient arrived (a
+    unit sent there again afterwards has responses of its own, not the referral's)."""
+    earlier = RESPONSES.alias("earlier")
+    return (select(func.max(earlier.c.response_no))
+            .where(earlier.c.incident_id == REFERRAL.incident_id, earlier.c.resource_id == REFERRAL.resource_id,
+                   earlier.c.resource_notified_at <= func.coalesce(REFERRAL.arrived_at, earlier.c.resource_notified_at))
+            .scalar_subquery())
 
 
 def referral_facts(engine: Engine, flt: ReportFilter) -> list[Sequence[Any]]:

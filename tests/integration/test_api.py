@@ -353,6 +353,10 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("POST", "/api/incidents/{id}/referral", {"operator"}),
     ("POST", "/api/incidents/{id}/notes", {"lifeguard", "operator"}),
     ("POST", "/api/incidents/{id}/close", {"operator"}),
+    ("POST", "/api/incidents/{id}/stand-down", {"operator"}),
+    ("POST", "/api/incidents/{id}/reassign", {"operator"}),
+    ("POST", "/api/incidents/{id}/referral/carrier", {"operator"}),
+    ("POST", "/api/incidents/{id}/referral/destination", {"operator"}),
     ("POST", "/api/resources", {"operator"}),
     ("GET", "/api/resources/{rid}", {"operator", "official", "admin"}),
     ("PATCH", "/api/resources/{rid}", {"operator"}),
@@ -476,7 +480,8 @@ def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: A
     commands = {(method, path): operation for path, item in spec["paths"].items()
                 for method, operation in item.items()
                 if method in ("post", "patch") and path.startswith(("/api/incidents", "/api/resources"))}
-    assert len(commands) == 9  # report, triage, dispatch, milestones, referral, notes, close; two on the fleet
+    # report, triage, dispatch, milestones, referral, notes, close; the four corrections; two on the fleet
+    assert len(commands) == 13
     for (method, path), operation in commands.items():
         key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
         assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH, (

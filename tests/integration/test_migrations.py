@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from dispatch.adapters.eventlog.store import EventStore
 from dispatch.adapters.migrations.runner import upgrade
+from dispatch.adapters.read_models import CHECKPOINTS
 from dispatch.adapters.schema import metadata
+from dispatch.projections import all_projections
 from dispatch.projections.intervals import Intervals
 from dispatch.projections.referrals import Referrals
-from dispatch.projections.runner import replay_in_memory
+from dispatch.projections.runner import Projector, replay_in_memory
 from tests.builders import (
     BOAT,
     INCIDENT,
@@ -36,6 +39,8 @@ from tests.unit.test_projections import stored
 # Columns migration 0006 added, by table: what a database at 0005 does not have yet.
 ADDED_IN_0006 = {"response_intervals": {"zone", "source", "triage"},
                  "referrals_view": {"elapsed_seconds", "hospital_wall_seconds"}, "incident_facts": set()}
+# And 0008's (each response its own row, and how it ended).
+ADDED_IN_0008 = {"response_intervals": {"response_no", "ended_by"}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -73,7 +78,8 @@ def test_rows_upgraded_to_0006_carry_the_report_columns_the_projections_compute(
     upgrade(bare_engine, "0005")
     with bare_engine.begin() as db:
         for name, rows in built.items():
-            kept = [{key: value for key, value in row.items() if key not in ADDED_IN_0006[name]} for row in rows]
+            later = ADDED_IN_0006[name] | ADDED_IN_0008.get(name, set())
+            kept = [{key: value for key, value in row.items() if key not in later} for row in rows]
             db.execute(insert(metadata.tables[name]), kept)
 
     upgrade(bare_engine)
@@ -84,3 +90,54 @@ def test_rows_upgraded_to_0006_carry_the_report_columns_the_projections_compute(
         assert sorted(found[name], key=repr) == sorted(rows, key=repr), name
     assert {row["response_id"]: row["triage"] for row in found["response_intervals"]} == {
         f"{INCIDENT}/{BOAT}": "yellow", f"{INCIDENT}/{TEAM}": "yellow", f"{OTHER_INCIDENT}/{BOAT}": "green"}
+
+
+def test_rows_upgraded_to_0008_number_each_response_and_say_how_it_ended(bare_engine: Engine) -> None:
+    # given response rows of 0007, one of a unit back in service
+    built = read_models()["response_intervals"] + replay_in_memory(Intervals(), stored(
+        incident_reported(incident_id="inc-c"), resource_dispatched(incident_id="inc-c", resource_id=TEAM),
+        milestone_recorded(incident_id="inc-c", resource_id=TEAM, milestone="back_in_service"),
+    )).rows("response_intervals")
+    upgrade(bare_engine, "0007")
+    with bare_engine.begin() as db:
+        db.execute(insert(metadata.tables["response_intervals"]),
+                   [{k: v for k, v in row.items() if k not in ADDED_IN_0008["response_intervals"]} for row in built])
+    # when upgraded, then they are what the projection computes: no rebuild needed
+    upgrade(bare_engine)
+    with bare_engine.connect() as db:
+        found = [dict(row) for row in db.execute(select(metadata.tables["response_intervals"])).mappings()]
+    assert sorted(found, key=repr) == sorted(built, key=repr)
+    assert {row["response_id"]: (row["response_no"], row["ended_by"]) for row in found}[f"inc-c/{TEAM}"] == (
+        1, "back_in_service")
+
+
+def test_a_log_with_a_unit_sent_twice_has_its_responses_replayed_from_the_log_after_0008(
+    bare_engine: Engine
+) -> None:
+    # given a database at 0007 whose log sent the team to the incident twice, and whose one response row holds only
+    # what the second response left (the first was overwritten), its projections caught up
+    upgrade(bare_engine, "0007")
+    store = EventStore(bare_engine)
+    events = [incident_reported(), resource_dispatched(resource_id=TEAM, kind="team"),
+              milestone_recorded(resource_id=TEAM, milestone="on_scene", at=T0 + minutes(7)),
+              milestone_recorded(resource_id=TEAM, milestone="back_in_service", at=T0 + minutes(9)),
+              resource_dispatched(resource_id=TEAM, kind="team", at=T0 + minutes(20)),
+              milestone_recorded(resource_id=TEAM, milestone="on_scene", at=T0 + minutes(24))]
+    for version, event in enumerate(events):
+        store.append(event.stream_id, [event], expected_version=version)
+    overwritten = replay_in_memory(Intervals(), stored(*events[:1], *events[4:]))
+    with bare_engine.begin() as db:
+        for name in ("incident_facts", "response_intervals"):
+            db.execute(insert(metadata.tables[name]), [
+                {k: v for k, v in row.items() if k not in ADDED_IN_0008.get(name, set())}
+                for row in overwritten.rows(name)])
+        db.execute(insert(CHECKPOINTS), [{"name": p.name, "position": len(events)} for p in all_projections()])
+    # when upgraded, and the projector runs as it does at start-up
+    upgrade(bare_engine)
+    Projector(store, all_projections()).catch_up_all()
+    # then both responses are rows of their own, as the log has them
+    with bare_engine.connect() as db:
+        found = db.execute(select(metadata.tables["response_intervals"])
+                           .order_by(metadata.tables["response_intervals"].c.response_no)).mappings().all()
+    assert [(r["response_id"], r["response_seconds"], r["ended_by"]) for r in found] == [
+        (f"{INCIDENT}/{TEAM}", 5 * 60, "back_in_service"), (f"{INCIDENT}/{TEAM}/2", 4 * 60, None)]

@@ -45,10 +45,12 @@ from dispatch.domain.catalogue import (
     Event,
     ReferralAtRisk,
     ReferralBreached,
+    ReferralCarrierChanged,
     ReferralRequested,
     incident_stream,
 )
 from dispatch.domain.commands import (
+    ChangeReferralCarrier,
     Command,
     DispatchResource,
     RecordMilestone,
@@ -58,7 +60,7 @@ from dispatch.domain.commands import (
 )
 from dispatch.domain.geo import load_places
 from dispatch.domain.geo.places import Place
-from dispatch.domain.policies import breach_job_id, warning_job_id
+from dispatch.domain.policies import breach_job_id, prediction_job_id, warning_job_id
 from dispatch.domain.vocabulary import Milestone
 from dispatch.runtime.clock import ScaledClock, real_time
 from dispatch.runtime.settings import Settings
@@ -119,11 +121,12 @@ def private_redis(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
-    """One timeline for the test and its worker: a clock 400 times as fast, anchored now."""
+def settings(request: pytest.FixtureRequest, database_url: str, redis_url: str) -> Settings:
+    """One timeline for the test and its worker: a clock 400 times as fast (unless a test asks for another speed,
+    parametrizing indirectly), anchored now."""
     return Settings(
         database_url=database_url, redis_url=redis_url, queue_name=f"test-{uuid.uuid4().hex[:10]}",
-        clock_speed=SPEED, clock_anchor_at=datetime.now(UTC), reconcile_seconds=1,
+        clock_speed=getattr(request, "param", SPEED), clock_anchor_at=datetime.now(UTC), reconcile_seconds=1,
         password_time_cost=1, password_memory_kib=1024,
     )
 
@@ -421,6 +424,37 @@ def test_a_plain_rq_worker_with_scheduler_runs_the_checks(
     wait_for("breach", appended(services, "inc-rq", ReferralBreached), worker)
     [warning] = events_of(services, "inc-rq", ReferralAtRisk)
     assert warning.reason == "warning_point"
+
+
+# Real time: only predictions run here, and at real speed the fast boat's 58 minutes are on time whatever the
+# machine's load (at 400 times, a busy second would make them late).
+@pytest.mark.parametrize("settings", [1], indirect=True)
+def test_the_worker_predicts_with_the_carrier_an_operator_names_instead(
+    services: Services, redis: Redis, settings: Settings, start_worker: Callable[..., Worker]
+) -> None:
+    # given the slow boat from Thap Lamu named, and predicted late by the worker
+    worker = start_worker()
+    boat(services, "TL-01", THAP_LAMU, 15)
+    boat(services, "KY-01", PHRU_NAI, FAST_KNOTS)
+    refer(services, "inc-carrier", "TL-01")
+    slow = wait_for("a predicted risk", appended(services, "inc-carrier", ReferralAtRisk), worker)
+    assert slow.reason == "predicted_late"
+    # when the operator sends the fast boat waiting at the health unit and names it to carry the patient
+    run(services, DispatchResource(actor=operator(), at=services.clock.now(), incident_id="inc-carrier",
+                                   resource_id="KY-01"))
+    changed = handle(ChangeReferralCarrier(actor=operator(), at=services.clock.now(), incident_id="inc-carrier",
+                                           resource_id="KY-01"), services).events[0]
+    assert isinstance(changed.event, ReferralCarrierChanged) and changed.event.risk_lifted
+    # then the worker's prediction for the change is the fast boat's: on time, nothing appended
+    check = job_id_in(settings.queue_name, prediction_job_id(changed.position))
+    assert wait_for("the prediction after the change", ran(redis, check), worker).return_value() == 0
+    assert events_of(services, "inc-carrier", ReferralAtRisk) == [slow]
+    # and naming the slow boat again, the worker predicts the breach again
+    handle(ChangeReferralCarrier(actor=operator(), at=services.clock.now(), incident_id="inc-carrier",
+                                 resource_id="TL-01"), services)
+    again = wait_for("a second predicted risk",
+                     lambda: next(iter(events_of(services, "inc-carrier", ReferralAtRisk)[1:]), None), worker)
+    assert again.reason == "predicted_late" and again.predicted_late_seconds is not None
 
 
 # --- without a worker ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from dispatch.domain.commands import (
@@ -10,6 +11,7 @@ from dispatch.domain.commands import (
     Command,
     DispatchResource,
     IncidentCommand,
+    ReassignResource,
     RecordMilestone,
     RequestReferral,
     ResourceCommand,
@@ -47,3 +49,14 @@ def test_an_optional_resource_left_out_adds_no_stream() -> None:
 def test_a_resource_command_is_about_its_resource() -> None:
     update = UpdateResource(actor=OPERATOR, at=T0, resource_id="KY-01", status="available")
     assert update.streams() == ("resource-KY-01",) and update.subject_id == "KY-01"
+
+
+def test_every_incident_command_that_names_a_unit_reads_that_unit() -> None:
+    for kind in _all_commands(IncidentCommand):
+        if "resource_id" in {f.name for f in fields(kind)}:
+            assert kind.resources is not IncidentCommand.resources, kind.__name__
+
+
+def test_a_reassignment_reads_both_incidents_and_the_unit() -> None:
+    reassign = ReassignResource(actor=OPERATOR, at=T0, incident_id="i1", resource_id="KY-01", to_incident_id="i2")
+    assert reassign.streams() == ("incident-i1", "incident-i2", "resource-KY-01")

@@ -1,11 +1,12 @@
 // The command centre's board: live incidents by colour and age, the map, the fleet, and per incident the
-// actions an operator takes (dispatch, milestones, referral, close). Officials and admins see it read-only.
+// actions an operator takes (dispatch, milestones, referral, close) and corrections (stand a unit down, move it
+// to another incident, give the referral another carrier or destination). Officials and admins see it read-only.
 import { api, ApiError, newKey, serverNow } from "./api.js";
 import { byId, h } from "./dom.js";
 import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
 import { LiveBoard } from "./live.js";
 import { CoastMap } from "./map.js";
-import { loadPlaces, placeName } from "./places.js";
+import { isFacility, loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { beep, unlockOnGesture } from "./sound.js";
 import { clock, dateTime, duration } from "./time.js";
@@ -58,11 +59,14 @@ map.showFacilities(places);
 const live = new LiveBoard({
   onChange: (next, changed) => {
     views = next;
+    let selectedChanged = false;
     for (const key of changed) {
       const [view, id] = key.split(":");
       if (view === "board_incidents" && snapshotSeen && next.board_incidents.has(id) && !known.has(id)) fresh.add(id);
       if (view === "resources_view" && selectedId) scheduleRecommendations();
+      if (view === "board_incidents" && id === selectedId) selectedChanged = true;
     }
+    if (selectedChanged && timelines.has(selectedId)) loadTimeline(selectedId); // an open timeline follows live
     // A new red or yellow incident while watching: one short tone, the card flashes once.
     if ([...fresh].some((id) => (next.board_incidents.get(id)?.triage_rank ?? 9) <= 1)) beep({ count: 1, ms: 120, hz: 1200 });
     known = new Set(next.board_incidents.keys());
@@ -320,19 +324,46 @@ function triageSection(row) {
 
 function assignedSection(row) {
   const active = (row.assignments || []).filter((a) => !a.released);
+  const ended = (row.assignments || []).filter((a) => a.ended_by);
   return h("section", { dataset: { section: "assigned" } }, h("h3", {}, t("assigned")),
     active.length ? h("ul.options", {}, active.map((a) => {
       const reached = STEPS.indexOf(a.milestone);
       const next = STEPS.slice(reached + 1, reached + 3);
       return h("li.option", { dataset: { resource: a.resource_id } },
         h("div.grow", {}, h("strong", {}, `${a.resource_id}`), " ", h("span.sub", {}, resourceName(a.resource_id)),
-          h("div.sub", {}, `${word("milestone", a.milestone)} ${clock(a.milestone_at)}`)),
+          h("div.sub", {}, `${word("milestone", a.milestone)} ${clock(a.milestone_at)}`,
+            a.from_incident_id ? ` · ${t("reassigned_from", { id: a.from_incident_id })}` : "")),
         canAct ? next.map((m) => h("button.primary", {
           type: "button", dataset: { milestone: m },
           on: { click: (e) => act(row.incident_id, "milestones", { resource_id: a.resource_id, milestone: m },
             e.currentTarget, () => `${a.resource_id}: ${word("milestone", m)}`) },
-        }, word("milestone", m))) : null);
-    })) : h("p.hint", {}, "—"));
+        }, word("milestone", m))) : null,
+        canAct ? corrections(row, a) : null);
+    })) : h("p.hint", {}, "—"),
+    ended.length ? h("p.sub", { dataset: { section: "released" } }, `${t("released_units")}: `,
+      ended.map((a) => `${a.resource_id} · ${t("ended_" + a.ended_by)}`).join(", ")) : null);
+}
+
+/** A unit's corrections: stand it down, or move it to another open incident; each asks once before it acts. */
+function corrections(row, assignment) {
+  const unit = assignment.resource_id;
+  const others = openIncidents().filter((other) => other.incident_id !== row.incident_id);
+  const target = h("select", { name: `reassign-${unit}`, "aria-label": t("reassign_to") },
+    others.length ? others.map((other) => h("option", { value: other.incident_id },
+      `#${other.incident_id} · ${colourName(other.triage_scene || other.triage_dispatch)} · ${word("category", other.category)}`))
+      : h("option", { value: "" }, t("no_other_incident")));
+  return h("div.row.corrections", {},
+    h("button.secondary.small", { type: "button", dataset: { standDown: unit }, on: { click: (e) => {
+      if (!window.confirm(t("confirm_stand_down", { unit, id: row.incident_id }))) return;
+      act(row.incident_id, "stand-down", { resource_id: unit }, e.currentTarget, () => t("stood_down", { unit }));
+    } } }, t("stand_down")),
+    target,
+    h("button.secondary.small", { type: "button", disabled: !others.length, dataset: { reassign: unit }, on: { click: (e) => {
+      const to = target.value;
+      if (!to || !window.confirm(t("confirm_reassign", { unit, from: row.incident_id, to }))) return;
+      act(row.incident_id, "reassign", { resource_id: unit, to_incident_id: to }, e.currentTarget,
+        () => t("reassigned", { unit, to }));
+    } } }, t("reassign_to")));
 }
 
 function recommendSection(row) {
@@ -376,6 +407,7 @@ function referralSection(row) {
         ref.deadline_at ? fact(t("deadline"), `${clock(ref.deadline_at)} (${t("guarantee", { m: ref.guarantee_minutes ?? "" })})`) : null,
         ref.predicted_arrival_at ? fact(t("predicted_arrival"), clock(ref.predicted_arrival_at)) : null,
         ref.advice ? fact("", ref.advice) : null));
+    if (canAct && !ref.arrived_at) section.append(referralCorrections(row, ref));
     return section;
   }
   if (!canAct) {
@@ -412,6 +444,38 @@ function referralSection(row) {
   return section;
 }
 
+/** Another carrier (a unit on the incident) or destination for the open referral; its clock keeps running. */
+function referralCorrections(row, ref) {
+  const carriers = (row.assignments || []).filter((a) => !a.released && a.kind !== "aed" && a.resource_id !== ref.resource_id);
+  const carrier = h("select", { name: "new-carrier", "aria-label": t("change_carrier") },
+    carriers.map((a) => h("option", { value: a.resource_id }, `${a.resource_id} · ${resourceName(a.resource_id)}`)));
+  const destination = h("select", { name: "new-destination", "aria-label": t("change_destination") },
+    facilityChoices(row).filter((id) => id !== ref.facility_id).map((id) => h("option", { value: id }, facilityName(id))));
+  const body = (fields) => ({ referral_id: ref.referral_id, ...fields });
+  return h("div", { dataset: { section: "referral-corrections" } },
+    h("div.row", {}, carrier, h("button.secondary.small", { type: "button", disabled: !carriers.length,
+      dataset: { action: "change-carrier" }, on: { click: (e) => {
+        const unit = carrier.value;
+        if (!unit || !window.confirm(t("confirm_change_carrier", { unit }))) return;
+        act(row.incident_id, "referral/carrier", body({ resource_id: unit }), e.currentTarget,
+          () => t("carrier_changed", { unit }));
+      } } }, t("change_carrier"))),
+    h("div.row", {}, destination, h("button.secondary.small", { type: "button", dataset: { action: "change-destination" },
+      on: { click: (e) => {
+        const facility = destination.value;
+        if (!facility || !window.confirm(t("confirm_change_destination", { facility: facilityName(facility) }))) return;
+        act(row.incident_id, "referral/destination", body({ facility_id: facility }), e.currentTarget,
+          () => t("destination_changed", { facility: facilityName(facility) }));
+      } } }, t("change_destination"))));
+}
+
+/** Facilities to choose from: the recommendation's order (best first) when it has loaded, then every other one. */
+function facilityChoices(row) {
+  const ranked = (recommendations.get(row.incident_id)?.facilities || []).map((f) => f.facility_id);
+  const rest = places.filter(isFacility).map((p) => p.id).filter((id) => !ranked.includes(id));
+  return [...ranked, ...rest];
+}
+
 function closeSection(row) {
   const outcome = h("select", { name: "outcome", "aria-label": t("outcome") },
     vocabulary("outcome").map((o) => h("option", { value: o }, word("outcome", o))));
@@ -427,14 +491,28 @@ function timelineSection(row) {
   const detail = timelines.get(row.incident_id);
   const box = h("details", { open: timelines.has(row.incident_id) },
     h("summary", {}, h("strong", {}, t("timeline"))),
-    detail ? h("ol.timeline", {}, detail.timeline.map((e) => h("li", {},
-      `${dateTime(e.recorded_at)} · ${e.type} · ${e.actor_id}`,
+    detail ? h("ol.timeline", {}, detail.timeline.map((e) => h("li", { dataset: { type: e.type } },
+      `${dateTime(e.recorded_at)} · ${word("event", e.type)} · ${e.actor_id}`,
       e.data.milestone ? ` · ${e.data.resource_id}: ${word("milestone", e.data.milestone)}` : "",
+      correctionText(e),
       e.data.text ? ` · “${e.data.text}”` : ""))) : h("p.hint", {}, t("loading")));
   box.addEventListener("toggle", () => {
     if (box.open && !timelines.has(row.incident_id)) loadTimeline(row.incident_id);
   });
-  return h("section", {}, box);
+  return h("section", { dataset: { section: "timeline" } }, box);
+}
+
+/** What a correction in the timeline changed: which unit, from what to what. */
+function correctionText(e) {
+  const d = e.data;
+  switch (e.type) {
+    case "ResourceStoodDown": return ` · ${d.resource_id}${d.reason ? ` (${d.reason})` : ""}`;
+    case "ResourceReassigned": return ` · ${d.resource_id} → #${d.to_incident_id}`;
+    case "ResourceDispatched": return ` · ${d.resource_id}${d.from_incident_id ? ` · ${t("reassigned_from", { id: d.from_incident_id })}` : ""}`;
+    case "ReferralCarrierChanged": return ` · ${d.previous_resource_id ?? "—"} → ${d.resource_id}`;
+    case "ReferralDestinationChanged": return ` · ${facilityName(d.previous_facility_id)} → ${facilityName(d.facility_id)}`;
+    default: return "";
+  }
 }
 
 async function loadTimeline(id) {
@@ -468,7 +546,8 @@ async function act(incidentId, action, body, button, doneText) {
   try {
     const answer = await api(`/api/incidents/${encodeURIComponent(incidentId)}/${action}`, { method: "POST", body, key: newKey() });
     results.set(incidentId, { text: action === "referral" ? () => referralAnswer(answer) : doneText });
-    timelines.delete(incidentId);
+    // An open timeline shows what was just done; a closed one loads afresh when opened.
+    if (timelines.has(incidentId)) loadTimeline(incidentId);
     loadRecommendations(incidentId);
   } catch (error) {
     const failure = error instanceof ApiError ? error : null;

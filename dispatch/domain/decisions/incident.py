@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 from dispatch.domain.catalogue import (
     Event,
@@ -17,24 +18,32 @@ from dispatch.domain.catalogue import (
     PatientHandedOver,
     ReferralAtRisk,
     ReferralBreached,
+    ReferralCarrierChanged,
+    ReferralDestinationChanged,
     ReferralPolicy,
     ReferralRequested,
     ResourceDispatched,
+    ResourceReassigned,
     ResourceStatusChanged,
+    ResourceStoodDown,
 )
 from dispatch.domain.commands import (
     AddNote,
+    ChangeReferralCarrier,
+    ChangeReferralDestination,
     CheckReferral,
     CloseIncident,
     DispatchResource,
     IncidentCommand,
+    ReassignResource,
     RecordMilestone,
     ReportIncident,
     RequestReferral,
+    StandDownResource,
     TriageIncident,
 )
 from dispatch.domain.decisions import access
-from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.decisions.resource import Resource, assigned_to
 from dispatch.domain.errors import (
     IncidentAlreadyClosed,
     IncidentAlreadyExists,
@@ -43,27 +52,37 @@ from dispatch.domain.errors import (
     InvalidTime,
     MilestoneAlreadyRecorded,
     MilestoneOutOfOrder,
+    NoOpenReferral,
     NotCrewOfResource,
     NotOnIncident,
     NotPermitted,
     ReferralAlreadyOpen,
     ReferralNeedsDestination,
+    ReferralUnchanged,
     ResourceAlreadyOnIncident,
+    ResourceCarriesReferral,
     ResourceNotAssigned,
     ResourceNotFound,
+    ResourceNotOnIncident,
     ResourceUnavailable,
+    ResponseCompleted,
 )
 from dispatch.domain.vocabulary import (
     MAX_NOTE_LENGTH,
     MAX_PATIENTS,
+    MAX_REASON_LENGTH,
     MILESTONE_ORDER,
     RECORDABLE_MILESTONES,
     RELEASING_MILESTONES,
     Outcome,
     ReferralStatus,
     ResourceKind,
+    RiskReason,
     Triage,
 )
+
+# How an operator's correction ends a response (the milestones above end it the crew's way).
+EndedBy = Literal["stood_down", "reassigned"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,10 +93,11 @@ class Assignment:
     kind: ResourceKind
     dispatched_at: datetime
     milestones: Mapping[str, datetime] = field(default_factory=dict)
+    ended_by: EndedBy | None = None
 
     @property
     def released(self) -> bool:
-        return any(name in self.milestones for name in RELEASING_MILESTONES)
+        return self.ended_by is not None or any(name in self.milestones for name in RELEASING_MILESTONES)
 
     @property
     def latest_milestone(self) -> str:
@@ -96,6 +116,7 @@ class Referral:
     warning_at: datetime | None
     deadline_at: datetime | None
     at_risk: bool = False
+    risk_reason: RiskReason | None = None
     breached: bool = False
     arrived_at: datetime | None = None
     handed_over_at: datetime | None = None
@@ -179,7 +200,17 @@ def evolve(incident: Incident | None, event: Event) -> Incident | None:
             )
             return replace(incident, referrals=(*incident.referrals, referral))
         case ReferralAtRisk():
-            return _update_referral(incident, event.referral_id, at_risk=True)
+            return _update_referral(incident, event.referral_id, at_risk=True, risk_reason=event.reason)
+        case ReferralCarrierChanged():
+            return _update_referral(incident, event.referral_id, resource_id=event.resource_id,
+                                    **_lifted(event.risk_lifted))
+        case ReferralDestinationChanged():
+            return _update_referral(incident, event.referral_id, facility_id=event.facility_id,
+                                    **_lifted(event.risk_lifted))
+        case ResourceStoodDown():
+            return _end_assignment(incident, event.resource_id, "stood_down")
+        case ResourceReassigned():
+            return _end_assignment(incident, event.resource_id, "reassigned")
         case ReferralBreached():
             return _update_referral(incident, event.referral_id, breached=True)
         case PatientArrivedAtFacility(referral_id=str(referral_id)):
@@ -201,6 +232,16 @@ def _update_referral(incident: Incident, referral_id: str, **changes: object) ->
     return replace(incident, referrals=referrals)
 
 
+def _lifted(risk_lifted: bool) -> dict[str, object]:
+    return {"at_risk": False, "risk_reason": None} if risk_lifted else {}
+
+
+def _end_assignment(incident: Incident, resource_id: str, ended_by: EndedBy) -> Incident:
+    if (assignment := incident.assignments.get(resource_id)) is None:
+        return incident  # decide appends none such; a log from elsewhere may, and must still fold
+    return replace(incident, assignments={**incident.assignments, resource_id: replace(assignment, ended_by=ended_by)})
+
+
 def fold(events: Iterable[Event]) -> Incident | None:
     state: Incident | None = None
     for event in events:
@@ -212,12 +253,16 @@ def fold(events: Iterable[Event]) -> Incident | None:
 
 
 def decide(
-    command: IncidentCommand, incident: Incident | None, resources: Mapping[str, Resource | None]
+    command: IncidentCommand,
+    incident: Incident | None,
+    resources: Mapping[str, Resource | None],
+    others: Mapping[str, Incident | None] | None = None,
 ) -> list[Event]:
     """The events an incident command produces, or the RuleViolation it breaks; [] means nothing to do.
 
     `resources` holds the current state of every resource the command touches (the one to dispatch, the
-    ones a close releases), read by the caller from their own streams.
+    ones a close releases), read by the caller from their own streams; `others` the other incidents it
+    touches (a reassignment's target), by id.
     """
     if isinstance(command, ReportIncident):
         return _report(command, incident)
@@ -246,6 +291,15 @@ def decide(
             return _note(command, incident)
         case CloseIncident():
             return _close(command, incident, resources)
+        case StandDownResource():
+            return _stand_down(command, incident, resources.get(command.resource_id))
+        case ReassignResource():
+            target = (others or {}).get(command.to_incident_id)
+            return _reassign(command, incident, resources.get(command.resource_id), target)
+        case ChangeReferralCarrier():
+            return _change_carrier(command, incident)
+        case ChangeReferralDestination():
+            return _change_destination(command, incident)
     raise InvalidInput(f"{type(command).__name__} is not an incident command")
 
 
@@ -420,7 +474,7 @@ def _release(resources: Iterable[Resource | None], incident: Incident, at: datet
     return [
         ResourceStatusChanged(at=at, resource_id=resource.id, status="available", reason=reason)
         for resource in resources
-        if resource is not None and resource.status == "assigned" and resource.incident_id == incident.id
+        if resource is not None and assigned_to(resource, incident.id)
     ]
 
 
@@ -507,3 +561,127 @@ def _close(command: CloseIncident, incident: Incident, resources: Mapping[str, R
         ),
     )
     return [closed, *releases]
+
+
+# --- operator corrections ----------------------------------------------------------------------------
+#
+# An operator corrects what the board shows by new events, never by editing old ones: a unit sent by mistake is
+# stood down, a unit needed elsewhere is moved there, a referral gets another carrier or destination. What a
+# dispatcher expects of each:
+# - Only a unit still working on the incident can be stood down or moved. One that has delivered its patient ends
+#   its response with its own milestones (back in service): recording it as cancelled would falsify the report.
+# - The named carrier of an open referral is neither stood down nor moved while it is named: the patient would be
+#   left without transport by one click. Name another carrier first (a deliberate second step).
+# - A referral's guarantee runs from the request whatever changes; a new carrier or destination only changes the
+#   prediction. A referral at risk only because the old route was predicted late is lifted back on track, and the
+#   new route's prediction decides again; past the warning point it stays at risk, as the clock says.
+
+
+def _stand_down(command: StandDownResource, incident: Incident, resource: Resource | None) -> list[Event]:
+    _still_working(command.resource_id, incident)
+    if len(reason := command.reason.strip()) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"a stand-down's reason is at most {MAX_REASON_LENGTH} characters", field="reason")
+    stood_down = ResourceStoodDown(at=command.at, incident_id=incident.id, resource_id=command.resource_id,
+                                   reason=reason)
+    return [stood_down, *_release([resource], incident, command.at, reason="stood down")]
+
+
+def _reassign(
+    command: ReassignResource, incident: Incident, resource: Resource | None, target: Incident | None
+) -> list[Event]:
+    if command.to_incident_id == incident.id:
+        raise InvalidInput(f"{command.resource_id} is on incident {incident.id} already; name another incident",
+                           field="to_incident_id")
+    _still_working(command.resource_id, incident)
+    if target is None:
+        raise InvalidInput(f"incident {command.to_incident_id} does not exist", field="to_incident_id")
+    if target.closed:
+        raise IncidentAlreadyClosed(f"incident {target.id} is closed ({target.outcome}); cannot send "
+                                    f"{command.resource_id} to it", field="to_incident_id")
+    if resource is None or not assigned_to(resource, incident.id):
+        where = f"assigned to incident {resource.incident_id}" if resource and resource.incident_id else "not assigned"
+        raise ResourceNotAssigned(f"{command.resource_id} is {where} by its own record, not to incident {incident.id}; "
+                                  "stand it down here instead", field="resource_id")
+    return [
+        ResourceReassigned(at=command.at, incident_id=incident.id, resource_id=resource.id, to_incident_id=target.id),
+        ResourceDispatched(at=command.at, incident_id=target.id, resource_id=resource.id, kind=resource.kind,
+                           from_incident_id=incident.id),
+        ResourceStatusChanged(at=command.at, resource_id=resource.id, status="assigned", incident_id=target.id,
+                              reason="reassigned"),
+    ]
+
+
+def _still_working(resource_id: str, incident: Incident) -> Assignment:
+    """The unit's assignment, if an operator may still end it here (see the rules above)."""
+    assignment = incident.assignments.get(resource_id)
+    if assignment is None:
+        raise ResourceNotOnIncident(f"{resource_id} was never sent to incident {incident.id}", field="resource_id")
+    if assignment.released:
+        raise ResourceNotAssigned(f"{resource_id} was already released from incident {incident.id}",
+                                  field="resource_id")
+    if "at_destination" in assignment.milestones:
+        raise ResponseCompleted(f"{resource_id} has delivered the patient of incident {incident.id}; record it back "
+                                "in service to end its response", field="resource_id")
+    referral = incident.open_referral
+    if referral is not None and referral.resource_id == resource_id:
+        raise ResourceCarriesReferral(f"{resource_id} carries referral {referral.referral_id}; name another carrier "
+                                      "first", field="resource_id")
+    return assignment
+
+
+def _change_carrier(command: ChangeReferralCarrier, incident: Incident) -> list[Event]:
+    referral = _open_referral(command.referral_id, incident)
+    if command.resource_id == referral.resource_id:
+        raise ReferralUnchanged(f"{command.resource_id} already carries referral {referral.referral_id}",
+                                field="resource_id")
+    assignment = incident.assignments.get(command.resource_id)
+    if assignment is None:
+        raise ResourceNotOnIncident(f"{command.resource_id} was never sent to incident {incident.id}; dispatch it "
+                                    "first", field="resource_id")
+    if assignment.released:
+        raise ResourceNotAssigned(f"{command.resource_id} was released from incident {incident.id}; dispatch it "
+                                  "again first", field="resource_id")
+    if assignment.kind == "aed":
+        raise InvalidInput(f"{command.resource_id} is an AED; it carries no patient", field="resource_id")
+    return [
+        ReferralCarrierChanged(
+            at=command.at, incident_id=incident.id, referral_id=referral.referral_id,
+            resource_id=command.resource_id, previous_resource_id=referral.resource_id,
+            risk_lifted=_risk_lifted(referral, command.at),
+        )
+    ]
+
+
+def _change_destination(command: ChangeReferralDestination, incident: Incident) -> list[Event]:
+    referral = _open_referral(command.referral_id, incident)
+    if not command.facility_id.strip():
+        raise ReferralNeedsDestination(f"referral {referral.referral_id} needs a receiving facility",
+                                       field="facility_id")
+    if command.facility_id == referral.facility_id:
+        raise ReferralUnchanged(f"referral {referral.referral_id} goes to {command.facility_id} already",
+                                field="facility_id")
+    return [
+        ReferralDestinationChanged(
+            at=command.at, incident_id=incident.id, referral_id=referral.referral_id,
+            facility_id=command.facility_id, previous_facility_id=referral.facility_id,
+            risk_lifted=_risk_lifted(referral, command.at),
+        )
+    ]
+
+
+def _open_referral(referral_id: str | None, incident: Incident) -> Referral:
+    """The referral a change applies to: the open one, which the command may name to be sure it is that one."""
+    referral = incident.open_referral
+    if referral is None:
+        raise NoOpenReferral(f"incident {incident.id} has no referral on its way", field="referral_id")
+    if referral_id is not None and referral_id != referral.referral_id:
+        raise NoOpenReferral(f"referral {referral_id} is not the open one ({referral.referral_id})",
+                             field="referral_id")
+    return referral
+
+
+def _risk_lifted(referral: Referral, at: datetime) -> bool:
+    """Whether the referral is at risk only by the prediction a change makes stale: before its warning point and
+    its deadline, nothing but the old route said it would be late."""
+    before_warning = referral.warning_at is None or at < referral.warning_at
+    return referral.at_risk and referral.risk_reason == "predicted_late" and not referral.breached and before_warning

@@ -61,6 +61,12 @@ def evolve(resource: Resource | None, event: Event) -> Resource | None:
     return resource
 
 
+def assigned_to(resource: Resource | None, incident_id: str) -> bool:
+    """Whether the resource's own stream has it on this incident. An incident's assignment can outlive that (a
+    status set by hand, then a dispatch elsewhere): releasing or moving it from here must then leave it alone."""
+    return resource is not None and resource.status == "assigned" and resource.incident_id == incident_id
+
+
 def fold(events: Iterable[Event]) -> Resource | None:
     state: Resource | None = None
     for event in events:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.adapters.read_access import View
+from dispatch.domain.decisions.incident import EndedBy
 from dispatch.domain.geo.places import PlaceKind, Quality
 from dispatch.domain.vocabulary import (
     Category,
@@ -51,6 +52,8 @@ class BoardAssignmentOut(Out):
     milestone_at: datetime | None
     dispatched_at: datetime
     released: bool
+    ended_by: EndedBy | None = Field(default=None, description="an operator's correction that released it, if one did")
+    from_incident_id: str | None = Field(default=None, description="the incident it was moved from, if it was")
 
 
 class BoardReferralOut(Out):
@@ -202,6 +205,7 @@ class AssignmentOut(Out):
     milestones: dict[str, datetime] = Field(description="milestone -> when it happened")
     latest_milestone: Milestone
     released: bool
+    ended_by: EndedBy | None = Field(description="an operator's correction that released it, if one did")
 
 
 class IncidentReferralOut(Out):
@@ -280,6 +284,9 @@ class ResponseRowOut(NemsisTimesOut):
     response_id: str
     incident_id: str
     resource_id: str
+    response_no: int = Field(description="1 for the unit's first response to the incident, 2 once sent again, …")
+    ended_by: Literal["back_in_service", "cancelled", "stood_down", "reassigned"] | None = Field(
+        description="how the response ended (stood down and reassigned are recorded as cancelled too)")
     position: int
     kind: ResourceKind
     zone: Zone

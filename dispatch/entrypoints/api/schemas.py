@@ -108,6 +108,33 @@ class ReferralIn(In):
     from_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
 
 
+class StandDownIn(In):
+    resource_id: str = Id
+    reason: FreeText = Field(default="", max_length=500, description="why, for the audit (e.g. sent by mistake)")
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class ReassignIn(In):
+    resource_id: str = Id
+    to_incident_id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9_.:-]+$",
+                                description="the open incident to send the unit to")
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class CarrierIn(In):
+    resource_id: str = Id
+    referral_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH,
+                                     description="the referral you saw open (refused if it is no longer)")
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class DestinationIn(In):
+    facility_id: Line = Field(min_length=1, max_length=ID_MAX_LENGTH)
+    referral_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH,
+                                     description="the referral you saw open (refused if it is no longer)")
+    expected_version: int | None = Field(default=None, ge=0)
+
+
 class NoteIn(In):
     text: FreeText = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
     resource_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)

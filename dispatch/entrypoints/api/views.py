@@ -68,6 +68,7 @@ def incident_view(services: Services, incident_id: str, actor: Actor) -> dict[st
                 "milestones": dict(a.milestones),
                 "latest_milestone": a.latest_milestone,
                 "released": a.released,
+                "ended_by": a.ended_by,
             }
             for a in incident.assignments.values()
         ],

@@ -7,15 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
 
+from dispatch.app.services import Services
 from dispatch.domain.catalogue import ReferralRequested
 from dispatch.domain.commands import (
     AddNote,
+    ChangeReferralCarrier,
+    ChangeReferralDestination,
     CloseIncident,
     Command,
     DispatchResource,
+    ReassignResource,
     RecordMilestone,
     ReportIncident,
     RequestReferral,
+    StandDownResource,
     TriageIncident,
 )
 from dispatch.domain.decisions import access
@@ -32,13 +37,17 @@ from dispatch.entrypoints.api.deps import (
 )
 from dispatch.entrypoints.api.openapi import answers, problems
 from dispatch.entrypoints.api.schemas import (
+    CarrierIn,
     CloseIn,
+    DestinationIn,
     DispatchIn,
     MilestoneIn,
     NoteIn,
+    ReassignIn,
     ReferralIn,
     ReferralOut,
     ReportIn,
+    StandDownIn,
     TriageIn,
 )
 from dispatch.projections import queries
@@ -115,10 +124,7 @@ async def record_milestone(incident_id: str, body: MilestoneIn, context: Lifegua
 async def request_referral(incident_id: str, body: ReferralIn, context: OperatorCommand) -> Response:
     services = context.services
     if body.facility_id:  # an empty one is refused by the rules: a referral needs a destination
-        facility = services.places.find(body.facility_id)
-        if facility is None or not facility.is_facility:
-            raise FacilityNotFound(f"{body.facility_id} is not a known hospital or health unit",
-                                   field="facility_id")
+        known_facility(services, body.facility_id)
     command = RequestReferral(**context.stamp(), incident_id=incident_id, facility_id=body.facility_id,
                               resource_id=body.resource_id, from_site_id=body.from_site_id)
     result = await run(command, context)
@@ -142,3 +148,41 @@ async def close_incident(incident_id: str, body: CloseIn, context: OperatorComma
     return CloseIncident(**context.stamp(), incident_id=incident_id, outcome=body.outcome,
                          deceased=body.deceased, summary=body.summary)
 
+
+# --- an operator's corrections (decisions/incident.py says what each may change, and why) ------------------
+
+
+@commands.post("/{incident_id}/stand-down",
+               summary="Stand down a unit sent by mistake or not needed: its response ends, it is available again")
+async def stand_down_resource(incident_id: str, body: StandDownIn, context: OperatorCommand) -> Command:
+    return StandDownResource(**context.stamp(), incident_id=incident_id, resource_id=body.resource_id,
+                             reason=body.reason, expected_version=body.expected_version)
+
+
+@commands.post("/{incident_id}/reassign",
+               summary="Move a unit from this incident to another open one, in one append to both and the unit")
+async def reassign_resource(incident_id: str, body: ReassignIn, context: OperatorCommand) -> Command:
+    return ReassignResource(**context.stamp(), incident_id=incident_id, resource_id=body.resource_id,
+                            to_incident_id=body.to_incident_id, expected_version=body.expected_version)
+
+
+@commands.post("/{incident_id}/referral/carrier",
+               summary="Name another unit on the incident to carry the open referral; its clock keeps running")
+async def change_referral_carrier(incident_id: str, body: CarrierIn, context: OperatorCommand) -> Command:
+    return ChangeReferralCarrier(**context.stamp(), incident_id=incident_id, resource_id=body.resource_id,
+                                 referral_id=body.referral_id, expected_version=body.expected_version)
+
+
+@commands.post("/{incident_id}/referral/destination",
+               summary="Send the open referral's patient to another facility; its clock keeps running")
+async def change_referral_destination(incident_id: str, body: DestinationIn, context: OperatorCommand) -> Command:
+    known_facility(context.services, body.facility_id)
+    return ChangeReferralDestination(**context.stamp(), incident_id=incident_id, facility_id=body.facility_id,
+                                     referral_id=body.referral_id, expected_version=body.expected_version)
+
+
+def known_facility(services: Services, facility_id: str) -> None:
+    """Refuse a destination that is not a known hospital or health unit (places are data, not rules)."""
+    facility = services.places.find(facility_id)
+    if facility is None or not facility.is_facility:
+        raise FacilityNotFound(f"{facility_id} is not a known hospital or health unit", field="facility_id")
