@@ -10,8 +10,9 @@ from pydantic_core import PydanticCustomError
 
 from dispatch.events.catalogue import Position
 from dispatch.events.store import AppendResult
-from dispatch.events.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
+from dispatch.events.vocabulary import Category, Outcome, ResourceKind, Role, Season, Source, Triage, TriageStage
 from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
+from dispatch.languages import is_language
 from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR
 from dispatch.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
 
@@ -35,6 +36,17 @@ def _within_service_years(moment: datetime) -> datetime:
 
 
 ServiceTime = Annotated[AwareDatetime, AfterValidator(_within_service_years)]
+
+
+def _iso_639_1(code: str) -> str:
+    # A phone keyboard may capitalise it: the code is the same language either way.
+    code = code.lower()
+    if not is_language(code):
+        raise PydanticCustomError("unknown_language", "an ISO 639-1 language code (two letters, e.g. th, en, ru)")
+    return code
+
+
+PatientLanguage = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_iso_639_1)]
 
 # Every text of a request is clean by dispatch/text.py's rule. A line (a name, an id, a password) holds no
 # control character at all; free text written by people (a description, a note) may hold tabs and newlines.
@@ -70,7 +82,8 @@ class ReportIn(In):
     category: Category
     patients: int = Field(default=1, ge=1, le=500)
     description: FreeText = Field(default="", max_length=1000)
-    language: Language = "th"
+    language: PatientLanguage = Field(default="th", description="the patient's language, ISO 639-1 "
+                                      "(GET /api/languages lists them with their names)", examples=["ru"])
     device_time: ServiceTime | None = Field(default=None, description="the phone's clock when the report was made")
 
 
@@ -119,6 +132,8 @@ class ResourceIn(In):
                                       description="a boat's planning speed")
     position: PositionIn | None = None
     home_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
+    season: Season = Field(default="all_year", description="when it serves: all year, or only while the marine "
+                           "national parks are open (park_season: out of service 16 May-14 Oct by the clock)")
 
 
 class ResourcePatchIn(In):

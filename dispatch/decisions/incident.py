@@ -55,6 +55,7 @@ from dispatch.events.catalogue import (
     ResourceStatusChanged,
 )
 from dispatch.events.vocabulary import MILESTONE_ORDER, RECORDABLE_MILESTONES, Outcome, ResourceKind, Triage
+from dispatch.languages import is_language
 
 MAX_PATIENTS = 500
 MAX_NOTE_LENGTH = 2000
@@ -272,6 +273,8 @@ def _report(command: ReportIncident, incident: Incident | None) -> list[Event]:
         raise IncidentAlreadyExists(f"incident {command.incident_id} already exists", field="incident_id")
     if not 1 <= command.patients <= MAX_PATIENTS:
         raise InvalidInput(f"patients must be between 1 and {MAX_PATIENTS}", field="patients")
+    if not is_language(command.language):
+        raise InvalidInput(f"language {command.language!r} is not an ISO 639-1 code", field="language")
     return [
         IncidentReported(
             at=command.at, incident_id=command.incident_id, source=command.source, position=command.position,

@@ -10,9 +10,12 @@ Zone = Literal["similan", "surin", "khao_lak_coast", "koh_yao", "other"]
 Triage = Literal["red", "yellow", "green", "white", "black"]
 TriageStage = Literal["dispatch", "scene"]
 Category = Literal["drowning", "cardiac_arrest", "dive_injury", "marine_sting", "trauma", "other"]
-Language = Literal["th", "en"]
+# A patient's language: an ISO 639-1 code, checked against the standard's list (dispatch/languages.py).
+Language = str
 ResourceKind = Literal["boat", "aed", "team"]
 ResourceStatus = Literal["available", "assigned", "out_of_service"]
+# When a unit serves: all year, or only while the marine national parks are open (dispatch/geo/seasons.json).
+Season = Literal["all_year", "park_season"]
 Outcome = Literal["treated_on_scene", "transferred", "deceased", "false_alarm", "duplicate", "cancelled"]
 Role = Literal["lifeguard", "operator", "official", "admin"]
 RiskReason = Literal["warning_point", "predicted_late"]
@@ -63,3 +66,4 @@ CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 OUTCOMES: Final[tuple[str, ...]] = get_args(Outcome)
 ROLES: Final[tuple[str, ...]] = get_args(Role)
 RESOURCE_KINDS: Final[tuple[str, ...]] = get_args(ResourceKind)
+SEASONS: Final[tuple[str, ...]] = get_args(Season)

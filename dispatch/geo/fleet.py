@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.resources import files
-from typing import Final, Literal, get_args
 
 import msgspec
 
 from dispatch.events.catalogue import Latitude, Longitude, Position
-from dispatch.events.vocabulary import ResourceKind
+from dispatch.events.vocabulary import ResourceKind, Season
 from dispatch.geo.places import Places, load_places
-
-Season = Literal["all_year", "park_season"]
-SEASONS: Final[tuple[str, ...]] = get_args(Season)
 
 
 class DemoResource(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
