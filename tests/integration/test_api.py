@@ -333,6 +333,7 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/resources/{rid}", {"operator", "official", "admin"}),
     ("PATCH", "/api/resources/{rid}", {"operator"}),
     ("GET", "/api/places", EVERYONE),
+    ("GET", "/api/languages", EVERYONE),
     ("GET", "/api/events", {"operator", "official"}),
     ("POST", "/api/users", {"admin"}),
     ("POST", "/api/users/{username}/deactivate", {"admin"}),

@@ -43,7 +43,7 @@ STORY = [("registerResource", "operator", "/api/resources"), ("reportIncident", 
          ("addNote", "lifeguard", "/api/incidents/{id}/notes")]
 READS = [("operator", "/api/incidents"), ("operator", "/api/incidents/{id}"), ("operator", "/api/board"),
          ("operator", "/api/board?as_of=3"), ("operator", "/api/resources"), ("operator", "/api/resources/KY-BOAT-9"),
-         ("operator", "/api/referrals"), ("operator", "/api/places"),
+         ("operator", "/api/referrals"), ("operator", "/api/places"), ("lifeguard", "/api/languages"),
          ("operator", "/api/incidents/{id}/recommendations"), ("official", "/api/audit/incidents/{id}"),
          ("official", "/api/audit/verify"), ("official", "/api/events"), ("official", "/api/reports/response-times"),
          ("official", "/api/reports/summary"), ("official", "/api/reports/incidents.geojson"),
