@@ -9,13 +9,23 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from dispatch.decisions.incident import decide as decide_for_incident
 from dispatch.decisions.resource import decide
 from dispatch.events.catalogue import ResourceRegistered, decode_data
 from dispatch.events.vocabulary import SEASONS
 from dispatch.geo.fleet import load_demo_fleet
 from dispatch.geo.seasons import SeasonDataError, in_service, load_seasons, parse_seasons, service_state
 from dispatch.recommend import predict_arrival
-from tests.builders import T0, available_resource, register_resource, resource_from
+from tests.builders import (
+    T0,
+    available_resource,
+    by_id,
+    dispatch_resource,
+    incident_from,
+    incident_reported,
+    register_resource,
+    resource_from,
+)
 from tests.unit.test_recommend import KO_YAO_NOI, PARAMS, PLACES, THAP_LAMU, referral_on, resource
 
 # Bangkok midnights as UTC instants: Thailand is UTC+7 all year.
@@ -119,6 +129,15 @@ def test_a_boat_out_of_season_is_never_the_one_predicted_to_fetch_the_patient() 
 
     assert in_season is not None and in_season.boat is not None and in_season.boat.id == "NEAR"
     assert closed is not None and closed.boat is not None and closed.boat.id == "FAR"
+
+
+def test_an_operator_may_still_send_a_unit_out_of_season() -> None:
+    # The season is the plan; an operator who knows the unit was kept on for the monsoon can send it.
+    incident = incident_from(incident_reported(at=CLOSES_2026))
+
+    events = decide_for_incident(dispatch_resource(at=CLOSES_2026), incident, by_id(PARK_UNIT))
+
+    assert [type(event).__name__ for event in events] == ["ResourceDispatched", "ResourceStatusChanged"]
 
 
 # --- the data -------------------------------------------------------------------------------------------------
