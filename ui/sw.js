@@ -16,7 +16,7 @@ const SHELL = [
   "/report.html", "/css/app.css", "/favicon.svg", "/manifest.webmanifest", "/icons/icon-192.png",
   "/icons/icon-512.png", "/icons/icon-maskable-512.png", "/js/report.js", "/js/api.js", "/js/dom.js",
   "/js/i18n.js", "/js/outbox.js", "/js/outbox-store.js", "/js/places.js", "/js/session.js", "/js/time.js",
-  "/js/vocabulary.js",
+  "/js/vocabulary.js", "/js/languages.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -45,6 +45,8 @@ class BoardRow(SQLModel, table=True):
     lon: float = Field(sa_column=Column(Float, nullable=False))
     patients: int = Field(sa_column=Column(Integer, nullable=False))
     description: str = Field(sa_column=Column(Text, nullable=False))
+    # The patient's language, ISO 639-1 (migration 0008 filled the rows written before it from the log).
+    language: str = Field(default="th", sa_column=Column(String(8), nullable=False, server_default="th"))
     reporter: str = Field(sa_column=Column(String(80), nullable=False))
     reported_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     closed_at: datetime | None = _time()
@@ -74,6 +76,8 @@ class ResourceRow(SQLModel, table=True):
     status_since: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     incident_id: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     milestone: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    # all_year or a season of dispatch/domain/geo/seasons.json; whether it serves now is decided by the clock.
+    season: str = Field(default="all_year", sa_column=Column(String(20), nullable=False, server_default="all_year"))
 
 
 class ReferralRow(SQLModel, table=True):

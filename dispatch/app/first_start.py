@@ -89,6 +89,6 @@ def register_demo_fleet(services: Services) -> int:
             actor=SYSTEM, at=services.clock.now(), command_id=f"demo-fleet:{resource.id}",
             resource_id=resource.id, kind=resource.kind, name=resource.name, subtype=resource.subtype,
             speed_knots=resource.speed_knots, position=resource.position, home_site_id=resource.home_site_id,
-            zone=services.places.zone_of(resource.position),
+            zone=services.places.zone_of(resource.position), season=resource.season,
         ), services)
     return len(fleet)

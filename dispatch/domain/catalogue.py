@@ -20,6 +20,7 @@ from dispatch.domain.vocabulary import (
     ResourceKind,
     ResourceStatus,
     RiskReason,
+    Season,
     Source,
     Triage,
     TriageStage,
@@ -251,6 +252,8 @@ class ResourceRegistered(ResourceEvent, frozen=True, kw_only=True):
     position: Position | None = None
     home_site_id: str | None = None
     zone: Zone | None = None
+    # Added later: events written before it read as all_year, which is what every unit was then.
+    season: Season = "all_year"
 
 
 @registered

@@ -19,6 +19,7 @@ from dispatch.domain.vocabulary import (
     Outcome,
     ResourceKind,
     Role,
+    Season,
     Source,
     Triage,
     TriageStage,
@@ -249,6 +250,7 @@ class RegisterResource(ResourceCommand):
     position: Position | None = None
     home_site_id: str | None = None
     zone: Zone | None = None
+    season: Season = "all_year"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,7 @@ from dispatch.domain.geo.eta import (
     usable_speed,
 )
 from dispatch.domain.geo.places import HasLatLon, Place, Places
+from dispatch.domain.geo.seasons import in_service
 from dispatch.domain.vocabulary import BANGKOK, ResourceKind
 
 # Haversine on the mean-radius sphere is within 0.6% of the WGS84 geodesic anywhere; bounds are shrunk by
@@ -392,7 +393,7 @@ def _boat_options(
     limit: int,
 ) -> list[Prediction]:
     """Available boats by when they would deliver the patient waiting at `origin` to `facility`."""
-    boats = [boat for boat in fleet if _is_boat(boat) and _can_go(boat)]
+    boats = [boat for boat in fleet if _is_boat(boat) and _can_go(boat) and in_service(boat, now)]
     routes: dict[float, ReferralRoute | None] = {}  # the route depends on the speed only; fleets have few
     from_origin = _Haversine(origin)
 

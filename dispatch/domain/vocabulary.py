@@ -3,7 +3,7 @@ the pages (GET /api/vocabulary), with the limits of a report and the province's 
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Final, Literal, get_args
 
 Source = Literal["beach", "boat", "island", "clinic"]
@@ -12,9 +12,12 @@ Zone = Literal["similan", "surin", "khao_lak_coast", "koh_yao", "other"]
 Triage = Literal["red", "yellow", "green", "white", "black"]
 TriageStage = Literal["dispatch", "scene"]
 Category = Literal["drowning", "cardiac_arrest", "dive_injury", "marine_sting", "trauma", "other"]
-Language = Literal["th", "en"]
+# A patient's language: an ISO 639-1 code, checked against the standard's list (dispatch/domain/languages.py).
+Language = str
 ResourceKind = Literal["boat", "aed", "team"]
 ResourceStatus = Literal["available", "assigned", "out_of_service"]
+# When a unit serves: all year, or only while the marine national parks are open (dispatch/domain/geo/seasons.json).
+Season = Literal["all_year", "park_season"]
 Outcome = Literal["treated_on_scene", "transferred", "deceased", "false_alarm", "duplicate", "cancelled"]
 Role = Literal["lifeguard", "operator", "official", "admin"]
 RiskReason = Literal["warning_point", "predicted_late"]
@@ -73,6 +76,15 @@ TIME_ZONE_NAME: Final[str] = "Asia/Bangkok"
 UTC_OFFSET_HOURS: Final[int] = 7
 BANGKOK: Final[timezone] = timezone(timedelta(hours=UTC_OFFSET_HOURS), TIME_ZONE_NAME)
 
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone(BANGKOK)
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant a Bangkok day starts."""
+    return datetime.combine(day, time(), BANGKOK).astimezone(UTC)
+
 # The closed sets the pages offer or translate, by the name GET /api/vocabulary serves each under.
 CODES: Final[dict[str, tuple[str, ...]]] = {
     "source": SOURCES,
@@ -93,3 +105,4 @@ LIMITS: Final[dict[str, int]] = {
     "description_length": MAX_DESCRIPTION_LENGTH,
     "note_length": MAX_NOTE_LENGTH,
 }
+SEASONS: Final[tuple[str, ...]] = get_args(Season)

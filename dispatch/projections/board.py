@@ -71,9 +71,9 @@ def _reported(event: IncidentReported) -> Row:
         "incident_id": event.incident_id, "status": "open", "source": event.source, "category": event.category,
         "triage_dispatch": event.triage, "triage_scene": None, "triage_rank": TRIAGE_ORDER[event.triage],
         "site_id": event.site_id, "zone": event.zone, "lat": event.position.lat, "lon": event.position.lon,
-        "patients": event.patients, "description": event.description, "reporter": event.reporter,
-        "reported_at": event.at, "closed_at": None, "outcome": None, "notes": 0, "assignments": [],
-        "referral": None,
+        "patients": event.patients, "description": event.description, "language": event.language,
+        "reporter": event.reporter, "reported_at": event.at, "closed_at": None, "outcome": None, "notes": 0,
+        "assignments": [], "referral": None,
     }
 
 

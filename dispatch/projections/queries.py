@@ -14,6 +14,8 @@ from dispatch.domain.catalogue import Position
 from dispatch.domain.commands import Actor
 from dispatch.domain.decisions import access
 from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.geo.seasons import service_state
+from dispatch.domain.vocabulary import Season
 from dispatch.projections.board import TABLE as BOARD_TABLE
 from dispatch.projections.board import Board
 from dispatch.projections.rows import Row
@@ -82,7 +84,17 @@ def resources(engine: Engine, now: datetime) -> dict[str, Any]:
         rows = [dict(row) for row in db.execute(select(table).order_by(table.c.kind, table.c.resource_id)).mappings()]
     for row in rows:
         row["seconds_in_status"] = int((now - row["status_since"]).total_seconds())
+        row.update(service_fields(row["season"], now))
     return {"position": shared_position(engine), "resources": rows}
+
+
+def service_fields(season: Season, now: datetime) -> dict[str, Any]:
+    """Whether a unit of this season serves at `now`, why not, and when that changes, as the API shows it."""
+    state = service_state(season, now)
+    # Rounded up: whoever asks again after that long finds the change made.
+    changes_in = int((state.changes_at - now).total_seconds()) + 1 if state.changes_at else None
+    return {"in_service": state.in_service, "service_reason": state.reason, "returns_at": state.returns_at,
+            "season_ends_at": state.season_ends_at, "service_changes_in_seconds": changes_in}
 
 
 def referrals(engine: Engine, now: datetime, *, recent_since: datetime) -> dict[str, Any]:
@@ -111,6 +123,7 @@ def fleet(engine: Engine) -> list[Resource]:
             position=Position(lat=row["lat"], lon=row["lon"]) if row["lat"] is not None else None,
             position_at=row["position_at"], home_site_id=row["home_site_id"], zone=row["zone"],
             status=row["status"], status_since=row["status_since"], incident_id=row["incident_id"],
+            season=row["season"],
         )
         for row in rows
     ]

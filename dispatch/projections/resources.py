@@ -47,7 +47,7 @@ class Resources:
                     "lon": event.position.lon if event.position else None,
                     "position_at": event.at if event.position else None, "home_site_id": event.home_site_id,
                     "zone": event.zone, "status": "available", "status_since": event.at, "incident_id": None,
-                    "milestone": None,
+                    "milestone": None, "season": event.season,
                 }
             case ResourceStatusChanged() if current is not None:
                 assigned = event.status == "assigned"

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Final
 
 from dispatch.domain.errors import InvalidInput
-from dispatch.domain.vocabulary import BANGKOK
+from dispatch.domain.vocabulary import BANGKOK, local, local_midnight
 
 # The years a report or a look back can ask about: the service's log starts after the first and ends before
 # the last (the Thai 1669 system dates from 2008).
 EARLIEST_YEAR: Final[int] = 2000
 LATEST_YEAR: Final[int] = 2100
-
-
-def local(moment: datetime) -> datetime:
-    return moment.astimezone(BANGKOK)
-
-
-def local_midnight(day: date) -> datetime:
-    """The UTC instant a Bangkok day starts."""
-    return datetime.combine(day, time(), BANGKOK).astimezone(UTC)
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:

@@ -217,10 +217,12 @@ def incident_tally(engine: Engine, start: datetime, split: datetime, end: dateti
 
 
 def referral_tally(engine: Engine, start: datetime, end: datetime) -> list[Sequence[Any]]:
-    """(status, has a guarantee, referrals, seconds late) for referrals requested in [start, end)."""
+    """(zone, status, has a guarantee, referrals, seconds late) for referrals requested in [start, end); the
+    zone is the one the referral set off from."""
     guaranteed = case((REFERRAL.deadline_at.is_(None), 0), else_=1)
-    query = (select(REFERRAL.status, guaranteed, func.count(), func.coalesce(func.sum(REFERRAL.late_seconds), 0))
+    query = (select(REFERRAL.zone, REFERRAL.status, guaranteed, func.count(),
+                    func.coalesce(func.sum(REFERRAL.late_seconds), 0))
              .where(REFERRAL.requested_at >= start, REFERRAL.requested_at < end)
-             .group_by(REFERRAL.status, guaranteed))
+             .group_by(REFERRAL.zone, REFERRAL.status, guaranteed))
     with engine.connect() as db:
         return list(db.execute(query).all())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 from sqlalchemy import Engine
@@ -18,20 +18,21 @@ RED_YELLOW: Final[tuple[str, ...]] = ("red", "yellow")
 DEATHS_TARGET_CHANGE_PERCENT: Final[float] = -10.0
 
 
-def year_summary(engine: Engine, year: int, *, saving_thb: int) -> dict[str, Any]:
-    """The indicators for Bangkok calendar year `year`, from the read models."""
+def year_summary(engine: Engine, year: int, *, saving_thb: int, saving_zones: Collection[str]) -> dict[str, Any]:
+    """The indicators for Bangkok calendar year `year`, from the read models; the cost saved counts the referrals
+    of `saving_zones` only."""
     start, end = year_bounds(year)
     previous_start, _ = year_bounds(year - 1)
     incidents = queries.incident_tally(engine, previous_start, start, end)
     referrals = queries.referral_tally(engine, start, end)
     return {"year": year, "time_zone": TIME_ZONE_NAME, "from": start, "to": end,
-            **summarise(year, incidents, referrals, saving_thb=saving_thb)}
+            **summarise(year, incidents, referrals, saving_thb=saving_thb, saving_zones=saving_zones)}
 
 
 def summarise(year: int, incidents: Sequence[Sequence[Any]], referrals: Sequence[Sequence[Any]], *,
-              saving_thb: int) -> dict[str, Any]:
+              saving_thb: int, saving_zones: Collection[str]) -> dict[str, Any]:
     """The indicators from the tallies: incidents as (this year, triage, reached, count, deaths) and
-    referrals as (status, has a guarantee, count, seconds late)."""
+    referrals as (zone, status, has a guarantee, count, seconds late)."""
     this_year = [(triage, bool(reached), int(count)) for later, triage, reached, count, _ in incidents if later]
     deaths = sum(int(dead) for later, *_rest, dead in incidents if later)
     deaths_before = sum(int(dead) for later, *_rest, dead in incidents if not later)
@@ -39,13 +40,17 @@ def summarise(year: int, incidents: Sequence[Sequence[Any]], referrals: Sequence
     for triage, _was_reached, count in this_year:
         by_triage[triage] = by_triage.get(triage, 0) + count
     referral_count = sum(int(count) for *_rest, count, _late in referrals)
+    # The saving is what the seamless referral spares a patient, so only the zones that refer that way count it.
+    saving_count = sum(int(count) for zone, *_rest, count, _late in referrals if zone in saving_zones)
     return {
         "incidents": {"count": sum(by_triage.values()), "by_triage": dict(sorted(by_triage.items()))},
         "red_yellow_reached": _reached(this_year),
         "deaths": _deaths(year, deaths, deaths_before),
-        "referrals": {"count": referral_count, **_guarantee(referrals)},
+        "referrals": {"count": referral_count, **_guarantee([row[1:] for row in referrals])},
         "saving_per_referral_thb": saving_thb,
-        "cost_saved_thb": referral_count * saving_thb,
+        "cost_saved_zones": sorted(saving_zones),
+        "cost_saved_referrals": saving_count,
+        "cost_saved_thb": saving_count * saving_thb,
     }
 
 

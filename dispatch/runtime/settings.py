@@ -6,10 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.domain.geo.eta import PLANNING_DEFAULTS
+from dispatch.domain.languages import is_language
+from dispatch.domain.vocabulary import Zone
 
 
 class ZonePolicySetting(BaseModel):
@@ -26,6 +28,13 @@ class ZonePolicySetting(BaseModel):
 
 
 RetrySeconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+def _known_languages(codes: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [code for code in codes if not is_language(code)]
+    if unknown:
+        raise ValueError(f"not ISO 639-1 codes: {', '.join(unknown)}")
+    return codes
 
 
 def _default_policies() -> dict[str, ZonePolicySetting]:
@@ -138,6 +147,15 @@ class Settings(BaseSettings):
     # What one seamless referral saves the patient, in baht: the province's figure (158 referrals saved
     # 948,000 baht in 2018); the yearly summary's cost saved is referrals x this.
     referral_saving_thb: int = Field(default=6000, ge=0, le=1_000_000)
+    # The zones whose referrals make that saving: Koh Yao's seamless referral ("refer from wherever is nearest")
+    # is what the province's figure measures; a referral elsewhere follows the usual hierarchy and saves nothing.
+    referral_saving_zones: tuple[Zone, ...] = ("koh_yao",)
+
+    # --- patients' languages (dispatch/domain/languages.py) ----------------------------------------------
+    # Offered first in the report form, in this order, before every other ISO 639-1 language: Thai and English,
+    # then the Andaman coast's visitors' (docs/configuration.md says which are sourced and which assumed).
+    common_languages: Annotated[tuple[str, ...], AfterValidator(_known_languages)] = (
+        "th", "en", "ru", "zh", "de", "hi", "ms", "ko", "fr", "sv", "it", "nl", "ja", "my")
 
     # --- security (dispatch/adapters/lockout.py, dispatch/entrypoints/api/security.py) ------------------------------
     # Sign-in throttling (dispatch/adapters/lockout.py says why it is shaped so): this many failed sign-ins for one

@@ -65,11 +65,12 @@ def system(tmp_path: Path) -> Iterator[System]:
 
 
 @contextmanager
-def running_system(tmp_path: Path) -> Iterator[System]:
-    """`dispatch up` on a fresh data folder: places, demo fleet and one demo account per role."""
+def running_system(tmp_path: Path, **settings: str) -> Iterator[System]:
+    """`dispatch up` on a fresh data folder: places, demo fleet and one demo account per role; `settings` are
+    further DISPATCH_* variables."""
     port, output = free_port(), tmp_path / "up.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISPATCH_")}
-    env |= {"DISPATCH_PASSWORD_TIME_COST": "1", "DISPATCH_PASSWORD_MEMORY_KIB": "1024", "COLUMNS": "200"}
+    env |= {"DISPATCH_PASSWORD_TIME_COST": "1", "DISPATCH_PASSWORD_MEMORY_KIB": "1024", "COLUMNS": "200"} | settings
     with output.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "dispatch", "up", "--port", str(port),
                                     "--data-dir", str(tmp_path / "data")], stdout=sink, stderr=subprocess.STDOUT,

@@ -362,6 +362,7 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("PATCH", "/api/resources/{rid}", {"operator"}),
     ("GET", "/api/places", EVERYONE),
     ("GET", "/api/vocabulary", EVERYONE),
+    ("GET", "/api/languages", EVERYONE),
     ("GET", "/api/events", {"operator", "official"}),
     ("POST", "/api/users", {"admin"}),
     ("POST", "/api/users/{username}/deactivate", {"admin"}),

@@ -15,8 +15,10 @@ from dispatch.adapters.migrations.runner import upgrade
 from dispatch.adapters.read_models import CHECKPOINTS
 from dispatch.adapters.schema import metadata
 from dispatch.projections import all_projections
+from dispatch.projections.board import Board
 from dispatch.projections.intervals import Intervals
 from dispatch.projections.referrals import Referrals
+from dispatch.projections.resources import Resources
 from dispatch.projections.runner import Projector, replay_in_memory
 from tests.builders import (
     BOAT,
@@ -32,6 +34,7 @@ from tests.builders import (
     patient_handed_over,
     referral_requested,
     resource_dispatched,
+    resource_registered,
 )
 from tests.conftest import postgres_engine, sqlite_engine
 from tests.unit.test_projections import stored
@@ -41,6 +44,8 @@ ADDED_IN_0006 = {"response_intervals": {"zone", "source", "triage"},
                  "referrals_view": {"elapsed_seconds", "hospital_wall_seconds"}, "incident_facts": set()}
 # And 0008's (each response its own row, and how it ended).
 ADDED_IN_0008 = {"response_intervals": {"response_no", "ended_by"}}
+# And 0009's (each unit's season, each incident's patient language).
+ADDED_IN_0009 = {"board_incidents": {"language"}, "resources_view": {"season"}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -78,18 +83,45 @@ def test_rows_upgraded_to_0006_carry_the_report_columns_the_projections_compute(
     upgrade(bare_engine, "0005")
     with bare_engine.begin() as db:
         for name, rows in built.items():
-            later = ADDED_IN_0006[name] | ADDED_IN_0008.get(name, set())
+            later = ADDED_IN_0006[name] | ADDED_IN_0008.get(name, set()) | ADDED_IN_0009.get(name, set())
             kept = [{key: value for key, value in row.items() if key not in later} for row in rows]
             db.execute(insert(metadata.tables[name]), kept)
 
     upgrade(bare_engine)
 
-    with bare_engine.connect() as db:
+    found = upgraded_rows_match(bare_engine, built)
+    assert {row["response_id"]: row["triage"] for row in found["response_intervals"]} == {
+        f"{INCIDENT}/{BOAT}": "yellow", f"{INCIDENT}/{TEAM}": "yellow", f"{OTHER_INCIDENT}/{BOAT}": "green"}
+
+
+def test_rows_written_before_0009_get_the_season_and_language_the_projections_give(bare_engine: Engine) -> None:
+    log = stored(incident_reported(language="ru"), incident_reported(incident_id=OTHER_INCIDENT),
+                 resource_registered())
+    built = {"board_incidents": replay_in_memory(Board(), log).rows("board_incidents"),
+             "resources_view": replay_in_memory(Resources(), log).rows("resources_view")}
+    upgrade(bare_engine, "0008")
+    with bare_engine.begin() as db:
+        db.execute(insert(metadata.tables["events"]), [
+            {"position": e.position, "stream_id": e.stream_id, "version": e.version, "type": e.type,
+             "schema_version": e.schema_version, "data": e.data, "meta": "{}", "recorded_at": e.recorded_at,
+             "prev_hash": "", "hash": ""} for e in log])
+        for name, rows in built.items():
+            db.execute(insert(metadata.tables[name]), [{k: v for k, v in row.items() if k not in ADDED_IN_0009[name]}
+                                                       for row in rows])
+
+    upgrade(bare_engine)
+
+    found = upgraded_rows_match(bare_engine, built)
+    assert {row["language"] for row in found["board_incidents"]} == {"ru", "th"}
+
+
+def upgraded_rows_match(engine: Engine, built: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of `built`'s tables as the database holds them, each table's checked equal to what was built."""
+    with engine.connect() as db:
         found = {name: [dict(row) for row in db.execute(select(metadata.tables[name])).mappings()] for name in built}
     for name, rows in built.items():
         assert sorted(found[name], key=repr) == sorted(rows, key=repr), name
-    assert {row["response_id"]: row["triage"] for row in found["response_intervals"]} == {
-        f"{INCIDENT}/{BOAT}": "yellow", f"{INCIDENT}/{TEAM}": "yellow", f"{OTHER_INCIDENT}/{BOAT}": "green"}
+    return found
 
 
 def test_rows_upgraded_to_0008_number_each_response_and_say_how_it_ended(bare_engine: Engine) -> None:

@@ -339,10 +339,11 @@ def test_the_summary_of_a_year_counts_in_bangkok_time(api: Api) -> None:
     assert body["referrals"] == {"count": 2, "with_guarantee": 2, "met": 1, "missed": 1, "open": 0,
                                  "compliance_percent": 50.0, "late_seconds_total": 780}
     assert (body["saving_per_referral_thb"], body["cost_saved_thb"]) == (6000, 12_000)
+    assert body["cost_saved_zones"] == ["koh_yao"] and body["cost_saved_referrals"] == 2
 
 
 def test_the_summary_of_the_year_before(history: Services) -> None:
-    body = year_summary(history.store.engine, 2025, saving_thb=6000)
+    body = year_summary(history.store.engine, 2025, saving_thb=6000, saving_zones=("koh_yao",))
 
     assert body["incidents"] == {"count": 1, "by_triage": {"red": 1}}
     assert body["red_yellow_reached"]["percent"] == 0.0 and body["red_yellow_reached"]["of"] == 1
@@ -410,7 +411,7 @@ def test_the_three_years_of_referrals_give_exactly_the_published_savings(service
 def test_the_saving_per_referral_is_a_setting(services: Services) -> None:
     referral_history(services)
 
-    body = year_summary(services.store.engine, 2019, saving_thb=6500)
+    body = year_summary(services.store.engine, 2019, saving_thb=6500, saving_zones=("koh_yao",))
 
     assert body["cost_saved_thb"] == 169 * 6500 and services.settings.referral_saving_thb == 6000
 

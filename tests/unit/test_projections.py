@@ -157,13 +157,13 @@ def test_board_report_opens_a_row_ranked_by_its_dispatch_colour(colour: Triage) 
 
 
 def test_board_report_row_shows_the_report_with_nothing_yet_done() -> None:
-    row = board_row(incident_reported(patients=2, description="two divers surfaced too fast"))
+    row = board_row(incident_reported(patients=2, description="two divers surfaced too fast", language="ru"))
 
     assert row == {
         "incident_id": INCIDENT, "status": "open", "source": "island", "category": "drowning",
         "triage_dispatch": "red", "triage_scene": None, "triage_rank": TRIAGE_ORDER["red"], "site_id": SITE,
         "zone": "koh_yao", "lat": PIER.lat, "lon": PIER.lon, "patients": 2,
-        "description": "two divers surfaced too fast", "reporter": LIFEGUARD_ID, "reported_at": T0,
+        "description": "two divers surfaced too fast", "language": "ru", "reporter": LIFEGUARD_ID, "reported_at": T0,
         "closed_at": None, "outcome": None, "notes": 0, "assignments": [], "referral": None, "position": 1,
     }
 

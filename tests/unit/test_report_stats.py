@@ -91,9 +91,10 @@ def test_report_bounds_are_bangkok_dates_or_times_with_a_zone() -> None:
 def test_the_summary_arithmetic() -> None:
     incidents = [(1, "red", 1, 40, 2), (1, "red", 0, 10, 3), (1, "yellow", 1, 50, 0), (1, "green", 1, 99, 1),
                  (0, "red", 1, 70, 10)]
-    referrals = [("met", 1, 95, 0), ("missed", 1, 5, 1200), ("breached", 1, 1, 0), ("met", 0, 57, 0)]
+    referrals = [("koh_yao", "met", 1, 95, 0), ("koh_yao", "missed", 1, 5, 1200), ("koh_yao", "breached", 1, 1, 0),
+                 ("koh_yao", "met", 0, 57, 0)]
 
-    body = summarise(2019, incidents, referrals, saving_thb=6000)
+    body = summarise(2019, incidents, referrals, saving_thb=6000, saving_zones=("koh_yao",))
 
     assert body["red_yellow_reached"] == {"reached": 90, "of": 100, "percent": 90.0, "by_triage": {
         "red": {"reached": 40, "of": 50, "percent": 80.0}, "yellow": {"reached": 50, "of": 50, "percent": 100.0}}}
@@ -102,3 +103,15 @@ def test_the_summary_arithmetic() -> None:
     assert body["referrals"] == {"count": 158, "with_guarantee": 101, "met": 95, "missed": 5, "open": 1,
                                  "compliance_percent": 95.0, "late_seconds_total": 1200}
     assert body["cost_saved_thb"] == 948_000
+
+
+def test_the_cost_saved_counts_only_the_referrals_of_the_zones_that_save() -> None:
+    referrals = [("koh_yao", "met", 1, 10, 0), ("khao_lak_coast", "met", 0, 7, 0), ("similan", "missed", 0, 2, 0),
+                 ("koh_yao", "missed", 1, 3, 600)]
+
+    body = summarise(2019, [], referrals, saving_thb=6000, saving_zones=("koh_yao",))
+
+    assert body["referrals"]["count"] == 22  # every referral is still a referral
+    assert (body["cost_saved_zones"], body["cost_saved_referrals"], body["cost_saved_thb"]) == (
+        ["koh_yao"], 13, 13 * 6000)
+    assert summarise(2019, [], referrals, saving_thb=6000, saving_zones=())["cost_saved_thb"] == 0

@@ -4,6 +4,8 @@
 import { api, ApiError, newKey, serverNow } from "./api.js";
 import { byId, h } from "./dom.js";
 import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
+import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
+import { languageName, loadLanguages } from "./languages.js";
 import { LiveBoard } from "./live.js";
 import { CoastMap } from "./map.js";
 import { isFacility, loadPlaces, placeName } from "./places.js";
@@ -11,10 +13,13 @@ import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { beep, unlockOnGesture } from "./sound.js";
 import { clock, dateTime, duration } from "./time.js";
 import { loadVocabulary, vocabulary } from "./vocabulary.js";
+import { clock, date, dateTime, duration } from "./time.js";
 
 const LEVEL_RANK = { none: 0, met: 0, on_track: 0, at_risk: 1, breached: 2, missed: 2 };
 // How often the board asks whether the read models behind it keep up with the log (GET /readyz).
 const FRESHNESS_CHECK_MS = 10000;
+// The fleet's seasons are asked again when the next one changes, and at least this often (a laptop that slept).
+const SERVICE_RECHECK_MAX_S = 6 * 3600;
 
 const me = await requireSignIn(["operator", "official", "admin"]);
 await loadVocabulary();
@@ -46,6 +51,8 @@ const results = new Map(); // incident id -> {text, error} of the last action
 const timelines = new Map(); // incident id -> GET /api/incidents/{id}
 const alertLevels = new Map(); // referral id -> the highest level already announced
 const alerts = new Map(); // referral id -> {level, incidentId, facilityId} not yet acknowledged
+const service = new Map(); // resource id -> whether its season has it serving now (GET /api/resources)
+let serviceTimer = null;
 
 const map = new CoastMap(byId("map"), {
   onSelect: select,
@@ -65,6 +72,7 @@ const live = new LiveBoard({
       if (view === "board_incidents" && snapshotSeen && next.board_incidents.has(id) && !known.has(id)) fresh.add(id);
       if (view === "resources_view" && selectedId) scheduleRecommendations();
       if (view === "board_incidents" && id === selectedId) selectedChanged = true;
+      if (view === "resources_view" && !service.has(id)) scheduleService(); // a unit registered meanwhile
     }
     if (selectedChanged && timelines.has(selectedId)) loadTimeline(selectedId); // an open timeline follows live
     // A new red or yellow incident while watching: one short tone, the card flashes once.
@@ -78,6 +86,8 @@ const live = new LiveBoard({
   onDenied: () => location.replace(signInUrl()),
 });
 live.connect();
+loadService();
+loadLanguages().then(render, () => {});
 setInterval(tick, 1000);
 checkFreshness();
 setInterval(checkFreshness, FRESHNESS_CHECK_MS);
@@ -141,6 +151,19 @@ function resourceName(id) {
   return views.resources_view.get(id)?.name || id;
 }
 
+/** Why an available unit still cannot go: out of its season (by the server's clock), else null. */
+function seasonOf(row) {
+  const found = service.get(row.resource_id);
+  return found && !found.in_service ? found : null;
+}
+
+/** A resource row as the map shows it: an available unit out of season is shown as not available. */
+function onMap(row) {
+  const season = seasonOf(row);
+  return season && row.status === "available"
+    ? { ...row, shown_status: "out_of_season", shown_status_text: t("out_of_season") } : row;
+}
+
 function facilityName(id) {
   return placeName(placeById.get(id)) || id;
 }
@@ -193,7 +216,7 @@ function render() {
   renderResources();
   renderDetail();
   map.showIncidents(rows, selectedId);
-  map.showResources([...views.resources_view.values()]);
+  map.showResources([...views.resources_view.values()].map(onMap));
   checkAlerts();
   applyTranslations(document.querySelector("main"));
 }
@@ -229,10 +252,12 @@ function renderIncidents(rows) {
 function renderResources() {
   const rows = [...views.resources_view.values()].sort((a, b) =>
     a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-  byId("resource-count").textContent = String(rows.filter((r) => r.status === "available").length) + "/" + rows.length;
-  byId("resources").replaceChildren(...rows.map((r) => h("tr", { dataset: { resource: r.resource_id, status: r.status } },
+  const ready = rows.filter((r) => r.status === "available" && !seasonOf(r));
+  byId("resource-count").textContent = String(ready.length) + "/" + rows.length;
+  byId("resources").replaceChildren(...rows.map((r) => h("tr", {
+    dataset: { resource: r.resource_id, status: r.status, service: seasonOf(r) ? "out_of_season" : "in_service" } },
     h("td", {}, h("strong", {}, r.resource_id), " ", h("span.sub", {}, `${r.name} · ${word("kind", r.kind)}`)),
-    h(`td.rstatus.${r.status}`, {}, word("resource_status", r.status)),
+    resourceStatus(r),
     h("td", {}, r.incident_id ? h("button.link-button", { type: "button", on: { click: () => select(r.incident_id) } },
       `#${r.incident_id}${r.milestone ? " · " + word("milestone", r.milestone) : ""}`) : ""),
     h("td", {}, clock(r.status_since)),
@@ -240,6 +265,16 @@ function renderResources() {
       type: "button",
       on: { click: (event) => setService(r, event.currentTarget) },
     }, r.status === "available" ? t("set_out_of_service") : t("set_available")) : ""))));
+}
+
+function resourceStatus(row) {
+  const season = seasonOf(row);
+  if (!season) return h(`td.rstatus.${row.status}`, {}, word("resource_status", row.status));
+  // Out of season: it is not there to send, whatever its status; it serves again on its own on the day shown.
+  const status = row.status === "available" ? t("out_of_season") : word("resource_status", row.status);
+  const shown = row.status === "available" ? "out_of_season" : row.status;
+  return h(`td.rstatus.${shown}`, { dataset: { reason: season.service_reason } },
+    status, h("span.sub", {}, ` · ${t("back_on", { date: date(season.returns_at) })}`));
 }
 
 function select(id) {
@@ -269,6 +304,7 @@ function renderDetail() {
         fact(t("place"), `${placeOf(row)} (${word("zone", row.zone)})`),
         fact(t("reported_at"), `${dateTime(row.reported_at)} · ${t("age")} `, h("span.age", { dataset: { since: row.reported_at } })),
         fact(t("patients"), String(row.patients)),
+        fact(t("patient_language"), languageName(row.language)),
         fact(t("reporter"), row.reporter),
         row.description ? fact(t("description"), row.description) : null,
         fact(t("dispatch_code"), colourName(row.triage_dispatch) + (row.triage_scene ? ` · ${t("scene_code")}: ${colourName(row.triage_scene)}` : "")))),
@@ -403,6 +439,8 @@ function referralSection(row) {
         h("strong", {}, word("referral_status", level === "none" ? ref.status : level))),
       h("dl.facts", {},
         fact(t("facility"), facilityName(ref.facility_id)),
+        // The receiving hospital needs to know whom to have ready to interpret.
+        fact(t("patient_language"), languageName(row.language)),
         ref.resource_id ? fact(t("carried_by"), `${ref.resource_id} · ${resourceName(ref.resource_id)}`) : null,
         ref.deadline_at ? fact(t("deadline"), `${clock(ref.deadline_at)} (${t("guarantee", { m: ref.guarantee_minutes ?? "" })})`) : null,
         ref.predicted_arrival_at ? fact(t("predicted_arrival"), clock(ref.predicted_arrival_at)) : null,
@@ -574,6 +612,31 @@ async function setService(resource, button) {
     button.disabled = false;
     button.title = error instanceof ApiError ? error.fullText : error.message;
   }
+}
+
+/** Which units serve now by their season, and when that next changes: asked again then, so a unit comes back
+ * into season on screen on the day, without anyone touching it. */
+async function loadService() {
+  clearTimeout(serviceTimer);
+  let next = SERVICE_RECHECK_MAX_S;
+  try {
+    const answer = await api("/api/resources");
+    service.clear();
+    for (const row of answer.resources) {
+      service.set(row.resource_id, { in_service: row.in_service, service_reason: row.service_reason,
+        returns_at: row.returns_at });
+      if (row.service_changes_in_seconds != null) next = Math.min(next, row.service_changes_in_seconds);
+    }
+    render();
+  } catch {
+    next = 60; // not reached this time
+  }
+  serviceTimer = setTimeout(loadService, next * 1000);
+}
+
+function scheduleService() {
+  clearTimeout(serviceTimer);
+  serviceTimer = setTimeout(loadService, 400);
 }
 
 // --- every second: ages, countdowns, alerts ----------------------------------------------------------

@@ -100,9 +100,10 @@ export class CoastMap {
     for (const r of rows) {
       if (r.lat == null || r.lon == null) continue;
       L.marker([r.lat, r.lon], {
-        icon: L.divIcon({ className: `map-icon ${r.kind} ${r.status}`, html: KIND_LETTER[r.kind] || "?", iconSize: [18, 18] }),
+        icon: L.divIcon({ className: `map-icon ${r.kind} ${r.shown_status ?? r.status}`, html: KIND_LETTER[r.kind] || "?", iconSize: [18, 18] }),
         title: r.name, keyboard: false,
-      }).bindTooltip(text(r.name, ` (${r.resource_id}) · `, word("resource_status", r.status))).addTo(this.resources);
+      }).bindTooltip(text(r.name, ` (${r.resource_id}) · `, r.shown_status_text ?? word("resource_status", r.status)))
+        .addTo(this.resources);
     }
   }
 

@@ -4,6 +4,7 @@ import { h, byId } from "./dom.js";
 import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
 import { MemoryStore, Outbox } from "./outbox.js";
 import { CHANNEL, SYNC_TAG, migrateLocalStorage, outboxLock, outboxStore, sendEntry } from "./outbox-store.js";
+import { bothNames, loadLanguages } from "./languages.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { clock, dateTime } from "./time.js";
@@ -24,7 +25,7 @@ const RECORDABLE = vocabulary("recordable_milestone");
 renderHeader(me);
 outbox = await openOutbox(me.id);
 buildChoices();
-await fillPlaces();
+await Promise.all([fillPlaces(), fillLanguages()]);
 wireForm();
 render();
 outbox.flush();
@@ -37,7 +38,7 @@ document.body.dataset.ready = "true";
 setInterval(() => open.forEach(refreshDetail), 15000);
 window.addEventListener("langchange", async () => {
   buildChoices(true);
-  await fillPlaces();
+  await Promise.all([fillPlaces(), fillLanguages()]);
   render(true);
 });
 window.addEventListener("online", () => render());
@@ -122,6 +123,20 @@ async function fillPlaces() {
   select.value = chosen;
 }
 
+/** The patient's language: the common ones first, then every other, each named in Thai and English; the
+ * language on screen is the default a new report starts with. */
+async function fillLanguages() {
+  const select = byId("language");
+  const chosen = select.value;
+  const languages = await loadLanguages();
+  const option = (language) => h("option", { value: language.code, defaultSelected: language.code === lang() },
+    bothNames(language.code));
+  select.replaceChildren(
+    h("optgroup", { label: t("languages_common") }, languages.filter((l) => l.common).map(option)),
+    h("optgroup", { label: t("languages_all") }, languages.filter((l) => !l.common).map(option)));
+  if (chosen) select.value = chosen;
+}
+
 function showGps() {
   const status = byId("gps-status");
   status.replaceChildren();
@@ -188,7 +203,7 @@ function submit() {
     source: data.get("source"), triage: data.get("triage"), category: data.get("category"),
     patients: patientCount(parseInt(data.get("patients"), 10)),
     description: String(data.get("description") || "").trim().slice(0, limit("description_length")),
-    language: lang(),
+    language: data.get("language") || lang(),
     device_time: new Date().toISOString(),
   };
   if (data.get("site_id")) body.site_id = data.get("site_id");

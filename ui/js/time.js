@@ -26,6 +26,12 @@ export function dateTime(iso) {
     .format(new Date(iso));
 }
 
+/** 15 Oct 2026 (Thai: 15 ต.ค. 2569), a Bangkok day */
+export function date(iso) {
+  if (!iso) return "";
+  return formatter({ day: "numeric", month: "short", year: "numeric" }).format(new Date(iso));
+}
+
 /** 21 Nov 14:32:05, for audit trails where the second matters */
 export function dateTimeSeconds(iso) {
   if (!iso) return "";

@@ -67,6 +67,7 @@ from dispatch.domain.errors import (
     ResourceUnavailable,
     ResponseCompleted,
 )
+from dispatch.domain.languages import is_language
 from dispatch.domain.vocabulary import (
     MAX_NOTE_LENGTH,
     MAX_PATIENTS,
@@ -329,6 +330,8 @@ def _report(command: ReportIncident, incident: Incident | None) -> list[Event]:
         raise IncidentAlreadyExists(f"incident {command.incident_id} already exists", field="incident_id")
     if not 1 <= command.patients <= MAX_PATIENTS:
         raise InvalidInput(f"patients must be between 1 and {MAX_PATIENTS}", field="patients")
+    if not is_language(command.language):
+        raise InvalidInput(f"language {command.language!r} is not an ISO 639-1 code", field="language")
     return [
         IncidentReported(
             at=command.at, incident_id=command.incident_id, source=command.source, position=command.position,

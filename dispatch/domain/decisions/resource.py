@@ -22,7 +22,7 @@ from dispatch.domain.commands import (
 )
 from dispatch.domain.errors import InvalidInput, InvalidStatusChange, ResourceAlreadyExists, ResourceNotFound
 from dispatch.domain.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN, usable_speed
-from dispatch.domain.vocabulary import ResourceKind, ResourceStatus, Zone
+from dispatch.domain.vocabulary import ResourceKind, ResourceStatus, Season, Zone
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +39,8 @@ class Resource:
     status: ResourceStatus
     status_since: datetime
     incident_id: str | None
+    # When it serves (dispatch/domain/geo/seasons.py decides by the clock); its status says nothing of the season.
+    season: Season = "all_year"
 
 
 def evolve(resource: Resource | None, event: Event) -> Resource | None:
@@ -49,7 +51,7 @@ def evolve(resource: Resource | None, event: Event) -> Resource | None:
                 id=event.resource_id, kind=event.kind, name=event.name, subtype=event.subtype,
                 speed_knots=event.speed_knots, position=event.position,
                 position_at=event.at if event.position else None, home_site_id=event.home_site_id,
-                zone=event.zone, status="available", status_since=event.at, incident_id=None,
+                zone=event.zone, status="available", status_since=event.at, incident_id=None, season=event.season,
             )
         case ResourceStatusChanged() if resource is not None:
             return replace(
@@ -108,7 +110,7 @@ def _registered(command: RegisterResource) -> ResourceRegistered:
     return ResourceRegistered(
         at=command.at, resource_id=command.resource_id, kind=command.kind, name=command.name,
         subtype=command.subtype, speed_knots=command.speed_knots, position=command.position,
-        home_site_id=command.home_site_id, zone=command.zone,
+        home_site_id=command.home_site_id, zone=command.zone, season=command.season,
     )
 
 

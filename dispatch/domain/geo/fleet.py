@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.resources import files
-from typing import Literal
 
 import msgspec
 
 from dispatch.domain.catalogue import Latitude, Longitude, Position
 from dispatch.domain.geo.places import Places, load_places
-from dispatch.domain.vocabulary import ResourceKind
-
-Season = Literal["all_year", "park_season"]
+from dispatch.domain.vocabulary import ResourceKind, Season
 
 
 class DemoResource(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -27,6 +27,7 @@ from dispatch.domain.vocabulary import (
     ResourceStatus,
     RiskReason,
     Role,
+    Season,
     Source,
     Triage,
     Zone,
@@ -92,6 +93,8 @@ class BoardIncidentOut(Out):
     lon: float
     patients: int
     description: str
+    language: Language = Field(description="the patient's language, ISO 639-1 (names: GET /api/languages)",
+                               examples=["ru"])
     reporter: str
     reported_at: datetime
     closed_at: datetime | None
@@ -130,6 +133,14 @@ class ResourceRowOut(Out):
     incident_id: str | None
     milestone: Milestone | None
     seconds_in_status: int
+    season: Season
+    in_service: bool = Field(description="whether its season has it serving now; a unit out of season is never "
+                             "recommended, whatever its status")
+    service_reason: Literal["out_of_season"] | None = Field(description="why it does not serve now")
+    returns_at: datetime | None = Field(description="out of season: when it serves again (00:00 Bangkok time)")
+    season_ends_at: datetime | None = Field(description="in season: when it stops serving; null all year")
+    service_changes_in_seconds: int | None = Field(description="seconds from now until in_service changes by "
+                                                   "the clock (ask again then); null all year")
 
 
 class ResourceListOut(Out):
@@ -255,6 +266,12 @@ class ResourceOut(Out):
     status: ResourceStatus
     status_since: datetime
     incident_id: str | None
+    season: Season
+    in_service: bool = Field(description="whether its season has it serving now")
+    service_reason: Literal["out_of_season"] | None
+    returns_at: datetime | None
+    season_ends_at: datetime | None
+    service_changes_in_seconds: int | None
 
 
 class NemsisTimesOut(Out):
@@ -416,6 +433,15 @@ class VocabularyOut(Out):
 
     codes: CodesOut
     limits: LimitsOut
+class LanguageOut(Out):
+    code: str = Field(description="ISO 639-1", examples=["ru"])
+    name_en: str = Field(examples=["Russian"])
+    name_th: str = Field(examples=["รัสเซีย"])
+    common: bool = Field(description="offered first in the report form")
+
+
+class LanguagesOut(Out):
+    languages: list[LanguageOut]
 
 
 class ResourceOptionOut(Out):
@@ -614,7 +640,10 @@ class YearSummaryOut(Out):
     deaths: DeathsOut
     referrals: GuaranteeOut
     saving_per_referral_thb: int
-    cost_saved_thb: int
+    cost_saved_zones: list[Zone] = Field(description="the zones whose referrals the cost saved counts "
+                                         "(DISPATCH_REFERRAL_SAVING_ZONES)")
+    cost_saved_referrals: int = Field(description="the referrals of those zones requested in the year")
+    cost_saved_thb: int = Field(description="cost_saved_referrals x saving_per_referral_thb")
 
 
 class GeoJSONResponse(JSONResponse):

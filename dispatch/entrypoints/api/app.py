@@ -33,6 +33,7 @@ from dispatch.entrypoints.api.routes import (
     events,
     health,
     incidents,
+    languages,
     live,
     log_checkpoints,
     places,
@@ -83,7 +84,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
     # The commands first: matching tries routes in order, and reports come in the most often.
     documented = (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
                   board.router, resources.router, places.router, vocabulary.router, events.router, reports.router,
-                  audit.router, health.router, log_checkpoints.router)
+                  audit.router, health.router, log_checkpoints.router, languages.router)
     for router in documented:
         app.include_router(router)
     app.include_router(live.router)

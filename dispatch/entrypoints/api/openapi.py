@@ -54,9 +54,9 @@ SECURITY_SCHEMES: Final[dict[str, Any]] = {
 # register a boat, report a diver at Koh Yao Yai, triage, dispatch the boat, its milestone, refer, note, close.
 EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "registerResource": {"id": "KY-BOAT-9", "kind": "boat", "name": "Koh Yao speedboat 9", "subtype": "speedboat",
-                         "speed_knots": 25, "home_site_id": "isl_ko_yao_yai"},
+                         "speed_knots": 25, "home_site_id": "isl_ko_yao_yai", "season": "all_year"},
     "reportIncident": {"source": "island", "site_id": "isl_ko_yao_yai", "triage": "red", "category": "dive_injury",
-                       "patients": 1, "description": "diver surfaced fast, short of breath", "language": "en"},
+                       "patients": 1, "description": "diver surfaced fast, short of breath", "language": "ru"},
     "triageIncident": {"stage": "dispatch", "code": "yellow"},
     "dispatchResource": {"resource_id": "KY-BOAT-9"},
     "recordMilestone": {"resource_id": "KY-BOAT-9", "milestone": "on_scene"},

@@ -10,17 +10,18 @@ from pydantic_core import PydanticCustomError
 
 from dispatch.domain.catalogue import Position
 from dispatch.domain.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
+from dispatch.domain.languages import is_language
 from dispatch.domain.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
 from dispatch.domain.vocabulary import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NOTE_LENGTH,
     MAX_PATIENTS,
     Category,
-    Language,
     Outcome,
     RecordableMilestone,
     ResourceKind,
     Role,
+    Season,
     Source,
     Triage,
     TriageStage,
@@ -47,6 +48,17 @@ def _within_service_years(moment: datetime) -> datetime:
 
 
 ServiceTime = Annotated[AwareDatetime, AfterValidator(_within_service_years)]
+
+
+def _iso_639_1(code: str) -> str:
+    # A phone keyboard may capitalise it: the code is the same language either way.
+    code = code.lower()
+    if not is_language(code):
+        raise PydanticCustomError("unknown_language", "an ISO 639-1 language code (two letters, e.g. th, en, ru)")
+    return code
+
+
+PatientLanguage = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_iso_639_1)]
 
 # Every text of a request is clean by dispatch/domain/text.py's rule. A line (a name, an id, a password) holds no
 # control character at all; free text written by people (a description, a note) may hold tabs and newlines.
@@ -79,7 +91,8 @@ class ReportIn(In):
     category: Category
     patients: int = Field(default=1, ge=1, le=MAX_PATIENTS)
     description: FreeText = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
-    language: Language = "th"
+    language: PatientLanguage = Field(default="th", description="the patient's language, ISO 639-1 "
+                                      "(GET /api/languages lists them with their names)", examples=["ru"])
     device_time: ServiceTime | None = Field(default=None, description="the phone's clock when the report was made")
 
 
@@ -155,6 +168,8 @@ class ResourceIn(In):
                                       description="a boat's planning speed")
     position: PositionIn | None = None
     home_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
+    season: Season = Field(default="all_year", description="when it serves: all year, or only while the marine "
+                           "national parks are open (park_season: out of service 16 May-14 Oct by the clock)")
 
 
 class ResourcePatchIn(In):

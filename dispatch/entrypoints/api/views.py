@@ -16,6 +16,7 @@ from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.envelope import StoredEvent
 from dispatch.domain.errors import IncidentNotFound, ResourceNotFound
+from dispatch.projections import queries
 
 
 def timeline_entry(stored: StoredEvent) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def resource_view(services: Services, resource_id: str) -> dict[str, Any]:
         raise ResourceNotFound(f"resource {resource_id} is not registered", field="resource_id")
     return {"version": stored[-1].version, **msgspec.to_builtins(resource, builtin_types=None)} | {
         "position": msgspec.to_builtins(resource.position) if resource.position else None
-    }
+    } | queries.service_fields(resource.season, services.clock.now())
 
 
 def note_read(background: BackgroundTasks, services: Services, actor: Actor, incident_id: str,

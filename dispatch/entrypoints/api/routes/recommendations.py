@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from dispatch.domain.geo.eta import usable_speed
+from dispatch.domain.geo.seasons import in_service
 from dispatch.domain.recommend import FacilityOption, ResourceOption, recommend_facilities, recommend_resources
 from dispatch.entrypoints.api import views
 from dispatch.entrypoints.api.answers import RecommendationsOut
@@ -27,7 +28,10 @@ def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep)
     incident = views.incident_state(services, incident_id)
     scene = incident.report.position
     fleet = queries.fleet(services.store.engine)
-    options = recommend_resources(scene, fleet, services.settings)
+    # A unit out of season is not there to send, whatever its status says.
+    now = services.clock.now()
+    serving = [resource for resource in fleet if in_service(resource, now)]
+    options = recommend_resources(scene, serving, services.settings)
     on_incident = [r for r in fleet if r.id in incident.active_resource_ids() and usable_speed(r.speed_knots)]
     speed = max((r.speed_knots or 0 for r in on_incident), default=0) or (
         options.boats[0].resource.speed_knots if options.boats else None) or PLANNING_SPEED_KNOTS

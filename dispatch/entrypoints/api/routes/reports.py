@@ -62,7 +62,9 @@ def summary(
     year: Annotated[int | None, Query(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="default: this year")] = None,
 ) -> dict[str, Any]:
     chosen = year if year is not None else local(services.clock.now()).year
-    return year_summary(services.store.engine, chosen, saving_thb=services.settings.referral_saving_thb)
+    settings = services.settings
+    return year_summary(services.store.engine, chosen, saving_thb=settings.referral_saving_thb,
+                        saving_zones=settings.referral_saving_zones)
 
 
 @router.get("/incidents.geojson", response_class=GeoJSONResponse, response_model=None,

@@ -30,7 +30,7 @@ async def register_resource(body: ResourceIn, context: OperatorCommand) -> Comma
     return RegisterResource(
         **context.stamp(), resource_id=body.id, kind=body.kind, name=body.name,
         subtype=body.subtype, speed_knots=body.speed_knots, position=position, home_site_id=body.home_site_id,
-        zone=services.places.zone_of(position) if position else None,
+        zone=services.places.zone_of(position) if position else None, season=body.season,
     )
 
 
