@@ -68,7 +68,7 @@ RESOURCE_KINDS: Final[tuple[str, ...]] = get_args(ResourceKind)
 MAX_PATIENTS: Final[int] = 500  # in one report, and so the deaths its close may count
 MAX_DESCRIPTION_LENGTH: Final[int] = 1000  # characters of a report's description
 MAX_NOTE_LENGTH: Final[int] = 2000  # characters of a note, or of the summary a close adds
-MAX_REASON_LENGTH: Final[int] = 500  # characters of the reason an operator gives for a correction
+MAX_REASON_LENGTH: Final[int] = 500  # characters of the reason for a correction or a status change
 
 # The province counts days, months and years in Bangkok time. Thailand has kept UTC+7 without daylight saving
 # since 1920, so a fixed offset is exact for any date the log can hold and needs no tz database in the container.

@@ -16,6 +16,7 @@ from dispatch.domain.vocabulary import (
     MAX_DESCRIPTION_LENGTH,
     MAX_NOTE_LENGTH,
     MAX_PATIENTS,
+    MAX_REASON_LENGTH,
     Category,
     Outcome,
     RecordableMilestone,
@@ -123,7 +124,8 @@ class ReferralIn(In):
 
 class StandDownIn(In):
     resource_id: str = Id
-    reason: FreeText = Field(default="", max_length=500, description="why, for the audit (e.g. sent by mistake)")
+    reason: FreeText = Field(default="", max_length=MAX_REASON_LENGTH,
+                             description="why, for the audit (e.g. sent by mistake)")
     expected_version: int | None = Field(default=None, ge=0)
 
 
@@ -175,7 +177,7 @@ class ResourceIn(In):
 class ResourcePatchIn(In):
     status: Literal["available", "out_of_service"] | None = None
     position: PositionIn | None = None
-    reason: FreeText = Field(default="", max_length=500)
+    reason: FreeText = Field(default="", max_length=MAX_REASON_LENGTH)
     expected_version: int | None = Field(default=None, ge=0)
 
 
