@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from dispatch.adapters.eventlog.store import EventStore
+from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.migrations.runner import upgrade
 from dispatch.adapters.read_models import CHECKPOINTS
 from dispatch.adapters.schema import metadata
@@ -149,7 +149,7 @@ def test_a_log_with_a_unit_sent_twice_has_its_responses_replayed_from_the_log_af
     # given a database at 0007 whose log sent the team to the incident twice, and whose one response row holds only
     # what the second response left (the first was overwritten), its projections caught up
     upgrade(bare_engine, "0007")
-    store = EventStore(bare_engine)
+    store = open_event_store(bare_engine)
     events = [incident_reported(), resource_dispatched(resource_id=TEAM, kind="team"),
               milestone_recorded(resource_id=TEAM, milestone="on_scene", at=T0 + minutes(7)),
               milestone_recorded(resource_id=TEAM, milestone="back_in_service", at=T0 + minutes(9)),
