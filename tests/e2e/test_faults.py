@@ -43,9 +43,9 @@ from dispatch.domain.catalogue import IncidentReported, ReferralAtRisk, Referral
 from dispatch.projections.board import TABLE, Board
 from dispatch.projections.runner import Projector, replay_in_memory
 from dispatch.runtime.settings import Settings
-from tests.conftest import POSTGRES_URL
 from tests.e2e.topology import REDIS_URL, Topology, free_port, sign_in
 from tests.integration.test_referral_deadlines import events_of, on_time
+from tests.servers import POSTGRES_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ from dispatch.app.services import Services
 from dispatch.domain.text import IDEMPOTENCY_KEY_MAX_LENGTH
 from dispatch.entrypoints.api.app import create_app
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import T0
 
 PASSWORD = "correct horse battery"
 ROLES = ("lifeguard", "operator", "official", "admin")

@@ -21,7 +21,7 @@ from dispatch.domain.errors import InvalidText
 from dispatch.domain.text import COMMAND_ID_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, USERNAME_MAX_LENGTH
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
-from tests.conftest import T0
+from tests.builders import T0
 from tests.integration import test_api
 from tests.integration.test_api import PASSWORD, REPORT, Api, report
 

@@ -30,7 +30,7 @@ from dispatch.domain.errors import (
     InvalidTime,
 )
 from dispatch.runtime.settings import Settings
-from tests.conftest import POSTGRES_URL
+from tests.servers import POSTGRES_URL
 
 LIFEGUARD = Actor(id="lg-1", role="lifeguard")
 OPERATOR = Actor(id="op-1", role="operator")

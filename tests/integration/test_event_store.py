@@ -16,7 +16,7 @@ from dispatch.domain.catalogue import IncidentReported, NoteAdded, Position, Res
 from dispatch.domain.envelope import EventMeta
 from dispatch.domain.errors import ConcurrencyConflict, IdempotencyKeyReused
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import T0
 
 
 def reported(incident_id: str = "inc-1", **overrides: Any) -> IncidentReported:

@@ -30,7 +30,7 @@ from tests.builders import (
     referral_requested,
     resource_dispatched,
 )
-from tests.conftest import postgres_engine, sqlite_engine
+from tests.servers import postgres_engine, sqlite_engine
 from tests.unit.test_projections import stored
 
 # Columns migration 0006 added, by table: what a database at 0005 does not have yet.

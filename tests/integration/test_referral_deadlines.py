@@ -63,7 +63,7 @@ from dispatch.domain.vocabulary import Milestone
 from dispatch.runtime.clock import ScaledClock, real_time
 from dispatch.runtime.settings import Settings
 from tests.builders import KOH_YAO_POLICY, minutes, operator
-from tests.conftest import POSTGRES_URL
+from tests.servers import POSTGRES_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

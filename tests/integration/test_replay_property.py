@@ -35,7 +35,8 @@ from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.errors import DispatchError
 from dispatch.runtime.clock import FrozenClock
 from dispatch.runtime.settings import Settings
-from tests.conftest import T0, sqlite_engine
+from tests.builders import T0
+from tests.servers import sqlite_engine
 
 INCIDENTS = ["a", "b"]
 RESOURCES = ["boat-1", "boat-2", "aed-1"]

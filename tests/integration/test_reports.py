@@ -68,7 +68,7 @@ from dispatch.reports.response_times import response_time_report
 from dispatch.reports.stats import INTERVAL_NAMES
 from dispatch.reports.summary import year_summary
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import T0
 from tests.integration.test_api import PASSWORD, Api
 from tests.unit.test_report_stats import naive
 
