@@ -41,7 +41,8 @@ from dispatch.adapters.read_models import BOARD
 from dispatch.app.services import Services, attach_scheduler, build_services
 from dispatch.domain.catalogue import IncidentReported, ReferralAtRisk, ReferralBreached, ReferralRequested
 from dispatch.projections.board import TABLE, Board
-from dispatch.projections.runner import Projector, replay_in_memory
+from dispatch.projections.rows import replay_in_memory
+from dispatch.projections.runner import Projector
 from dispatch.runtime.settings import Settings
 from tests.e2e.topology import REDIS_URL, Topology, free_port, sign_in
 from tests.integration.test_referral_deadlines import events_of, on_time

@@ -18,7 +18,8 @@ from dispatch.app.services import build_services
 from dispatch.domain.catalogue import Position
 from dispatch.domain.commands import Actor, AddNote, ReportIncident
 from dispatch.projections.board import TABLE, Board
-from dispatch.projections.runner import Projector, replay_in_memory
+from dispatch.projections.rows import replay_in_memory
+from dispatch.projections.runner import Projector
 from dispatch.runtime.settings import Settings
 
 pytestmark = pytest.mark.slow

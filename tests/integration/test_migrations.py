@@ -14,7 +14,7 @@ from dispatch.adapters.migrations.runner import upgrade
 from dispatch.adapters.schema import metadata
 from dispatch.projections.intervals import Intervals
 from dispatch.projections.referrals import Referrals
-from dispatch.projections.runner import replay_in_memory
+from dispatch.projections.rows import replay_in_memory
 from tests.builders import (
     BOAT,
     INCIDENT,
