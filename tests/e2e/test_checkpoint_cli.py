@@ -28,9 +28,8 @@ from dispatch.app.services import Services, build_services
 from dispatch.entrypoints.cli import app
 from dispatch.runtime.settings import Settings
 from tests.e2e.test_cli import cli_env, dispatch_cli
-from tests.e2e.topology import REDIS_URL
 from tests.integration.test_event_store import reported
-from tests.servers import POSTGRES_URL
+from tests.servers import POSTGRES_URL, REDIS_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 

@@ -44,9 +44,9 @@ from dispatch.projections.board import TABLE, Board
 from dispatch.projections.rows import replay_in_memory
 from dispatch.projections.runner import Projector
 from dispatch.runtime.settings import Settings
-from tests.e2e.topology import REDIS_URL, Topology, free_port, sign_in
+from tests.e2e.topology import Topology, free_port, sign_in
 from tests.integration.test_referral_deadlines import events_of, on_time
-from tests.servers import POSTGRES_URL
+from tests.servers import POSTGRES_URL, REDIS_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
