@@ -221,7 +221,7 @@ def _statistics(dsn: str, schema: str, tables: list[str], *, analyze: bool) -> s
 
 @contextmanager
 def _private_schema(dsn: str) -> Iterator[str]:
-    """A schema of our own in the target database, dropped afterwards (as tests/conftest.py does)."""
+    """A schema of our own in the target database, dropped afterwards (as tests/servers.py does)."""
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")

@@ -93,6 +93,8 @@ OTHER_FACILITY = "vachira-phuket-hospital"
 SITE = "koh-yao-yai-pier"
 PIER = Position(lat=8.0076, lon=98.5836)
 HEALTH_UNIT = Position(lat=7.9947, lon=98.5781)
+KHAO_LAK = Position(lat=8.6436, lon=98.2478)
+"""The Khao Lak coast on the mainland, far from Koh Yao: a second place for a boat or a report."""
 
 KOH_YAO_POLICY = ReferralPolicy(zone="koh_yao", guarantee_minutes=80, warning_minutes=60)
 """Koh Yao's guarantee (DESIGN.md §1): arrival within 80 minutes, warning at 60."""
@@ -334,6 +336,13 @@ def report_incident(**overrides: Any) -> ReportIncident:
         "description": "swimmer pulled from the water, not breathing",
     }
     return ReportIncident(**(fields | overrides))
+
+
+def keyed_report(incident_id: str = INCIDENT, **overrides: Any) -> ReportIncident:
+    """Nok's report of `incident_id` (as `report_incident`) under the key her phone sends with it: the same
+    command id every time it is sent, so a resend is answered from the log instead of reported twice."""
+    fields: dict[str, Any] = {"incident_id": incident_id, "command_id": f"{LIFEGUARD_ID}:{incident_id}"}
+    return report_incident(**(fields | overrides))
 
 
 def triage_incident(**overrides: Any) -> TriageIncident:

@@ -167,3 +167,20 @@ def _referral_change(row: Row, event: IncidentEvent) -> Row | None:
         breached=referral["breached"], at_risk=referral["at_risk"],
     )
     return {**row, "referral": referral}
+
+
+def board_rows(rows: list[Row], now: datetime) -> list[Row]:
+    """Open incidents, most severe first, then oldest first; with age and the referral's time left."""
+    open_rows = [row for row in rows if row["status"] == "open"]
+    open_rows.sort(key=lambda row: (row["triage_rank"], row["reported_at"]))
+    return [with_clock(row, now) for row in open_rows]
+
+
+def with_clock(row: Row, now: datetime) -> Row:
+    """The row as a screen shows it at `now`: with its age, and the referral's time left until it arrives."""
+    shown = {**row, "age_seconds": int((now - row["reported_at"]).total_seconds())}
+    referral = row.get("referral")
+    if referral and referral.get("deadline_at") and not referral.get("arrived_at"):
+        deadline = datetime.fromisoformat(referral["deadline_at"])
+        shown["referral"] = {**referral, "seconds_left": int((deadline - now).total_seconds())}
+    return shown

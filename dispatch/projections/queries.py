@@ -17,9 +17,8 @@ from dispatch.domain.decisions.resource import Resource
 from dispatch.domain.geo.seasons import service_state
 from dispatch.domain.vocabulary import Season
 from dispatch.projections.board import TABLE as BOARD_TABLE
-from dispatch.projections.board import Board
-from dispatch.projections.rows import Row
-from dispatch.projections.runner import replay_in_memory
+from dispatch.projections.board import Board, board_rows, with_clock
+from dispatch.projections.rows import Row, replay_in_memory
 
 LIVE_PROJECTIONS = ("board", "resources", "referrals")
 
@@ -32,22 +31,6 @@ def shared_position(engine: Engine) -> int:
             select(func.min(table.c.position), func.count()).where(table.c.name.in_(LIVE_PROJECTIONS))
         ).one()
     return int(found[0]) if found[1] == len(LIVE_PROJECTIONS) else 0
-
-
-def board_rows(rows: list[Row], now: datetime) -> list[Row]:
-    """Open incidents, most severe first, then oldest first; with age and the referral's time left."""
-    open_rows = [row for row in rows if row["status"] == "open"]
-    open_rows.sort(key=lambda row: (row["triage_rank"], row["reported_at"]))
-    return [_with_clock(row, now) for row in open_rows]
-
-
-def _with_clock(row: Row, now: datetime) -> Row:
-    shown = {**row, "age_seconds": int((now - row["reported_at"]).total_seconds())}
-    referral = row.get("referral")
-    if referral and referral.get("deadline_at") and not referral.get("arrived_at"):
-        deadline = datetime.fromisoformat(referral["deadline_at"])
-        shown["referral"] = {**referral, "seconds_left": int((deadline - now).total_seconds())}
-    return shown
 
 
 def current_board(engine: Engine, now: datetime) -> dict[str, Any]:
@@ -137,7 +120,7 @@ def incidents_for(engine: Engine, now: datetime, *, recent_since: datetime, on: 
         rows = [dict(row) for row in db.execute(query.order_by(BOARD.c.reported_at.desc())).mappings()]
     if on is not None:
         rows = [row for row in rows if access.is_on_incident(on, row["reporter"], _unit_ids(row))]
-    return {"position": shared_position(engine), "incidents": [_with_clock(row, now) for row in rows]}
+    return {"position": shared_position(engine), "incidents": [with_clock(row, now) for row in rows]}
 
 
 def incidents_on(engine: Engine, actor: Actor, incident_ids: set[str]) -> set[str]:

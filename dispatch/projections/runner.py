@@ -434,14 +434,6 @@ class Projector:
         return changes
 
 
-def replay_in_memory(projection: Projection, events: Sequence[StoredEvent]) -> RowSet:
-    """The projection's rows as of the last of `events`, built without touching the database (time travel)."""
-    rows = RowSet()
-    for stored in events:
-        projection.apply(rows, stored)
-    return rows
-
-
 def _primary(table: Any) -> Any:
     (column,) = table.primary_key.columns
     return column

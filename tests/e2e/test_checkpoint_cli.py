@@ -27,10 +27,9 @@ from dispatch.adapters.eventlog.store import EventStore
 from dispatch.app.services import Services, build_services
 from dispatch.entrypoints.cli import app
 from dispatch.runtime.settings import Settings
-from tests.conftest import POSTGRES_URL
 from tests.e2e.test_cli import cli_env, dispatch_cli
-from tests.e2e.topology import REDIS_URL
 from tests.integration.test_event_store import reported
+from tests.servers import POSTGRES_URL, REDIS_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 

@@ -18,9 +18,8 @@ from sqlalchemy import text
 from dispatch.adapters.accounts import Accounts
 from dispatch.app.handle import handle
 from dispatch.app.services import build_services
-from dispatch.domain.catalogue import Position
-from dispatch.domain.commands import Actor, AddNote, ReportIncident
 from dispatch.runtime.settings import Settings
+from tests.builders import add_note, report_incident
 from tests.e2e.topology import Topology, free_port
 
 pytestmark = pytest.mark.slow
@@ -52,12 +51,9 @@ def test_users_add_sets_up_a_person_who_can_sign_in(tmp_path: Path) -> None:
 
 def test_rebuild_replays_and_verify_names_a_tampered_position(tmp_path: Path) -> None:
     services = build_services(Settings(data_dir=tmp_path))
-    actor = Actor(id="op", role="operator")
     for n in range(3):
-        handle(ReportIncident(actor=actor, at=services.clock.now(), incident_id=f"i{n}", source="beach",
-                              position=Position(lat=8.64, lon=98.25), zone="khao_lak_coast", triage="red",
-                              category="drowning"), services)
-        handle(AddNote(actor=actor, at=services.clock.now(), incident_id=f"i{n}", text="ok"), services)
+        handle(report_incident(at=services.clock.now(), incident_id=f"i{n}"), services)
+        handle(add_note(at=services.clock.now(), incident_id=f"i{n}", text="ok"), services)
 
     rebuilt = dispatch_cli(tmp_path, "rebuild")
     intact = dispatch_cli(tmp_path, "verify")

@@ -41,11 +41,12 @@ from dispatch.adapters.read_models import BOARD
 from dispatch.app.services import Services, attach_scheduler, build_services
 from dispatch.domain.catalogue import IncidentReported, ReferralAtRisk, ReferralBreached, ReferralRequested
 from dispatch.projections.board import TABLE, Board
-from dispatch.projections.runner import Projector, replay_in_memory
+from dispatch.projections.rows import replay_in_memory
+from dispatch.projections.runner import Projector
 from dispatch.runtime.settings import Settings
-from tests.conftest import POSTGRES_URL
-from tests.e2e.topology import REDIS_URL, Topology, free_port, sign_in
+from tests.e2e.topology import Topology, free_port, sign_in
 from tests.integration.test_referral_deadlines import events_of, on_time
+from tests.servers import POSTGRES_URL, REDIS_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

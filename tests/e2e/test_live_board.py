@@ -11,8 +11,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import POSTGRES_URL
 from tests.e2e.topology import Topology, report, sign_in
+from tests.servers import POSTGRES_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

@@ -5,6 +5,10 @@ countdown shows, turns amber at risk and red at the deadline, with a sound and a
 audit page (verification, charts, per-incident timeline) and downloads the CSV; an admin adds a person.
 Thai and English.
 
+The story is told in steps, one test each, on one running system and one browser (the `story` fixture): a
+failure names its step, and the steps after it are skipped (tests/e2e/conftest.py), since each goes on from
+where the one before left the pages. Run the module, not a single step.
+
 Screenshots of every page at 360 px and 1366 px go to test-artifacts/ (gitignored) for a person to look at.
 """
 
@@ -17,7 +21,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -84,6 +88,12 @@ def running_system(tmp_path: Path, **settings: str) -> Iterator[System]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium when run as root")
     with sync_playwright() as playwright:
@@ -97,13 +107,6 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def errors_of(page: Page) -> list[str]:
-    """Uncaught script errors on the page, collected for the end of the test."""
-    found: list[str] = []
-    page.on("pageerror", lambda error: found.append(str(error)))
-    return found
-
-
 def sign_in(context: BrowserContext, system: System, role: str) -> Page:
     page = context.new_page()
     page.goto(f"{system.base}/")
@@ -114,49 +117,92 @@ def sign_in(context: BrowserContext, system: System, role: str) -> Page:
     return page
 
 
-def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live(
-    system: System, browser: Browser
-) -> None:
-    expect.set_options(timeout=15_000)
-    # The operator's screen is in London and English; every time on it must still be Bangkok's.
-    desk = browser.new_context(viewport=DESK, locale="en-GB", timezone_id="Europe/London")
-    phone = browser.new_context(viewport=PHONE, locale="en-US", timezone_id="Asia/Bangkok", has_touch=True)
-    sign_in_page = browser.new_context(viewport=PHONE, locale="en-US").new_page()
-    sign_in_page.goto(f"{system.base}/")
-    shot(sign_in_page, "signin-360-en")
-    sign_in_page.click("#lang")
-    expect(sign_in_page.locator("h1")).to_have_text("ศูนย์สั่งการการแพทย์ฉุกเฉินทางทะเล อันดามัน")
-    shot(sign_in_page, "signin-360-th")
-    sign_in_page.click("#lang")
-    sign_in_page.set_viewport_size(DESK)
-    shot(sign_in_page, "signin-1366-en")
-    sign_in_page.close()
+# --- the story's shared state -------------------------------------------------------------------------
 
-    board = sign_in(desk, system, "operator")
-    board_errors = errors_of(board)
-    sockets: list[str] = []
-    board.on("websocket", lambda socket: sockets.append(socket.url))
+
+@dataclass
+class Story:
+    """What the steps share: one running system, one browser, the people's screens and what they made."""
+
+    system: System
+    browser: Browser
+    desk: BrowserContext  # the operator's screen: in London and English, yet every time on it is Bangkok's
+    phone: BrowserContext  # the lifeguard's phone: set to English in Bangkok, yet the page starts in Thai
+    board: Page = field(init=False)
+    report: Page = field(init=False)
+    audit: Page = field(init=False)
+    incident: str = ""
+    boat: str = ""
+    key: str = ""  # the Idempotency-Key of the report whose first answer was lost
+    sockets: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page, name: str) -> Page:
+        """Collect the page's uncaught script errors for the last step."""
+        page.on("pageerror", lambda error: self.errors.append(f"{name}: {error}"))
+        return page
+
+    def operator_get(self, path: str) -> Any:
+        answer = httpx.get(f"{self.system.base}{path}", timeout=5,
+                           headers={"Authorization": f"Bearer {self.system.token('operator')}"})
+        answer.raise_for_status()
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    expect.set_options(timeout=15_000)
+    with running_system(tmp_path_factory.mktemp("pages")) as system, chromium() as browser:
+        yield Story(system, browser,
+                    desk=browser.new_context(viewport=DESK, locale="en-GB", timezone_id="Europe/London"),
+                    phone=browser.new_context(viewport=PHONE, locale="en-US", timezone_id="Asia/Bangkok",
+                                              has_touch=True))
+
+
+# --- the steps, in the order they happen ----------------------------------------------------------------
+
+
+def test_the_sign_in_page_reads_in_english_and_thai(story: Story) -> None:
+    page = story.browser.new_context(viewport=PHONE, locale="en-US").new_page()
+    page.goto(f"{story.system.base}/")
+    shot(page, "signin-360-en")
+    page.click("#lang")
+    expect(page.locator("h1")).to_have_text("ศูนย์สั่งการการแพทย์ฉุกเฉินทางทะเล อันดามัน")
+    shot(page, "signin-360-th")
+    page.click("#lang")
+    page.set_viewport_size(DESK)
+    shot(page, "signin-1366-en")
+    page.close()
+
+
+def test_the_operators_board_goes_live_with_the_whole_fleet(story: Story) -> None:
+    board = story.board = story.watch(sign_in(story.desk, story.system, "operator"), "board")
+    board.on("websocket", lambda socket: story.sockets.append(socket.url))
+
     expect(board.locator("#connection")).to_have_attribute("data-status", "live")
     expect(board.locator("#incidents-title")).to_have_text("Open incidents")
     expect(board.locator("#resources tr")).to_have_count(15)
 
-    # --- the lifeguard, in Thai by default although the phone is set to English, reports without signal
-    report = sign_in(phone, system, "lifeguard")
-    report_errors = errors_of(report)
+
+def test_a_report_made_without_signal_waits_on_the_phone_in_thai(story: Story) -> None:
+    report = story.report = story.watch(sign_in(story.phone, story.system, "lifeguard"), "report")
     expect(report.locator("#send")).to_have_text("ส่งรายงาน")
     expect(report.locator("#site option[value=hu_phru_nai]")).to_be_attached()
     shot(report, "report-360-th")
-    phone.set_offline(True)
+
+    story.phone.set_offline(True)
     report.locator("label.choice[data-value=clinic]").click()
     report.select_option("#site", "hu_phru_nai")
     report.locator("label.choice[data-value=red]").click()
     report.locator("label.choice[data-value=trauma]").click()
     report.fill("#description", "ชายล้ม ศีรษะกระแทก ซึม")
     report.click("#send")
-    waiting = report.locator(".report-item.state-waiting")
-    expect(waiting.locator(".status")).to_have_text("รอสัญญาณ…")
+
+    expect(report.locator(".report-item.state-waiting .status")).to_have_text("รอสัญญาณ…")
     shot(report, "report-360-waiting")
 
+
+def test_a_report_whose_answer_was_lost_is_sent_again_under_the_same_key(story: Story) -> None:
     # The signal comes back, but the first answer is lost on the way back: the server has the report, the
     # phone does not know. The outbox tries again with the same Idempotency-Key.
     lost: list[str] = []
@@ -169,39 +215,50 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
         else:
             route.continue_()
 
-    report.route("**/api/incidents", lose_first_answer)
-    phone.set_offline(False)
-    sent = report.locator(".report-item.state-sent")
+    story.report.route("**/api/incidents", lose_first_answer)
+    story.phone.set_offline(False)
+
+    sent = story.report.locator(".report-item.state-sent")
     expect(sent.locator(".status")).to_have_text("ส่งแล้ว ✓")
-    incident = sent.get_attribute("data-incident")
-    assert incident and lost and lost[0].startswith("k-"), "the key was made before the first try"
+    story.incident = sent.get_attribute("data-incident") or ""
+    assert story.incident and lost and lost[0].startswith("k-"), "the key was made before the first try"
+    story.key = lost[0]
 
-    # --- the board shows it within a second, without a reload
-    card = board.locator(f"button.incident[data-incident='{incident}']")
-    expect(card).to_be_visible(timeout=1_000)
+
+def test_the_board_shows_the_report_within_a_second_and_the_log_holds_it_once(story: Story) -> None:
+    card = story.board.locator(f"button.incident[data-incident='{story.incident}']")
+    expect(card).to_be_visible(timeout=1_000)  # without a reload
     expect(card).to_have_attribute("data-triage", "red")
-    expect(board.locator("html")).to_have_attribute("data-alert-sounds", "1")  # a new red incident: one tone
-    operator_token = system.token("operator")
-    reports = [e for e in system.events(operator_token) if e["type"] == "IncidentReported"]
-    assert [e["stream_id"] for e in reports] == [f"incident-{incident}"], "one report, however many tries"
-    assert reports[0]["meta"]["command_id"] == f"demo-lifeguard:{lost[0]}"
+    expect(story.board.locator("html")).to_have_attribute("data-alert-sounds", "1")  # a new red incident: one tone
 
-    # --- the operator dispatches the recommended boat and requests a referral (recommended facility first)
-    card.click()
+    reports = [e for e in story.system.events(story.system.token("operator")) if e["type"] == "IncidentReported"]
+    assert [e["stream_id"] for e in reports] == [f"incident-{story.incident}"], "one report, however many tries"
+    assert reports[0]["meta"]["command_id"] == f"demo-lifeguard:{story.key}"
+
+
+def test_the_operator_dispatches_the_recommended_boat(story: Story) -> None:
+    board = story.board
+    board.locator(f"button.incident[data-incident='{story.incident}']").click()
     first_boat = board.locator("[data-section=recommended] li.option[data-kind=boats]").first
-    boat = first_boat.get_attribute("data-resource")
+    story.boat = first_boat.get_attribute("data-resource") or ""
+
     first_boat.locator("button[data-dispatch]").click()
-    expect(board.locator(f"[data-section=assigned] li.option[data-resource='{boat}']")).to_be_visible()
-    expect(board.locator(f"#resources tr[data-resource='{boat}']")).to_have_attribute("data-status", "assigned")
+
+    expect(board.locator(f"[data-section=assigned] li.option[data-resource='{story.boat}']")).to_be_visible()
+    expect(board.locator(f"#resources tr[data-resource='{story.boat}']")).to_have_attribute("data-status", "assigned")
+
+
+def test_a_referral_counts_down_to_a_bangkok_deadline_and_turns_amber_when_predicted_late(story: Story) -> None:
+    board = story.board
     facility = board.locator("[data-section=referral] li.option.first").get_attribute("data-facility")
     sounds_before = int(board.locator("html").get_attribute("data-alert-sounds") or 0)
+
     board.locator("[data-action=referral]").click()
+
     result = board.locator("#action-result")
     expect(result).to_contain_text("must reach")
-    detail = httpx.get(f"{system.base}/api/incidents/{incident}", timeout=5,
-                       headers={"Authorization": f"Bearer {operator_token}"}).json()
-    referral = detail["referrals"][0]
-    assert referral["facility_id"] == facility
+    referral = story.operator_get(f"/api/incidents/{story.incident}")["referrals"][0]
+    assert referral["facility_id"] == facility, "the recommended facility comes first"
     deadline = datetime.fromisoformat(referral["deadline_at"]).astimezone(BANGKOK)
     expect(result).to_contain_text(deadline.strftime("%H:%M"))  # Bangkok time on a London screen
     expect(result).to_contain_text("80 min")
@@ -211,108 +268,134 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
     # A longtail cannot make Koh Yao to Phuket in 80 minutes: the worker predicts the breach at once,
     # the countdown turns amber, the alert shows and sounds.
     expect(countdown).to_have_attribute("data-level", "at_risk")
-    alert = board.locator("#alerts .alert[data-level=at_risk]")
-    expect(alert).to_contain_text(incident)
+    expect(board.locator("#alerts .alert[data-level=at_risk]")).to_contain_text(story.incident)
     expect(board.locator("html")).not_to_have_attribute("data-alert-sounds", str(sounds_before))
     shot(board, "board-1366-en")
 
-    # --- the board drops off the network; a milestone is recorded meanwhile; it catches up by itself
-    desk.set_offline(True)
+
+def test_a_board_that_dropped_off_the_network_catches_up_by_itself(story: Story) -> None:
+    board, report = story.board, story.report
+    story.desk.set_offline(True)
     expect(board.locator("#connection")).to_have_attribute("data-status", "offline")
     expect(board.locator("#offline-banner")).to_be_visible()
-    report.locator(".follow-toggle").click()
+
+    report.locator(".follow-toggle").click()  # a milestone is recorded meanwhile
     report.locator(".follow button[data-milestone=en_route]").click()
     expect(report.locator(".follow-log .status.sent")).to_have_count(1)
-    desk.set_offline(False)
-    expect(board.locator("#connection")).to_have_attribute("data-status", "live")
-    expect(board.locator(f"[data-section=assigned] li.option[data-resource='{boat}']")).to_contain_text("En route")
-    assert re.search(r"/ws/board\?after=\d+$", sockets[-1]), sockets
+    story.desk.set_offline(False)
 
-    # --- the lifeguard adds a note; the board is switched to Thai
+    expect(board.locator("#connection")).to_have_attribute("data-status", "live")
+    expect(board.locator(f"[data-section=assigned] li.option[data-resource='{story.boat}']")).to_contain_text(
+        "En route")
+    assert re.search(r"/ws/board\?after=\d+$", story.sockets[-1]), story.sockets
+
+
+def test_the_phone_page_opens_again_without_signal_showing_what_was_sent(story: Story) -> None:
+    report = story.report
     report.locator(".follow textarea").fill("ผู้ป่วยรู้สึกตัวดีขึ้น")
     report.locator(".follow button.big").click()
     expect(report.locator(".follow-log .status.sent")).to_have_count(2)
     shot(report, "report-360-follow-up")
-    # Without signal the page opens again (kept by its service worker), with what was sent.
-    report.wait_for_function("navigator.serviceWorker.controller !== null")
-    phone.set_offline(True)
+
+    report.wait_for_function("navigator.serviceWorker.controller !== null")  # kept by its service worker
+    story.phone.set_offline(True)
     report.reload()
-    expect(report.locator(f".report-item.state-sent[data-incident='{incident}']")).to_be_visible()
+
+    expect(report.locator(f".report-item.state-sent[data-incident='{story.incident}']")).to_be_visible()
     expect(report.locator("#signal")).to_have_text("ไม่มีสัญญาณ")
-    phone.set_offline(False)
+    story.phone.set_offline(False)
+
+
+def test_the_board_reads_in_thai_and_the_report_page_in_english(story: Story) -> None:
+    board, report = story.board, story.report
     board.click("#lang")
     expect(board.locator("#incidents-title")).to_have_text("เหตุที่ยังเปิดอยู่")
     expect(board.locator("[data-section=assigned]")).to_contain_text("ออกเดินทาง")
     shot(board, "board-1366-th")
     board.set_viewport_size(PHONE)
     shot(board, "board-360-th")
+
     report.set_viewport_size(DESK)
     report.click("#lang")
     expect(report.locator("#send")).to_have_text("Send report")
     shot(report, "report-1366-en")
 
-    # --- at the deadline the countdown turns red, with an alert (the browser's clock is moved on 81 minutes)
-    late = desk.new_page()
+
+def test_at_the_deadline_the_countdown_turns_red_with_an_alert(story: Story) -> None:
+    late = story.desk.new_page()  # its clock is moved on 81 minutes
     late.clock.install()
-    late.goto(f"{system.base}/board.html")
-    late.locator(f"button.incident[data-incident='{incident}']").click()
+    late.goto(f"{story.system.base}/board.html")
+    late.locator(f"button.incident[data-incident='{story.incident}']").click()
     # Its requests answered first: the page corrects a clock that disagrees with the server's Date header.
     expect(late.locator("[data-section=recommended] li.option").first).to_be_visible()
-    expect(late.locator("[data-section=referral] .countdown.big")).not_to_have_attribute("data-level", "breached")
+    countdown = late.locator("[data-section=referral] .countdown.big")
+    expect(countdown).not_to_have_attribute("data-level", "breached")
+
     late.clock.fast_forward("01:21:00")
-    expect(late.locator("[data-section=referral] .countdown.big")).to_have_attribute("data-level", "breached")
+
+    expect(countdown).to_have_attribute("data-level", "breached")
     expect(late.locator("#alerts .alert[data-level=breached]")).to_be_visible()
     shot(late, "board-1366-breached")
 
-    # --- the boat delivers the patient in time: the referral is met
+
+def test_a_patient_delivered_in_time_meets_the_referral(story: Story) -> None:
+    board = story.board
     board.bring_to_front()
-    for milestone in ("on_scene", "left_scene", "at_destination"):
+    for milestone, shown in (("on_scene", "ถึงที่เกิดเหตุ"), ("left_scene", "ออกจากที่เกิดเหตุ"),
+                             ("at_destination", "ถึงสถานพยาบาล")):
         board.locator(f"[data-section=assigned] button[data-milestone={milestone}]").click()
-        expect(board.locator("[data-section=assigned]")).to_contain_text(
-            {"on_scene": "ถึงที่เกิดเหตุ", "left_scene": "ออกจากที่เกิดเหตุ", "at_destination": "ถึงสถานพยาบาล"}[milestone])
+        expect(board.locator("[data-section=assigned]")).to_contain_text(shown)
+
     expect(board.locator("[data-section=referral] .countdown.big")).to_have_attribute("data-level", "met")
 
-    # --- an official: the board read-only, and the audit page
-    official_context = browser.new_context(viewport=DESK, locale="en-GB", timezone_id="UTC", accept_downloads=True)
-    audit = sign_in(official_context, system, "official")
-    audit_errors = errors_of(audit)
+
+def test_an_official_audits_the_response_and_keeps_the_csv_and_the_signed_head(story: Story) -> None:
+    context = story.browser.new_context(viewport=DESK, locale="en-GB", timezone_id="UTC", accept_downloads=True)
+    audit = story.audit = story.watch(sign_in(context, story.system, "official"), "audit")
     assert audit.url.endswith("/audit.html"), "an official starts on the audit page"
     expect(audit.locator("#nav a")).to_have_count(2)  # board and audit; nothing to report or dispatch
     expect(audit.locator("#verify")).to_have_attribute("data-intact", "true")
     expect(audit.locator("#figures")).to_contain_text("100.0 %")
     expect(audit.locator("#chart-intervals svg rect.bar.median")).not_to_have_count(0)
     expect(audit.locator("#chart-compliance svg rect.bar.met")).to_have_count(1)
-    row = audit.locator(f"tr.response[data-incident='{incident}']")
+    row = audit.locator(f"tr.response[data-incident='{story.incident}']")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text(boat or "")
+    expect(row).to_contain_text(story.boat)
+
     row.locator("button").click()
-    trail = audit.locator(f"tr.trail[data-incident='{incident}']")
+    trail = audit.locator(f"tr.trail[data-incident='{story.incident}']")
     expect(trail).to_contain_text("IncidentReported")
     expect(trail).to_contain_text("PatientArrivedAtFacility")
     expect(trail).to_contain_text("Met")
     with audit.expect_download() as download:
         audit.click("#csv")
     csv_text = Path(download.value.path()).read_text(encoding="utf-8-sig")
-    assert csv_text.startswith("response_id,incident_id") and f"{incident}/{boat}" in csv_text
+    assert csv_text.startswith("response_id,incident_id") and f"{story.incident}/{story.boat}" in csv_text
     with audit.expect_download() as kept:  # the log's signed head, for the official to keep
         audit.click("#checkpoint")
     assert '"format":"dispatch-checkpoint/1"' in Path(kept.value.path()).read_text()
     shot(audit, "audit-1366-en")
+
     audit.click("#lang")
     expect(audit.locator("#verify")).to_contain_text("บันทึกครบถ้วน")
     audit.set_viewport_size(PHONE)
     expect(audit.locator("#chart-intervals svg")).to_have_attribute("viewBox", re.compile(r"^0 0 3\d\d "))  # redrawn
     shot(audit, "audit-360-th")
 
-    audit.goto(f"{system.base}/board.html")
-    audit.locator(f"button.incident[data-incident='{incident}']").click()
+
+def test_an_official_reads_the_board_but_cannot_act_on_it(story: Story) -> None:
+    audit = story.audit
+    audit.goto(f"{story.system.base}/board.html")
+    audit.locator(f"button.incident[data-incident='{story.incident}']").click()
+
     expect(audit.locator(".readonly-note")).to_be_visible()
     expect(audit.locator("button[data-dispatch], [data-action=referral], button[data-milestone]")).to_have_count(0)
     audit.set_viewport_size(DESK)
     shot(audit, "board-1366-official")
 
-    # --- an admin adds a person, who can then sign in
-    people = sign_in(browser.new_context(viewport=PHONE), system, "admin")
+
+def test_an_admin_adds_a_person_who_can_then_sign_in(story: Story) -> None:
+    people = sign_in(story.browser.new_context(viewport=PHONE), story.system, "admin")
     assert people.url.endswith("/people.html"), "an admin starts on the people page"
     people.fill("#new-username", "somchai")
     people.fill("#new-name", "Somchai K.")
@@ -322,16 +405,20 @@ def test_offline_report_arrives_once_and_the_operator_dispatches_and_refers_live
     expect(people.locator("#person-result")).to_contain_text("somchai")
     shot(people, "people-360-en")
     # The same person again: the refusal is told by its code, in the language on screen (the API's detail is English)
-    for field, value in (("#new-username", "somchai"), ("#new-password", "a long first password")):
-        people.fill(field, value)
+    for field_id, value in (("#new-username", "somchai"), ("#new-password", "a long first password")):
+        people.fill(field_id, value)
     people.click("#person-form button[type=submit]")
     expect(people.locator("#person-result")).to_contain_text("This username is taken")
     people.click("#lang")
     expect(people.locator("#person-result")).to_contain_text("มีผู้ใช้ชื่อนี้อยู่แล้ว")
-    signed = httpx.post(f"{system.base}/api/auth/login", timeout=5,
+
+    signed = httpx.post(f"{story.system.base}/api/auth/login", timeout=5,
                         json={"username": "somchai", "password": "a long first password"})
     assert signed.status_code == 200 and signed.json()["user"]["role"] == "lifeguard"
-    assert board_errors == [] and report_errors == [] and audit_errors == []
+
+
+def test_no_page_of_the_story_raised_a_script_error(story: Story) -> None:
+    assert story.errors == []
 
 
 def test_the_operator_corrects_a_carrier_and_a_destination_and_stands_a_unit_down_from_the_board(
@@ -354,7 +441,8 @@ def test_the_operator_corrects_a_carrier_and_a_destination_and_stands_a_unit_dow
         post(f"/{incident}/dispatch", {"resource_id": team})
     post(f"/{incident}/referral", {"facility_id": "hosp_takua_pa", "resource_id": "KL-TEAM-2"})
     board = sign_in(browser.new_context(viewport=DESK, locale="en-GB"), system, "operator")
-    errors = errors_of(board)
+    errors: list[str] = []
+    board.on("pageerror", lambda error: errors.append(str(error)))
     questions: list[str] = []
 
     def say_yes(dialog: Dialog) -> None:

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from dispatch.adapters.read_models import BOARD
 from dispatch.app.handle import handle
 from dispatch.app.services import build_services
-from dispatch.domain.catalogue import Position
-from dispatch.domain.commands import Actor, AddNote, ReportIncident
 from dispatch.projections.board import TABLE, Board
-from dispatch.projections.runner import Projector, replay_in_memory
+from dispatch.projections.rows import replay_in_memory
+from dispatch.projections.runner import Projector
 from dispatch.runtime.settings import Settings
+from tests.builders import add_note, report_incident
 
 pytestmark = pytest.mark.slow
 INCIDENTS, NOTES = 20, 60
@@ -43,14 +43,10 @@ def wait_for(condition: object, timeout: float = 60) -> None:
 
 def test_a_killed_projector_resumes_without_double_counting(tmp_path: Path) -> None:
     services = build_services(Settings(data_dir=tmp_path))
-    actor = Actor(id="op", role="operator")
     for n in range(INCIDENTS):
-        handle(ReportIncident(actor=actor, at=services.clock.now(), incident_id=f"i{n}", source="beach",
-                              position=Position(lat=8.64, lon=98.25), zone="khao_lak_coast", triage="red",
-                              category="drowning"), services)
+        handle(report_incident(at=services.clock.now(), incident_id=f"i{n}"), services)
     for n in range(NOTES * INCIDENTS):
-        handle(AddNote(actor=actor, at=services.clock.now(), incident_id=f"i{n % INCIDENTS}", text=f"n{n}"),
-               services)
+        handle(add_note(at=services.clock.now(), incident_id=f"i{n % INCIDENTS}", text=f"n{n}"), services)
     head = services.store.head()
     projector = Projector(services.store, [Board()])
 

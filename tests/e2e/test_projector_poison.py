@@ -22,9 +22,9 @@ from dispatch.adapters.database import make_engine
 from dispatch.domain.catalogue import encode_data
 from dispatch.runtime.clock import SystemClock
 from tests.builders import incident_reported
-from tests.conftest import POSTGRES_URL
 from tests.e2e.topology import PASSWORD, Topology, free_port, report, sign_in
 from tests.raw_log import append_raw, repair_raw
+from tests.servers import POSTGRES_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
 from tests.e2e.topology import Topology, report, sign_in
+from tests.servers import POSTGRES_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -18,8 +18,8 @@ from dispatch.adapters.accounts import Accounts
 from dispatch.adapters.database import make_engine
 from dispatch.adapters.migrations.runner import upgrade
 from dispatch.runtime.clock import SystemClock
+from tests.servers import REDIS_URL
 
-REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "topology password"
 ROLES = ("lifeguard", "operator", "official", "admin")
 

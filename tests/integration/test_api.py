@@ -16,11 +16,11 @@ from dispatch.app.services import Services
 from dispatch.domain.text import IDEMPOTENCY_KEY_MAX_LENGTH
 from dispatch.entrypoints.api.app import create_app
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import KHAO_LAK, T0
 
 PASSWORD = "correct horse battery"
 ROLES = ("lifeguard", "operator", "official", "admin")
-KHAO_LAK = {"lat": 8.6436, "lon": 98.2478}
+KHAO_LAK_JSON = {"lat": KHAO_LAK.lat, "lon": KHAO_LAK.lon}
 REPORT: dict[str, Any] = {"source": "beach", "site_id": "beach_nang_thong", "triage": "red",
                           "category": "drowning", "patients": 1, "description": "swimmer pulled from rip current"}
 
@@ -254,12 +254,12 @@ def test_resources_register_change_status_and_position(api: Api) -> None:
     register(api, "KY-BOAT-1")
 
     moved = api.client.patch("/api/resources/KY-BOAT-1", headers=api.as_("operator"),
-                             json={"status": "out_of_service", "position": KHAO_LAK, "reason": "engine"})
+                             json={"status": "out_of_service", "position": KHAO_LAK_JSON, "reason": "engine"})
 
     assert moved.status_code == 200 and [e["type"] for e in moved.json()["events"]] == [
         "ResourcePositionReported", "ResourceStatusChanged"]
     state = api.get("/api/resources/KY-BOAT-1", "official").json()
-    assert state["status"] == "out_of_service" and state["position"] == KHAO_LAK
+    assert state["status"] == "out_of_service" and state["position"] == KHAO_LAK_JSON
     assert api.post("/api/resources", "operator", {"id": "X", "kind": "boat", "name": "no speed"}
                     ).json()["field"] == "speed_knots"
 

@@ -15,7 +15,7 @@ from dispatch.app.services import Services
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import T0
 from tests.integration import test_api
 from tests.integration.test_api import REPORT, Api, register, report
 

@@ -19,7 +19,8 @@ from dispatch.app.group_commit import GroupCommit
 from dispatch.app.services import Services
 from dispatch.domain.catalogue import incident_stream
 from dispatch.domain.errors import InvalidText, ValueNotStored
-from tests.integration.test_commit_process import committer, report, services, settings
+from tests.builders import LIFEGUARD_ID, keyed_report
+from tests.integration.test_commit_process import committer, services, settings
 from tests.integration.test_group_commit import HeldStore, submit_while_held
 
 __all__ = ["committer", "services", "settings"]  # the committer-process fixtures, on both databases
@@ -40,10 +41,10 @@ def refuse_marked_values(engine: Engine) -> None:
 def batch(services: Services) -> list[Any]:
     """Eight reports, four of them bad: a value the database refuses (2), a NUL in the description (5), a
     command id longer than its column (6, a long username with a long key) and a NUL in the incident id (7)."""
-    commands = [report(services, f"inc-{n}", description=REFUSED if n == 2 else "a\x00b" if n == 5 else "")
+    commands = [keyed_report(f"inc-{n}", description=REFUSED if n == 2 else "a\x00b" if n == 5 else "")
                 for n in range(6)]
-    return [*commands, report(services, "inc-6", command_id="u" * 100 + ":" + "k" * 100),
-            report(services, "inc-\x00-7", command_id="lg-1:inc-7")]
+    return [*commands, keyed_report("inc-6", command_id="u" * 100 + ":" + "k" * 100),
+            keyed_report("inc-\x00-7", command_id=f"{LIFEGUARD_ID}:inc-7")]
 
 
 def assert_only_the_bad_failed(services: Services, answers: list[Any]) -> None:
@@ -87,7 +88,7 @@ async def test_a_retried_refused_command_is_refused_again_and_stores_nothing(
         services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
     process, _batches = committer
     refuse_marked_values(services.store.engine)
-    command = report(services, "inc-1", description=REFUSED)
+    command = keyed_report("inc-1", description=REFUSED)
 
     answers = await asyncio.gather(process.submit(command), process.submit(command), return_exceptions=True)
 

@@ -14,14 +14,13 @@ import pytest
 from dispatch.adapters.eventlog.store import Append, EventStore, StreamWrite
 from dispatch.app.handle import handle
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import IncidentClosed, IncidentReported, Position
-from dispatch.domain.commands import Actor, AddNote
+from dispatch.domain.catalogue import IncidentReported, incident_stream
 from dispatch.domain.envelope import EventMeta
 from dispatch.domain.errors import InvalidText
 from dispatch.domain.text import COMMAND_ID_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, USERNAME_MAX_LENGTH
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
-from tests.conftest import T0
+from tests.builders import INCIDENT, add_note, incident_closed, incident_reported
 from tests.integration import test_api
 from tests.integration.test_api import PASSWORD, REPORT, Api, report
 
@@ -30,14 +29,7 @@ api = test_api.api  # the fixture: one account per role, a TestClient over the a
 # In the middle: a control character at an end is whitespace, and requests' texts are stripped.
 UNCLEAN = ["a\x00b", "escape \x1b[31m", "del \x7f", "c1 \x85 next line", "non-character \uffff", "bell \x07 ring"]
 SURROGATE = "lone \ud800 surrogate"
-KHAO_LAK = Position(lat=8.6436, lon=98.2478)
-
-
-def reported(incident_id: str = "inc-1", **overrides: Any) -> IncidentReported:
-    fields: dict[str, Any] = dict(at=T0, incident_id=incident_id, source="beach", position=KHAO_LAK,
-                                  zone="khao_lak_coast", triage="red", category="drowning", patients=1,
-                                  reporter="lg-1")
-    return IncidentReported(**(fields | overrides))
+STREAM = incident_stream(INCIDENT)  # the builders' default incident
 
 
 # --- the store: the last line, whoever writes -----------------------------------------------------------
@@ -46,7 +38,7 @@ def reported(incident_id: str = "inc-1", **overrides: Any) -> IncidentReported:
 @pytest.mark.parametrize("text", [*UNCLEAN, SURROGATE], ids=repr)
 def test_the_store_refuses_to_append_an_unclean_text_and_appends_nothing(store: EventStore, text: str) -> None:
     with pytest.raises(InvalidText) as refused:
-        store.append("incident-inc-1", [reported(description=text)], expected_version=0)
+        store.append(STREAM, [incident_reported(description=text)], expected_version=0)
 
     assert (refused.value.field, refused.value.code) == ("description", "invalid_text")
     assert store.head() == 0
@@ -56,8 +48,8 @@ def test_the_store_refuses_to_append_an_unclean_text_and_appends_nothing(store: 
                                               ("correlation", "meta.correlation_id"), ("actor", "meta.actor_id"),
                                               ("nested", "released_resource_ids.0")])
 def test_the_store_refuses_unclean_ids_and_meta_naming_where(store: EventStore, where: str, field: str) -> None:
-    event: Any = reported()
-    stream, command_id, meta = "incident-inc-1", "lg-1:k1", EventMeta(actor_id="lg-1")
+    event: Any = incident_reported()
+    stream, command_id, meta = STREAM, "lg-1:k1", EventMeta(actor_id="lg-1")
     if where == "stream":
         stream = "incident-in\x00c-1"
     elif where == "command":
@@ -67,8 +59,7 @@ def test_the_store_refuses_unclean_ids_and_meta_naming_where(store: EventStore, 
     elif where == "actor":
         meta = EventMeta(actor_id="lg\x00")
     else:
-        event = IncidentClosed(at=T0, incident_id="inc-1", outcome="treated_on_scene",
-                               released_resource_ids=("KL\x00BOAT",))
+        event = incident_closed(outcome="treated_on_scene", released_resource_ids=("KL\x00BOAT",))
 
     with pytest.raises(InvalidText) as refused:
         store.append(stream, [event], expected_version=0, command_id=command_id, meta=meta)
@@ -79,29 +70,30 @@ def test_the_store_refuses_unclean_ids_and_meta_naming_where(store: EventStore, 
 
 def test_free_text_in_the_log_may_hold_tabs_and_newlines_and_any_script(store: EventStore) -> None:
     text = "ผู้ป่วยหมดสติ\tunconscious\nمريض \u200f RTL 🚑"
-    store.append("incident-inc-1", [reported(description=text)], expected_version=0)
+    store.append(STREAM, [incident_reported(description=text)], expected_version=0)
 
-    [stored] = store.read_stream("incident-inc-1")
+    [stored] = store.read_stream(STREAM)
     assert isinstance(stored.event, IncidentReported) and stored.event.description == text
 
 
 @pytest.mark.parametrize(("what", "field"), [("stream", "stream_id"), ("command", "meta.command_id"),
                                              ("meta", "meta.correlation_id")])
 def test_the_store_refuses_ids_longer_than_their_columns(store: EventStore, what: str, field: str) -> None:
-    stream = "incident-" + "x" * 112 if what == "stream" else "incident-inc-1"
+    stream = "incident-" + "x" * 112 if what == "stream" else STREAM
     command_id = "c" * (COMMAND_ID_MAX_LENGTH + 1) if what == "command" else None
     meta = EventMeta(correlation_id="r" * 129) if what == "meta" else None
 
     with pytest.raises(InvalidText) as refused:
-        store.append(stream, [reported()], expected_version=0, command_id=command_id, meta=meta)
+        store.append(stream, [incident_reported()], expected_version=0, command_id=command_id, meta=meta)
 
     assert refused.value.field == field and store.head() == 0
 
 
 def test_a_batch_answers_the_unclean_append_alone_and_stores_the_others(store: EventStore) -> None:
-    appends = [Append([StreamWrite(f"incident-inc-{n}", [reported(f"inc-{n}", description=text)], 0)],
-                      command_id=f"lg-1:{n}")
+    reports = [incident_reported(incident_id=f"inc-{n}", description=text)
                for n, text in enumerate(["fine", "bad\x00", "also fine"])]
+    appends = [Append([StreamWrite(incident_stream(event.incident_id), [event], 0)], command_id=f"lg-1:{n}")
+               for n, event in enumerate(reports)]
 
     answers = store.append_batch(appends)
 
@@ -111,7 +103,7 @@ def test_a_batch_answers_the_unclean_append_alone_and_stores_the_others(store: E
 
 
 def test_looking_up_an_id_that_cannot_be_in_the_log_finds_nothing(store: EventStore) -> None:
-    store.append("incident-inc-1", [reported()], expected_version=0, command_id="lg-1:k")
+    store.append(STREAM, [incident_reported()], expected_version=0, command_id="lg-1:k")
 
     assert store.read_stream("incident-\x00") == [] and store.find_command("lg-1:\x00") is None
     earlier, streams = store.read_batch([("x" * 500, "")], ["incident-inc-1", "x" * 500])
@@ -121,12 +113,10 @@ def test_looking_up_an_id_that_cannot_be_in_the_log_finds_nothing(store: EventSt
 
 
 def test_a_worker_or_cli_command_with_a_nul_is_refused_and_the_projector_goes_on(services: Services) -> None:
-    incident_id = "inc-1"
-    services.store.append(f"incident-{incident_id}", [reported(incident_id)], expected_version=0)
+    services.store.append(STREAM, [incident_reported()], expected_version=0)
 
     with pytest.raises(InvalidText):
-        handle(AddNote(actor=Actor(id="op-1", role="operator"), at=T0, incident_id=incident_id,
-                       text="note with a \x00 in it"), services)
+        handle(add_note(text="note with a \x00 in it"), services)
 
     Projector(services.store, all_projections()).catch_up_all()
     assert services.store.head() == 1

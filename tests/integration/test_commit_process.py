@@ -20,8 +20,7 @@ from dispatch.adapters.eventlog.store import AppendResult
 from dispatch.app.commit_process import CommitProcess, decode_answers, encode_answers
 from dispatch.app.handle import Answer, handle
 from dispatch.app.services import Services, build_services
-from dispatch.domain.catalogue import IncidentReported, Position, incident_stream
-from dispatch.domain.commands import Actor, ReportIncident, TriageIncident
+from dispatch.domain.catalogue import IncidentReported, incident_stream
 from dispatch.domain.envelope import StoredEvent
 from dispatch.domain.errors import (
     CommitterUnavailable,
@@ -31,11 +30,9 @@ from dispatch.domain.errors import (
     InvalidTime,
 )
 from dispatch.runtime.settings import Settings
-from tests.conftest import POSTGRES_URL
+from tests.builders import keyed_report, triage_incident
+from tests.servers import POSTGRES_URL
 
-LIFEGUARD = Actor(id="lg-1", role="lifeguard")
-OPERATOR = Actor(id="op-1", role="operator")
-KHAO_LAK = Position(lat=8.6436, lon=98.2478)
 WAIT_SECONDS = 30.0  # guards a hung test; a passing one waits for one child to start
 
 
@@ -68,18 +65,12 @@ async def committer(settings: Settings, services: Services) -> AsyncIterator[tup
         await process.stop()
 
 
-def report(services: Services, incident_id: str, **overrides: Any) -> ReportIncident:
-    fields: dict[str, Any] = dict(
-        actor=LIFEGUARD, at=services.clock.now(), incident_id=incident_id, source="beach", position=KHAO_LAK,
-        zone="khao_lak_coast", triage="red", category="drowning", command_id=f"lg-1:{incident_id}",
-    )
-    return ReportIncident(**(fields | overrides))
 
 
 async def test_reports_sent_together_are_committed_by_the_child_in_one_batch(
         services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
     process, batches = committer
-    results = await asyncio.gather(*(process.submit(report(services, f"inc-{n}")) for n in range(20)))
+    results = await asyncio.gather(*(process.submit(keyed_report(f"inc-{n}")) for n in range(20)))
 
     assert batches == [20]  # all queued before the pump's first turn: one batch, one transaction
     assert process.pid != os.getpid() and process.alive()
@@ -96,14 +87,12 @@ async def test_reports_sent_together_are_committed_by_the_child_in_one_batch(
 async def test_each_command_hears_its_own_error_with_its_code_and_field(
         services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
     process, _ = committer
-    await process.submit(report(services, "inc-1"))
+    await process.submit(keyed_report("inc-1"))
     outcomes = await asyncio.gather(
-        process.submit(report(services, "inc-1", triage="yellow")),  # same key, another request
-        process.submit(TriageIncident(actor=OPERATOR, at=services.clock.now(), incident_id="inc-404",
-                                      stage="dispatch", code="red")),
-        process.submit(TriageIncident(actor=OPERATOR, at=services.clock.now(), incident_id="inc-1",
-                                      stage="dispatch", code="yellow", expected_version=7)),
-        process.submit(report(services, "inc-2")),
+        process.submit(keyed_report("inc-1", triage="yellow")),  # same key, another request
+        process.submit(triage_incident(incident_id="inc-404", stage="dispatch", code="red")),
+        process.submit(triage_incident(incident_id="inc-1", stage="dispatch", code="yellow", expected_version=7)),
+        process.submit(keyed_report("inc-2")),
         return_exceptions=True,
     )
 
@@ -118,8 +107,8 @@ async def test_each_command_hears_its_own_error_with_its_code_and_field(
 async def test_a_retry_is_answered_from_the_log_without_a_second_append(
         services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
     process, _ = committer
-    first = await process.submit(report(services, "inc-1"))
-    again = await process.submit(report(services, "inc-1"))
+    first = await process.submit(keyed_report("inc-1"))
+    again = await process.submit(keyed_report("inc-1"))
 
     assert again.replayed and again.last_position == first.last_position
     assert len(services.store.read_all()) == 1
@@ -136,15 +125,15 @@ async def test_a_child_killed_while_holding_a_batch_costs_that_batch_a_503_and_a
     process = CommitProcess(settings, on_batch=on_batch)
     await process.start()
     try:
-        acknowledged = await process.submit(report(services, "inc-1"))
+        acknowledged = await process.submit(keyed_report("inc-1"))
         first_child = process.pid
         assert first_child is not None
         kill_on_batch.append(first_child)
 
         with pytest.raises(CommitterUnavailable) as lost:
-            await process.submit(report(services, "inc-2"))
+            await process.submit(keyed_report("inc-2"))
         assert lost.value.code == "committer_unavailable"
-        retried = await process.submit(report(services, "inc-2"))  # the client's retry, with the same key
+        retried = await process.submit(keyed_report("inc-2"))  # the client's retry, with the same key
 
         assert process.pid not in (None, first_child) and process.alive()
         assert not retried.replayed  # the dead child never committed it
@@ -157,7 +146,7 @@ async def test_a_child_killed_while_holding_a_batch_costs_that_batch_a_503_and_a
 async def test_a_child_that_dies_between_batches_is_replaced_before_any_command_meets_it(
         services: Services, committer: tuple[CommitProcess, list[int]]) -> None:
     process, _ = committer
-    await process.submit(report(services, "inc-1"))
+    await process.submit(keyed_report("inc-1"))
     first_child = process.pid
     assert first_child is not None and process.health() == "ok"
 
@@ -165,7 +154,7 @@ async def test_a_child_that_dies_between_batches_is_replaced_before_any_command_
     await _until(lambda: process.pid != first_child and process.health() == "ok")
 
     # the next report goes to the new child at once: no 503, nothing for the lifeguard's phone to retry
-    result = await process.submit(report(services, "inc-2"))
+    result = await process.submit(keyed_report("inc-2"))
     assert not result.replayed and [e.position for e in services.store.read_all()][-1] == result.last_position
 
 
@@ -215,7 +204,7 @@ def _healthz_until(client: Any, done: Callable[[dict[str, Any]], bool]) -> list[
 async def test_stop_ends_the_child_and_later_commands_are_refused(services: Services, settings: Settings) -> None:
     process = CommitProcess(settings)
     await process.start()
-    await process.submit(report(services, "inc-1"))
+    await process.submit(keyed_report("inc-1"))
     child = process.pid
 
     await process.stop()
@@ -223,12 +212,12 @@ async def test_stop_ends_the_child_and_later_commands_are_refused(services: Serv
     assert not process.alive()
     assert child is not None and not _running(child)
     with pytest.raises(CommitterUnavailable):
-        await process.submit(report(services, "inc-2"))
+        await process.submit(keyed_report("inc-2"))
 
 
 def test_errors_and_stored_events_cross_the_process_boundary_whole(services: Services) -> None:
     conflict = ConcurrencyConflict("incident-inc-1", 3, 5)
-    result = handle(report(services, "inc-1"), services)
+    result = handle(keyed_report("inc-1"), services)
     answers: list[Answer] = [conflict, InvalidTime("device_time is in the future", field="device_time"), result]
 
     copy, late, crossed = decode_answers(encode_answers(answers))

@@ -14,23 +14,20 @@ from dispatch.adapters.eventlog.sql import open_event_store
 from dispatch.adapters.eventlog.sql.postgres import READ_STREAMS
 from dispatch.adapters.eventlog.store import EventStore, StreamWrite
 from dispatch.domain import catalogue
-from dispatch.domain.catalogue import IncidentReported, NoteAdded, Position, ResourceStatusChanged
+from dispatch.domain.catalogue import IncidentReported, NoteAdded, ResourceStatusChanged
 from dispatch.domain.envelope import EventMeta
 from dispatch.domain.errors import ConcurrencyConflict, IdempotencyKeyReused
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import T0, incident_reported, note_added
 
 
-def reported(incident_id: str = "inc-1", **overrides: Any) -> IncidentReported:
-    fields: dict[str, Any] = dict(
-        at=T0, incident_id=incident_id, source="beach", position=Position(lat=8.6436, lon=98.2478),
-        zone="khao_lak_coast", triage="red", category="drowning", patients=1, reporter="lifeguard-1",
-    )
-    return IncidentReported(**(fields | overrides))
+def reported(incident_id: str) -> IncidentReported:
+    """The builders' report, of incident `incident_id`: the store tests name many incidents."""
+    return incident_reported(incident_id=incident_id)
 
 
-def note(incident_id: str = "inc-1", text_: str = "patient breathing") -> NoteAdded:
-    return NoteAdded(at=T0, incident_id=incident_id, text=text_)
+def note(incident_id: str, text: str = "patient breathing") -> NoteAdded:
+    return note_added(incident_id=incident_id, text=text)
 
 
 def test_appended_events_get_stream_versions_and_global_positions_in_order(store: EventStore) -> None:

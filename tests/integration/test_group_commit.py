@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -17,13 +16,9 @@ from sqlalchemy.exc import OperationalError
 from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, ForwardingStore
 from dispatch.app.group_commit import GroupCommit
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import Position
-from dispatch.domain.commands import Actor, Command, ReportIncident, TriageIncident
+from dispatch.domain.commands import Command
 from dispatch.domain.errors import DispatchError, IdempotencyKeyReused, IncidentNotFound
-
-LIFEGUARD = Actor(id="lg-1", role="lifeguard")
-OPERATOR = Actor(id="op-1", role="operator")
-KHAO_LAK = Position(lat=8.6436, lon=98.2478)
+from tests.builders import keyed_report, triage_incident
 
 
 class HeldStore(ForwardingStore):
@@ -46,12 +41,6 @@ class HeldStore(ForwardingStore):
         return super().append_batch(appends)
 
 
-def report(services: Services, incident_id: str, **overrides: Any) -> ReportIncident:
-    fields: dict[str, Any] = dict(
-        actor=LIFEGUARD, at=services.clock.now(), incident_id=incident_id, source="beach", position=KHAO_LAK,
-        zone="khao_lak_coast", triage="red", category="drowning", command_id=f"lg-1:{incident_id}",
-    )
-    return ReportIncident(**(fields | overrides))
 
 
 async def submit_while_held(commit: GroupCommit, store: HeldStore, first: Command,
@@ -74,8 +63,8 @@ def held(services: Services) -> HeldStore:
 async def test_reports_sent_together_are_appended_in_one_transaction(services: Services, held: HeldStore) -> None:
     commit = GroupCommit(services)
     try:
-        answers = await submit_while_held(commit, held, report(services, "inc-0"),
-                                          [report(services, f"inc-{n}") for n in range(1, 11)])
+        answers = await submit_while_held(commit, held, keyed_report("inc-0"),
+                                          [keyed_report(f"inc-{n}") for n in range(1, 11)])
     finally:
         commit.close()
 
@@ -88,13 +77,12 @@ async def test_reports_sent_together_are_appended_in_one_transaction(services: S
 async def test_each_command_of_a_batch_gets_its_own_answer(services: Services, held: HeldStore) -> None:
     commit = GroupCommit(services)
     try:
-        answers = await submit_while_held(commit, held, report(services, "inc-1"), [
-            report(services, "inc-2"),
-            TriageIncident(actor=OPERATOR, at=services.clock.now(), incident_id="nowhere", stage="dispatch",
-                           code="yellow"),
-            report(services, "inc-1"),  # the first report again, retried by the form: its first answer
-            report(services, "inc-2", triage="green"),  # the same key for a different report: refused
-            report(services, "inc-3"),
+        answers = await submit_while_held(commit, held, keyed_report("inc-1"), [
+            keyed_report("inc-2"),
+            triage_incident(incident_id="nowhere", stage="dispatch", code="yellow"),
+            keyed_report("inc-1"),  # the first report again, retried by the form: its first answer
+            keyed_report("inc-2", triage="green"),  # the same key for a different report: refused
+            keyed_report("inc-3"),
         ])
     finally:
         commit.close()
@@ -115,9 +103,9 @@ async def test_a_failed_commit_fails_every_command_of_its_batch_and_stores_none(
     held.failure = (2, OperationalError("COMMIT", {}, Exception("disk I/O error")))
     commit = GroupCommit(services)
     try:
-        first, *failed = await submit_while_held(commit, held, report(services, "inc-1"),
-                                                 [report(services, f"inc-{n}") for n in (2, 3, 4)])
-        after = await commit.submit(report(services, "inc-5"))  # the thread lives on for the next batch
+        first, *failed = await submit_while_held(commit, held, keyed_report("inc-1"),
+                                                 [keyed_report(f"inc-{n}") for n in (2, 3, 4)])
+        after = await commit.submit(keyed_report("inc-5"))  # the thread lives on for the next batch
     finally:
         commit.close()
 
@@ -131,7 +119,7 @@ async def test_a_failed_commit_fails_every_command_of_its_batch_and_stores_none(
 
 async def test_closing_answers_every_command_already_submitted(services: Services) -> None:
     commit = GroupCommit(services)
-    tasks = [asyncio.ensure_future(commit.submit(report(services, f"inc-{n}"))) for n in range(20)]
+    tasks = [asyncio.ensure_future(commit.submit(keyed_report(f"inc-{n}"))) for n in range(20)]
     await asyncio.sleep(0)
     await asyncio.to_thread(commit.close)
 

@@ -14,9 +14,9 @@ from redis import Redis
 
 from dispatch.app.services import Services
 from dispatch.entrypoints.api.app import create_app
+from tests.servers import REDIS_URL
 
 WAIT_SECONDS = 30  # guards a hung test; a passing one waits a fraction of a second
-SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -65,5 +65,5 @@ def test_healthz_reports_a_frozen_redis_as_degraded_without_waiting_on_the_share
 
 @pytest.mark.redis
 def test_healthz_reports_a_redis_that_answers_as_ok(services: Services) -> None:
-    body = healthz_with(services, SHARED_REDIS_URL, Redis.from_url(SHARED_REDIS_URL), then=lambda: None)
+    body = healthz_with(services, REDIS_URL, Redis.from_url(REDIS_URL), then=lambda: None)
     assert body["redis"] == "ok" and body["status"] == "ok"

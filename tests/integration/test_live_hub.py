@@ -20,10 +20,10 @@ from sqlalchemy import Engine, create_engine
 
 from dispatch.adapters.embedded_redis import EmbeddedRedis
 from dispatch.entrypoints.api.live import Client, LiveHub, SessionEnded, SessionsEnded
+from tests.servers import REDIS_URL
 
 WAIT_SECONDS = 30  # guards a hung test; a passing one waits a few health intervals and retries at most
 HEALTH_SECONDS = 0.1  # short, so a silent connection is given up on quickly
-SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 # --- a Redis that accepts and then says nothing --------------------------------------------------------
@@ -203,7 +203,7 @@ async def running_hub(engine: Engine, channel: str, request: pytest.FixtureReque
     """A hub on `redis_url` (the shared Redis unless a test parametrizes it) and a board connected before it
     subscribes, so the board's first message is the resync the subscription's confirmation triggers."""
     url = request.getfixturevalue("private_redis").url if getattr(request, "param", "") == "private" \
-        else SHARED_REDIS_URL
+        else REDIS_URL
     hub = LiveHub(engine, url, channel=channel, health_interval_seconds=HEALTH_SECONDS)
     board = hub.connect()
     await hub.start()

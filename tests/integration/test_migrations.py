@@ -19,7 +19,8 @@ from dispatch.projections.board import Board
 from dispatch.projections.intervals import Intervals
 from dispatch.projections.referrals import Referrals
 from dispatch.projections.resources import Resources
-from dispatch.projections.runner import Projector, replay_in_memory
+from dispatch.projections.rows import replay_in_memory
+from dispatch.projections.runner import Projector
 from tests.builders import (
     BOAT,
     INCIDENT,
@@ -36,7 +37,7 @@ from tests.builders import (
     resource_dispatched,
     resource_registered,
 )
-from tests.conftest import postgres_engine, sqlite_engine
+from tests.servers import postgres_engine, sqlite_engine
 from tests.unit.test_projections import stored
 
 # Columns migration 0006 added, by table: what a database at 0005 does not have yet.

@@ -30,8 +30,8 @@ from dispatch.entrypoints.api.openapi import EXAMPLES
 from dispatch.entrypoints.api.problems import PROBLEM_JSON
 from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
-from tests.conftest import sqlite_engine
 from tests.integration.test_api import PASSWORD, ROLES
+from tests.servers import sqlite_engine
 
 PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}}
 # The commands in EXAMPLES' order, with who sends them and where (the story's incident is {id}).

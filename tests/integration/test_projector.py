@@ -12,18 +12,8 @@ from sqlalchemy import Engine, select
 from dispatch.adapters.schema import metadata
 from dispatch.app.handle import handle
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import Position, ReferralPolicy
-from dispatch.domain.commands import (
-    Actor,
-    AddNote,
-    CloseIncident,
-    DispatchResource,
-    RecordMilestone,
-    RegisterResource,
-    ReportIncident,
-    RequestReferral,
-    TriageIncident,
-)
+from dispatch.domain.catalogue import Position
+from dispatch.domain.commands import Command
 from dispatch.domain.envelope import StoredEvent
 from dispatch.projections import all_projections
 from dispatch.projections.board import Board
@@ -31,36 +21,42 @@ from dispatch.projections.queries import board_as_of, current_board
 from dispatch.projections.rows import Change, RowSet
 from dispatch.projections.runner import Projector
 from dispatch.runtime.clock import FrozenClock
+from tests.builders import (
+    add_note,
+    close_incident,
+    dispatch_resource,
+    operator,
+    record_milestone,
+    register_resource,
+    report_incident,
+    request_referral,
+    triage_incident,
+)
 
-OP = Actor(id="op", role="operator")
-KOH_YAO = ReferralPolicy(zone="koh_yao", guarantee_minutes=80, warning_minutes=60)
 VIEWS = ("board_incidents", "resources_view", "referrals_view", "incident_facts", "response_intervals",
          "projection_checkpoints")
 
 
 def busy_morning(services: Services, clock: FrozenClock, incidents: int = 6) -> None:
     """A few incidents with dispatches, milestones, notes, a Koh Yao referral and closures."""
+    def run(command: Command) -> None:
+        handle(command, services)
+
     for n in range(3):
-        handle(RegisterResource(actor=OP, at=clock.now(), resource_id=f"boat-{n}", kind="boat", name=f"Boat {n}",
-                                speed_knots=25.0), services)
+        run(register_resource(at=clock.now(), resource_id=f"boat-{n}", name=f"Boat {n}"))
     for n in range(incidents):
-        incident = f"inc-{n}"
+        incident, boat = f"inc-{n}", f"boat-{n}"
         clock.advance(timedelta(minutes=3))
-        handle(ReportIncident(actor=OP, at=clock.now(), incident_id=incident, source="beach",
-                              position=Position(lat=8.0 + n / 100, lon=98.59), zone="koh_yao",
-                              triage=("red", "yellow", "green")[n % 3], category="drowning"), services)
-        handle(AddNote(actor=OP, at=clock.now(), incident_id=incident, text=f"note {n}"), services)
+        run(report_incident(actor=operator(), at=clock.now(), incident_id=incident, source="beach",
+                            position=Position(lat=8.0 + n / 100, lon=98.59), triage=("red", "yellow", "green")[n % 3]))
+        run(add_note(at=clock.now(), incident_id=incident, text=f"note {n}"))
         if n < 3:
-            handle(DispatchResource(actor=OP, at=clock.now(), incident_id=incident, resource_id=f"boat-{n}"),
-                   services)
+            run(dispatch_resource(at=clock.now(), incident_id=incident, resource_id=boat))
             clock.advance(timedelta(minutes=7))
-            handle(RecordMilestone(actor=OP, at=clock.now(), incident_id=incident, resource_id=f"boat-{n}",
-                                   milestone="on_scene"), services)
-            handle(TriageIncident(actor=OP, at=clock.now(), incident_id=incident, stage="scene", code="yellow"),
-                   services)
-    handle(RequestReferral(actor=OP, at=clock.now(), incident_id="inc-0", facility_id="hosp_vachira_phuket",
-                           resource_id="boat-0", policy=KOH_YAO), services)
-    handle(CloseIncident(actor=OP, at=clock.now(), incident_id="inc-1", outcome="treated_on_scene"), services)
+            run(record_milestone(at=clock.now(), incident_id=incident, resource_id=boat, milestone="on_scene"))
+            run(triage_incident(at=clock.now(), incident_id=incident, stage="scene", code="yellow"))
+    run(request_referral(at=clock.now(), incident_id="inc-0", facility_id="hosp_vachira_phuket", resource_id="boat-0"))
+    run(close_incident(at=clock.now(), incident_id="inc-1", outcome="treated_on_scene"))
 
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -89,10 +85,10 @@ def test_a_triage_after_the_responses_were_projected_moves_every_one_of_them(
 ) -> None:
     projector = Projector(services.store, all_projections())
     busy_morning(services, clock, incidents=2)  # inc-0: red, boat-0 on scene, then the scene code yellow
-    handle(DispatchResource(actor=OP, at=clock.now(), incident_id="inc-0", resource_id="boat-2"), services)
+    handle(dispatch_resource(at=clock.now(), incident_id="inc-0", resource_id="boat-2"), services)
     projector.catch_up_all()
 
-    handle(TriageIncident(actor=OP, at=clock.now(), incident_id="inc-0", stage="scene", code="red"), services)
+    handle(triage_incident(at=clock.now(), incident_id="inc-0", stage="scene", code="red"), services)
     projector.catch_up_all()  # a batch of the triage alone: the responses come from the database
 
     live = snapshot(engine)
@@ -165,8 +161,8 @@ def test_the_board_as_of_a_position_is_the_board_the_operator_saw_then(
     busy_morning(services, clock, incidents=3)
     projector.catch_up_all()
     seen_then = current_board(engine, clock.now())
-    handle(CloseIncident(actor=OP, at=clock.now(), incident_id="inc-0", outcome="transferred"), services)
-    handle(TriageIncident(actor=OP, at=clock.now(), incident_id="inc-2", stage="dispatch", code="red"), services)
+    handle(close_incident(at=clock.now(), incident_id="inc-0", outcome="transferred"), services)
+    handle(triage_incident(at=clock.now(), incident_id="inc-2", stage="dispatch", code="red"), services)
     projector.catch_up_all()
 
     then = board_as_of(services.store, seen_then["position"], clock.now())

@@ -65,12 +65,11 @@ from dispatch.domain.vocabulary import Milestone
 from dispatch.runtime.clock import ScaledClock, real_time
 from dispatch.runtime.settings import Settings
 from tests.builders import KOH_YAO_POLICY, minutes, operator
-from tests.conftest import POSTGRES_URL
+from tests.servers import POSTGRES_URL, REDIS_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SPEED = 400  # 80 minutes of referral time in 12 seconds
 FAST_KNOTS = 35  # from the health unit to Vachira in ~58 minutes: on time with 3 real seconds to spare
 WAIT_SECONDS = 90  # a guard against a hang; a passing run waits ~10 s
@@ -107,17 +106,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def redis_url(request: pytest.FixtureRequest) -> str:
     """The shared Redis, unless a test asks for a private one (parametrize indirectly with "private")."""
     if getattr(request, "param", "shared") == "private":
-        return str(request.getfixturevalue("private_redis"))
+        private: EmbeddedRedis = request.getfixturevalue("private_redis")
+        return private.url
     return REDIS_URL
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[str]:
-    """A redis-server of this test's own: FLUSHALL on the shared one would wipe other people's work."""
-    server = EmbeddedRedis(tmp_path / "redis")
-    url = server.start()
-    yield url
-    server.stop()
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from dispatch.adapters.migrations.runner import upgrade
 from dispatch.app.handle import handle
 from dispatch.app.services import services_on
-from dispatch.domain.catalogue import Event, Position, ReferralPolicy
+from dispatch.domain.catalogue import Event, Position
 from dispatch.domain.commands import (
-    Actor,
     AddNote,
     ChangeResourceStatus,
     CheckReferral,
@@ -35,12 +34,11 @@ from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.errors import DispatchError
 from dispatch.runtime.clock import FrozenClock
 from dispatch.runtime.settings import Settings
-from tests.conftest import T0, sqlite_engine
+from tests.builders import KOH_YAO_POLICY, T0, operator
+from tests.servers import sqlite_engine
 
 INCIDENTS = ["a", "b"]
 RESOURCES = ["boat-1", "boat-2", "aed-1"]
-OPERATOR = Actor(id="op", role="operator")
-KOH_YAO = ReferralPolicy(zone="koh_yao", guarantee_minutes=80, warning_minutes=60)
 
 incident_ids = st.sampled_from(INCIDENTS)
 resource_ids = st.sampled_from(RESOURCES)
@@ -50,34 +48,34 @@ milestones = st.sampled_from(["en_route", "on_scene", "at_patient", "left_scene"
 
 # Each strategy gives a function of the current time, so commands carry the clock's `at`.
 command_makers = st.one_of(
-    st.builds(lambda i, p, t: lambda at: ReportIncident(actor=OPERATOR, at=at, incident_id=i, source="beach",
+    st.builds(lambda i, p, t: lambda at: ReportIncident(actor=operator(), at=at, incident_id=i, source="beach",
                                                         position=p, zone="koh_yao", triage=t, category="trauma"),
               incident_ids, positions, st.sampled_from(["red", "yellow", "green"])),
-    st.builds(lambda r: lambda at: RegisterResource(actor=OPERATOR, at=at, resource_id=r,
+    st.builds(lambda r: lambda at: RegisterResource(actor=operator(), at=at, resource_id=r,
                                                     kind="aed" if r.startswith("aed") else "boat",
                                                     name=r, speed_knots=None if r.startswith("aed") else 25.0),
               resource_ids),
-    st.builds(lambda i, s, c: lambda at: TriageIncident(actor=OPERATOR, at=at, incident_id=i, stage=s, code=c),
+    st.builds(lambda i, s, c: lambda at: TriageIncident(actor=operator(), at=at, incident_id=i, stage=s, code=c),
               incident_ids, st.sampled_from(["dispatch", "scene"]), st.sampled_from(["red", "yellow", "white"])),
-    st.builds(lambda i, r: lambda at: DispatchResource(actor=OPERATOR, at=at, incident_id=i, resource_id=r),
+    st.builds(lambda i, r: lambda at: DispatchResource(actor=operator(), at=at, incident_id=i, resource_id=r),
               incident_ids, resource_ids),
     st.builds(lambda i, r, m, back: lambda at: RecordMilestone(
-        actor=OPERATOR, at=at, incident_id=i, resource_id=r, milestone=m,
+        actor=operator(), at=at, incident_id=i, resource_id=r, milestone=m,
         happened_at=at - timedelta(minutes=back) if back is not None else None),
         incident_ids, resource_ids, milestones, st.none() | st.integers(0, 30)),
-    st.builds(lambda i, f: lambda at: RequestReferral(actor=OPERATOR, at=at, incident_id=i, facility_id=f,
-                                                      policy=KOH_YAO),
+    st.builds(lambda i, f: lambda at: RequestReferral(actor=operator(), at=at, incident_id=i, facility_id=f,
+                                                      policy=KOH_YAO_POLICY),
               incident_ids, st.sampled_from(["hosp_vachira_phuket", ""])),
-    st.builds(lambda i, n, c: lambda at: CheckReferral(actor=OPERATOR, at=at, incident_id=i, referral_id=f"{i}-r{n}",
+    st.builds(lambda i, n, c: lambda at: CheckReferral(actor=operator(), at=at, incident_id=i, referral_id=f"{i}-r{n}",
                                                        check=c, predicted_arrival_at=at + timedelta(minutes=90)),
               incident_ids, st.integers(1, 2), st.sampled_from(["warning", "breach", "predicted"])),
-    st.builds(lambda i, t: lambda at: AddNote(actor=OPERATOR, at=at, incident_id=i, text=t),
+    st.builds(lambda i, t: lambda at: AddNote(actor=operator(), at=at, incident_id=i, text=t),
               incident_ids, st.text(max_size=30)),
-    st.builds(lambda i, o: lambda at: CloseIncident(actor=OPERATOR, at=at, incident_id=i, outcome=o),
+    st.builds(lambda i, o: lambda at: CloseIncident(actor=operator(), at=at, incident_id=i, outcome=o),
               incident_ids, st.sampled_from(["treated_on_scene", "transferred", "false_alarm"])),
-    st.builds(lambda r, s: lambda at: ChangeResourceStatus(actor=OPERATOR, at=at, resource_id=r, status=s),
+    st.builds(lambda r, s: lambda at: ChangeResourceStatus(actor=operator(), at=at, resource_id=r, status=s),
               resource_ids, st.sampled_from(["available", "out_of_service"])),
-    st.builds(lambda r, p: lambda at: ReportResourcePosition(actor=OPERATOR, at=at, resource_id=r, position=p),
+    st.builds(lambda r, p: lambda at: ReportResourcePosition(actor=operator(), at=at, resource_id=r, position=p),
               resource_ids, positions),
 )
 steps = st.lists(st.tuples(command_makers, st.integers(0, 45)), max_size=30)

@@ -40,14 +40,12 @@ from dispatch.domain.catalogue import (
     MilestoneRecorded,
     PatientArrivedAtFacility,
     Position,
-    ReferralPolicy,
     ReferralRequested,
     ResourceDispatched,
     incident_stream,
 )
 from dispatch.domain.commands import (
     SYSTEM,
-    Actor,
     CheckReferral,
     CloseIncident,
     Command,
@@ -68,15 +66,12 @@ from dispatch.reports.response_times import response_time_report
 from dispatch.reports.stats import INTERVAL_NAMES
 from dispatch.reports.summary import year_summary
 from dispatch.runtime.clock import FrozenClock
-from tests.conftest import T0
+from tests.builders import KHAO_LAK, KOH_YAO_POLICY, OPERATOR_ID, PIER, T0, lifeguard, operator
 from tests.integration.test_api import PASSWORD, Api
 from tests.unit.test_report_stats import naive
 
-OPERATOR = Actor(id="op-somchai", role="operator")
-LIFEGUARD = Actor(id="lg-nok", role="lifeguard")
-KOH_YAO = ReferralPolicy(zone="koh_yao", guarantee_minutes=80, warning_minutes=60)
 HOSPITAL = "hosp_koh_yao_chaipattana"
-PLACES = {"koh_yao": Position(lat=8.0076, lon=98.5836), "khao_lak_coast": Position(lat=8.6436, lon=98.2478),
+PLACES = {"koh_yao": PIER, "khao_lak_coast": KHAO_LAK,
           "similan": Position(lat=8.6544, lon=97.6460), "other": Position(lat=7.8900, lon=98.2950)}
 THAI_DESCRIPTION = 'นักท่องเที่ยวจมน้ำ, หมดสติ, "ไม่หายใจ" ที่ท่าเรือเกาะยาวใหญ่'
 FORMULA_DESCRIPTION = "=1+1 ผู้ป่วยหายใจได้"
@@ -96,7 +91,7 @@ class History:
 
     def at(self, moment: datetime, command: type[Command], **fields: Any) -> None:
         self.clock.set(moment)
-        handle(command(**({"actor": OPERATOR, "at": moment} | fields)), self.services)
+        handle(command(**({"actor": operator(), "at": moment} | fields)), self.services)
 
     def report(self, moment: datetime, incident_id: str, zone: str, **fields: Any) -> None:
         defaults: dict[str, Any] = {"source": "beach", "category": "drowning", "description": ""}
@@ -120,18 +115,18 @@ def build_known_history(services: Services, clock: FrozenClock) -> None:
     h.report(new_year_morning, "G", "khao_lak_coast", triage="green")
     h.at(new_year_morning + timedelta(minutes=10), CloseIncident, incident_id="G", outcome="deceased", deceased=1)
 
-    h.at(minute(0), ReportIncident, actor=LIFEGUARD, incident_id="A", zone="koh_yao", position=PLACES["koh_yao"],
+    h.at(minute(0), ReportIncident, actor=lifeguard(), incident_id="A", zone="koh_yao", position=PLACES["koh_yao"],
          source="island", triage="red", category="drowning", description=THAI_DESCRIPTION)
     h.at(minute(2), DispatchResource, incident_id="A", resource_id="KY-01")
     h.milestone(minute(3), "A", "KY-01", "en_route")
     h.milestone(minute(15), "A", "KY-01", "on_scene")
     h.at(minute(16), TriageIncident, incident_id="A", stage="scene", code="yellow")
-    h.at(minute(20), RequestReferral, incident_id="A", facility_id=HOSPITAL, resource_id="KY-01", policy=KOH_YAO)
+    h.at(minute(20), RequestReferral, incident_id="A", facility_id=HOSPITAL, resource_id="KY-01", policy=KOH_YAO_POLICY)
     h.milestone(minute(25), "A", "KY-01", "left_scene")
     h.report(minute(30), "B", "koh_yao", source="clinic", triage="yellow", category="trauma",
              description=CLINIC_DESCRIPTION)
     h.at(minute(31), DispatchResource, incident_id="B", resource_id="KY-02")
-    h.at(minute(32), RequestReferral, incident_id="B", facility_id=HOSPITAL, resource_id="KY-02", policy=KOH_YAO)
+    h.at(minute(32), RequestReferral, incident_id="B", facility_id=HOSPITAL, resource_id="KY-02", policy=KOH_YAO_POLICY)
     h.milestone(minute(50), "B", "KY-02", "on_scene", happened_at=minute(45), device_at=DEVICE_AT)
     h.at(minute(50), TriageIncident, incident_id="B", stage="scene", code="red")
     h.milestone(minute(55), "B", "KY-02", "left_scene")
@@ -387,7 +382,7 @@ def referral_events(incident_id: str, at: datetime) -> list[Any]:
         IncidentReported(at=at, incident_id=incident_id, source="clinic", position=pier, zone="koh_yao",
                          triage="yellow", category="trauma", patients=1, reporter="hu-koh-yao"),
         ReferralRequested(at=at, incident_id=incident_id, referral_id=f"{incident_id}-r1", from_site_id=None,
-                          from_position=pier, facility_id=HOSPITAL, policy=KOH_YAO,
+                          from_position=pier, facility_id=HOSPITAL, policy=KOH_YAO_POLICY,
                           warning_at=at + timedelta(minutes=60), deadline_at=at + timedelta(minutes=80)),
         PatientArrivedAtFacility(at=at + timedelta(minutes=55), incident_id=incident_id,
                                  referral_id=f"{incident_id}-r1", facility_id=HOSPITAL),
@@ -486,7 +481,7 @@ def test_the_audit_trail_shows_every_event_with_actor_role_server_and_device_tim
     assert [event["version"] for event in events] == list(range(1, len(events) + 1)) == list(
         range(1, body["version"] + 1))
     on_scene = next(e for e in events if e["type"] == "MilestoneRecorded" and e["data"]["milestone"] == "on_scene")
-    assert (on_scene["actor_id"], on_scene["role"]) == ("op-somchai", "operator")
+    assert (on_scene["actor_id"], on_scene["role"]) == (OPERATOR_ID, "operator")
     assert on_scene["at"].startswith("2026-03-14T07:45:00") and on_scene["data"]["late"] is True
     assert on_scene["recorded_at"].startswith("2026-03-14T07:50:00")
     assert on_scene["device_at"].startswith("2026-03-14T07:49:30")
@@ -629,7 +624,7 @@ def test_a_referral_counts_in_the_bangkok_month_it_was_requested(services: Servi
     for incident_id, requested_at in (("K1", datetime(2026, 3, 31, 16, 59, 59, tzinfo=UTC)),  # 23:59:59 in Bangkok
                                       ("K2", datetime(2026, 3, 31, 17, 0, tzinfo=UTC))):     # 00:00 on 1 April
         h.report(requested_at, incident_id, "koh_yao", source="clinic", triage="yellow")
-        h.at(requested_at, RequestReferral, incident_id=incident_id, facility_id=HOSPITAL, policy=KOH_YAO)
+        h.at(requested_at, RequestReferral, incident_id=incident_id, facility_id=HOSPITAL, policy=KOH_YAO_POLICY)
     Projector(services.store, all_projections()).catch_up_all()
 
     referrals = response_time_report(services.store.engine, ReportFilter(), limit=0)["referrals"]

@@ -21,11 +21,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from dispatch.app.handle import handle
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import Position
-from dispatch.domain.commands import Actor, ReportIncident
+from dispatch.domain.commands import Actor
 from dispatch.entrypoints.api.app import create_app
 from dispatch.runtime.clock import FrozenClock
 from dispatch.runtime.logs import JsonFormatter
+from tests.builders import report_incident
 from tests.integration import test_api
 from tests.integration.test_api import PASSWORD, REPORT, ROLES, Api, report
 
@@ -178,9 +178,7 @@ def test_sign_ins_succeed_while_reports_are_being_appended(services: Services) -
         for n in range(10_000):
             if done.is_set():
                 return
-            handle(ReportIncident(actor=actor, at=services.clock.now(), incident_id=f"busy-{n}", source="beach",
-                                  position=Position(lat=8.64, lon=98.25), zone="khao_lak_coast", triage="red",
-                                  category="drowning"), services)
+            handle(report_incident(actor=actor, at=services.clock.now(), incident_id=f"busy-{n}"), services)
 
     writer = threading.Thread(target=report_continuously)
     writer.start()

@@ -1,76 +1,71 @@
-"""handle(command): read -> decide -> append, over a real store (SQLite and PostgreSQL)."""
+"""handle(command): read -> decide -> append, over a real store (SQLite and PostgreSQL).
+
+The story is tests/builders.py's: lifeguard Nok reports INCIDENT, the operator dispatches BOAT. The services'
+clock is frozen at T0, so a command sent "now" is one at T0 unless a test moves the clock.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from dispatch.adapters.eventlog.store import Append, AppendResult, EventStore, ForwardingStore, StreamWrite
 from dispatch.app.handle import handle
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import Position, ResourcePositionReported, ResourceStatusChanged
-from dispatch.domain.commands import (
-    Actor,
-    CloseIncident,
-    DispatchResource,
-    RecordMilestone,
-    RegisterResource,
-    ReportIncident,
-    ReportResourcePosition,
-)
+from dispatch.domain.catalogue import ResourcePositionReported, ResourceStatusChanged, incident_stream, resource_stream
 from dispatch.domain.errors import ConcurrencyConflict, DispatchError, ResourceUnavailable
 from dispatch.runtime.clock import FrozenClock
-
-OPERATOR = Actor(id="op-1", role="operator")
-LIFEGUARD = Actor(id="lg-1", role="lifeguard")
-KHAO_LAK = Position(lat=8.6436, lon=98.2478)
-
-
-def report(services: Services, incident_id: str = "inc-1", **overrides: Any) -> AppendResult:
-    fields: dict[str, Any] = dict(
-        actor=LIFEGUARD, at=services.clock.now(), incident_id=incident_id, source="beach", position=KHAO_LAK,
-        zone="khao_lak_coast", triage="red", category="drowning",
-    )
-    return handle(ReportIncident(**(fields | overrides)), services)
-
-
-def register_boat(services: Services, resource_id: str = "KL-BOAT-1") -> None:
-    handle(RegisterResource(actor=OPERATOR, at=services.clock.now(), resource_id=resource_id, kind="boat",
-                            name="Khao Lak rescue boat", speed_knots=25.0), services)
+from tests.builders import (
+    BOAT,
+    INCIDENT,
+    KHAO_LAK,
+    LIFEGUARD_ID,
+    OTHER_INCIDENT,
+    close_incident,
+    dispatch_resource,
+    record_milestone,
+    register_resource,
+    report_incident,
+    report_resource_position,
+)
 
 
-def dispatch(services: Services, incident_id: str = "inc-1", resource_id: str = "KL-BOAT-1",
-             command_id: str | None = None) -> AppendResult:
-    return handle(DispatchResource(actor=OPERATOR, at=services.clock.now(), incident_id=incident_id,
-                                   resource_id=resource_id, command_id=command_id), services)
+def reported_and_registered(services: Services, *incident_ids: str) -> None:
+    """Each incident reported and BOAT registered, all at the clock's now."""
+    for incident_id in incident_ids or (INCIDENT,):
+        handle(report_incident(at=services.clock.now(), incident_id=incident_id), services)
+    handle(register_resource(at=services.clock.now()), services)
+
+
+def dispatch(services: Services, incident_id: str = INCIDENT, command_id: str | None = None) -> AppendResult:
+    """The operator dispatches BOAT to `incident_id` at the clock's now."""
+    return handle(dispatch_resource(at=services.clock.now(), incident_id=incident_id, command_id=command_id),
+                  services)
 
 
 def test_every_event_records_the_actor_and_command(services: Services) -> None:
-    result = report(services, command_id="form-123")
+    result = handle(report_incident(at=services.clock.now(), command_id="form-123"), services)
 
-    meta = services.store.read_stream("incident-inc-1")[0].meta
+    meta = services.store.read_stream(incident_stream(INCIDENT))[0].meta
     assert result.events[0].type == "IncidentReported"
-    assert (meta.actor_id, meta.role, meta.command_id) == ("lg-1", "lifeguard", "form-123")
+    assert (meta.actor_id, meta.role, meta.command_id) == (LIFEGUARD_ID, "lifeguard", "form-123")
 
 
 def test_dispatch_appends_to_incident_and_boat_in_one_transaction(services: Services) -> None:
-    report(services)
-    register_boat(services)
+    reported_and_registered(services)
 
     result = dispatch(services)
 
     assert [(e.stream_id, e.type) for e in result.events] == [
-        ("incident-inc-1", "ResourceDispatched"), ("resource-KL-BOAT-1", "ResourceStatusChanged")
+        (incident_stream(INCIDENT), "ResourceDispatched"), (resource_stream(BOAT), "ResourceStatusChanged")
     ]
     assert result.events[0].position + 1 == result.events[1].position
 
 
 def test_a_retried_command_returns_the_first_answer_even_when_it_would_now_be_refused(services: Services) -> None:
-    report(services)
-    register_boat(services)
+    reported_and_registered(services)
     first = dispatch(services, command_id="op-click-1")
     head = services.store.head()
 
@@ -98,10 +93,9 @@ class SneakyStore(ForwardingStore):
 
 
 def test_a_conflict_is_retried_once_when_the_command_is_still_valid(services: Services) -> None:
-    report(services)
-    register_boat(services)
-    position = ResourcePositionReported(at=services.clock.now(), resource_id="KL-BOAT-1", position=KHAO_LAK)
-    services.store = SneakyStore(services.store, StreamWrite("resource-KL-BOAT-1", [position], 1))
+    reported_and_registered(services)
+    position = ResourcePositionReported(at=services.clock.now(), resource_id=BOAT, position=KHAO_LAK)
+    services.store = SneakyStore(services.store, StreamWrite(resource_stream(BOAT), [position], 1))
 
     result = dispatch(services)
 
@@ -110,40 +104,33 @@ def test_a_conflict_is_retried_once_when_the_command_is_still_valid(services: Se
 
 
 def test_a_conflict_that_makes_the_command_invalid_gives_the_rule_it_breaks(services: Services) -> None:
-    report(services)
-    register_boat(services)
-    broke_down = ResourceStatusChanged(at=services.clock.now(), resource_id="KL-BOAT-1", status="out_of_service")
-    services.store = SneakyStore(services.store, StreamWrite("resource-KL-BOAT-1", [broke_down], 1))
+    reported_and_registered(services)
+    broke_down = ResourceStatusChanged(at=services.clock.now(), resource_id=BOAT, status="out_of_service")
+    services.store = SneakyStore(services.store, StreamWrite(resource_stream(BOAT), [broke_down], 1))
 
     with pytest.raises(ResourceUnavailable):
         dispatch(services)
-    assert services.store.read_stream("incident-inc-1")[-1].type == "IncidentReported"
+    assert services.store.read_stream(incident_stream(INCIDENT))[-1].type == "IncidentReported"
 
 
 def test_a_client_stated_version_that_is_stale_is_a_conflict_not_a_retry(services: Services) -> None:
-    register_boat(services)
-    handle(ReportResourcePosition(actor=OPERATOR, at=services.clock.now(), resource_id="KL-BOAT-1",
-                                  position=KHAO_LAK), services)
+    handle(register_resource(at=services.clock.now()), services)
+    handle(report_resource_position(at=services.clock.now(), position=KHAO_LAK), services)
 
     with pytest.raises(ConcurrencyConflict) as raised:
-        handle(ReportResourcePosition(actor=OPERATOR, at=services.clock.now(), resource_id="KL-BOAT-1",
-                                      position=KHAO_LAK, expected_version=1), services)
+        handle(report_resource_position(at=services.clock.now(), position=KHAO_LAK, expected_version=1), services)
     assert raised.value.current_version == 2
 
 
 def test_closing_releases_the_boat_for_the_next_incident(services: Services, clock: FrozenClock) -> None:
-    report(services, "inc-1")
-    report(services, "inc-2")
-    register_boat(services)
-    dispatch(services, "inc-1")
+    reported_and_registered(services, INCIDENT, OTHER_INCIDENT)
+    dispatch(services, INCIDENT)
     clock.advance(timedelta(minutes=9))
-    handle(RecordMilestone(actor=OPERATOR, at=clock.now(), incident_id="inc-1", resource_id="KL-BOAT-1",
-                           milestone="on_scene"), services)
+    handle(record_milestone(at=clock.now(), milestone="on_scene"), services)
 
-    handle(CloseIncident(actor=OPERATOR, at=clock.now(), incident_id="inc-1", outcome="treated_on_scene"),
-           services)
-    result = dispatch(services, "inc-2")
+    handle(close_incident(at=clock.now(), outcome="treated_on_scene"), services)
+    result = dispatch(services, OTHER_INCIDENT)
 
     assert result.events[1].event == ResourceStatusChanged(
-        at=clock.now(), resource_id="KL-BOAT-1", status="assigned", incident_id="inc-2", reason="dispatched"
+        at=clock.now(), resource_id=BOAT, status="assigned", incident_id=OTHER_INCIDENT, reason="dispatched"
     )

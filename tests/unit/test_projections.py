@@ -16,15 +16,13 @@ from dispatch.domain.catalogue import Event, Position, encode_data, type_name
 from dispatch.domain.envelope import StoredEvent
 from dispatch.domain.vocabulary import TRIAGE_ORDER, Triage
 from dispatch.projections.board import TABLE as BOARD
-from dispatch.projections.board import Board
+from dispatch.projections.board import Board, board_rows
 from dispatch.projections.intervals import FACTS, RESPONSES, Intervals, response_key
-from dispatch.projections.queries import board_rows
 from dispatch.projections.referrals import TABLE as REFERRALS
 from dispatch.projections.referrals import Referrals
 from dispatch.projections.resources import TABLE as RESOURCES
 from dispatch.projections.resources import Resources
-from dispatch.projections.rows import Projection, Row, RowSet
-from dispatch.projections.runner import replay_in_memory
+from dispatch.projections.rows import Projection, Row, RowSet, replay_in_memory
 from tests.builders import (
     AED,
     BOAT,

@@ -1,11 +1,15 @@
-"""Shared fixtures: a fresh log per test on SQLite and on the PostgreSQL server, and a frozen clock."""
+"""Fixtures that need a server or a driver: a fresh log per test on SQLite and on the PostgreSQL server, the
+services over it, and a redis-server of the test's own.
+
+Only the integration and end-to-end tiers load them (their conftest.py imports them), so the unit tier starts
+without psycopg, Redis, RQ or the migrations.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -19,9 +23,11 @@ from dispatch.adapters.migrations.runner import upgrade
 from dispatch.app.services import Services, services_on
 from dispatch.runtime.clock import FrozenClock
 from dispatch.runtime.settings import Settings
+from tests.builders import T0
 
 POSTGRES_URL = os.environ.get("DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-T0 = datetime(2026, 3, 14, 7, 0, tzinfo=UTC)
+REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The shared Redis: a test namespaces its keys, and flushes or kills only a `private_redis`."""
 
 
 @pytest.fixture
