@@ -170,6 +170,15 @@ class Network:
             return self._landing_index.get(point.id)
         return self._landing_by_position.get((point.lat, point.lon))
 
+    def _boat_to(self, patient: Node, boat_at: HasLatLon | None) -> float | None:
+        """The carrier's water km to a patient at sea; a moored carrier reads it off the patient's distances."""
+        if boat_at is None:
+            return 0.0
+        moored = self._landing_at(boat_at)
+        if moored is not None:
+            return self.sea.to_landings(patient)[moored]
+        return self.sea.between(boat_at, patient)
+
     def _from_boat(self, boat_at: HasLatLon | None) -> Sequence[float | None] | None:
         if boat_at is None:
             return None
@@ -242,7 +251,7 @@ class Network:
         from_boat = self._from_boat(boat_at)
         if start.landmass not in self._by_landmass or start.landmass is None:
             # at sea, or on land with no landing (an island without a pier): fetched at the nearest water
-            boat_km = self.sea.between(boat_at, start) if boat_at is not None else 0.0
+            boat_km = self._boat_to(start, boat_at)
             if boat_km is None:
                 return []
             pickup = self._pickup_legs(start, boat_at, boat_km, speed_knots, timings)

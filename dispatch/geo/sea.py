@@ -39,8 +39,14 @@ EARTH_RADIUS_KM: Final[float] = 6371.0088  # IUGG mean radius
 # directions around it (see the module doc): the nearest corners of all would often be one island's.
 NEAREST_CORNERS: Final[int] = 4
 SECTORS: Final[int] = 32
-# Then, for each landing, the corners that would give the shortest way if seen are tried: this many each.
-PROMISING_CORNERS: Final[int] = 3
+# Then, for each landing, the corners that would give the shortest way if seen are tried: this many each,
+# from CELL_PROMISING per landing chosen for the point's cell (of CANDIDATE_CELL_KM) and kept.
+PROMISING_CORNERS: Final[int] = 4
+CELL_PROMISING: Final[int] = 24
+CANDIDATE_CELL_KM: Final[float] = 2.0
+# Corners a search between two points at sea may settle before it takes the way through the best landing
+# (within a few % on long trips, where searches are long; short ones finish well within it).
+SEARCH_NODES: Final[int] = 300
 # A point further than this inside the coast (an inland address, a wrong position) has no sea route.
 MAX_SNAP_KM: Final[float] = 3.0
 # Points whose distances to the landings are kept: boats wait at a few moorings, so most queries repeat.
@@ -128,30 +134,27 @@ class CoastIndex:
         return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), edge[order]
 
     def _cells_crossed(self, starts: FloatArray, ends: FloatArray) -> tuple[npt.NDArray[np.int64], ...]:
-        """(line, cell) for every cell each line passes through: the line is cut where it crosses a grid line,
-        and the middle of each piece names one cell, so no cell is missed however the line clips it."""
+        """(line, cell) for every cell each line passes through, perhaps twice: a line enters a cell only where
+        it crosses a grid line, so its start cell and the two cells beside each crossing are all of them."""
         u0, u1 = (starts - self.origin) / self.cell, (ends - self.origin) / self.cell
-        low, high = np.floor(np.minimum(u0, u1)).astype(np.int64), np.floor(np.maximum(u0, u1)).astype(np.int64)
-        crossings = high - low  # grid lines crossed, per axis
+        low = np.floor(np.minimum(u0, u1)).astype(np.int64)
+        crossings = np.floor(np.maximum(u0, u1)).astype(np.int64) - low  # grid lines crossed, per axis
         lines = np.arange(len(starts))
-        cuts = [np.zeros(len(starts)), np.ones(len(starts))]
-        owners = [lines, lines]
+        found_lines, found_x, found_y = [lines], [np.floor(u0[:, 0]).astype(np.int64)], [
+            np.floor(u0[:, 1]).astype(np.int64)]
         for axis in (0, 1):
             n = crossings[:, axis]
             owner = np.repeat(lines, n)
             k = np.repeat(low[:, axis], n) + 1 + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-            span = (u1 - u0)[owner, axis]
-            cuts.append((k - u0[owner, axis]) / np.where(span == 0, 1.0, span))
-            owners.append(owner)
-        t, owner = np.concatenate(cuts), np.concatenate(owners)
-        order = np.lexsort((t, owner))
-        t, owner = t[order], owner[order]
-        same = owner[:-1] == owner[1:]
-        middle = (t[:-1][same] + t[1:][same]) / 2
-        line = owner[:-1][same]
-        grid = np.floor(u0[line] + (u1 - u0)[line] * middle[:, None]).astype(np.int64)
-        inside = (grid[:, 0] >= 0) & (grid[:, 1] >= 0) & (grid[:, 0] < self.shape[0]) & (grid[:, 1] < self.shape[1])
-        return line[inside], grid[inside, 0] * self.shape[1] + grid[inside, 1]
+            t = (k - u0[owner, axis]) / (u1 - u0)[owner, axis]  # n > 0 only where the span is not 0
+            across = np.floor(u0[owner, 1 - axis] + t * (u1 - u0)[owner, 1 - axis]).astype(np.int64)
+            for side in (k - 1, k):
+                found_lines.append(owner)
+                found_x.append(side if axis == 0 else across)
+                found_y.append(across if axis == 0 else side)
+        line, gx, gy = np.concatenate(found_lines), np.concatenate(found_x), np.concatenate(found_y)
+        inside = (gx >= 0) & (gy >= 0) & (gx < self.shape[0]) & (gy < self.shape[1])
+        return line[inside], gx[inside] * self.shape[1] + gy[inside]
 
     def blocked(self, starts: FloatArray, ends: FloatArray) -> npt.NDArray[np.bool_]:
         """For each line starts[k] -> ends[k], whether it properly crosses an edge of the coast."""
@@ -248,6 +251,7 @@ class CoastSea:
         self.area = (*corners.min(axis=0), *corners.max(axis=0))
         self.paths = data.landing_paths
         self._cache: dict[tuple[float, float], tuple[float | None, ...]] = {}
+        self._cell_candidates: dict[tuple[int, int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
 
     # --- distances ---
 
@@ -267,43 +271,56 @@ class CoastSea:
         snapped = self.snap(point)
         if snapped is None:
             return [None] * len(self.landing_ids)
-        nodes, km = self._visible_nodes(snapped)
-        best = np.full(len(self.snap_km), math.inf)
-        if len(nodes):
-            best = (km[:, None] + self.to_landing[nodes]).min(axis=0)
-        best = np.minimum(best, self._straight_to_landings(snapped, best))
-        best = np.minimum(best, self._through_promising_corners(snapped, best))
-        best = best + snapped.km + self.snap_km
+        best = self._to_landings_from(snapped) + snapped.km + self.snap_km
         return [None if not math.isfinite(value) else float(value) for value in best]
 
-    def _through_promising_corners(self, at: Snapped, best: FloatArray) -> FloatArray:
-        """Distances through the corners that would beat `best` if `at` saw them: for each landing, the
-        PROMISING_CORNERS with the lowest straight line + stored distance; those `at` sees are taken."""
-        straight = haversine_many(at.lat, at.lon, self.node_lat, self.node_lon)
-        cost = straight[:, None] + self.to_landing
-        improving = cost < best * 0.995 - 0.01
-        cost = np.where(improving, cost, math.inf)
+    def _to_landings_from(self, at: Snapped) -> FloatArray:
+        """Water km from a point at sea to each landing's water point (inf: unreachable)."""
+        near, promising = self._candidates(at)
+        nodes, km = self._seen(at, near)
+        best = (km[:, None] + self.to_landing[nodes]).min(axis=0) if len(nodes) else np.full(len(self.snap_km),
+                                                                                                  math.inf)
+        # the promising corners (landings' water points among them) that would beat that if `at` saw them,
+        # cheapest first, a few for each landing: long lines are the costliest test there is
+        straight = haversine_many(at.lat, at.lon, self.node_lat[promising], self.node_lon[promising])
+        cost = straight[:, None] + self.to_landing[promising]
+        cost = np.where(cost < best * 0.995 - 0.01, cost, math.inf)
         count = min(PROMISING_CORNERS, len(cost))
-        picks = np.argpartition(cost, count - 1, axis=0)[:count]
-        nodes = np.unique(picks[np.isfinite(np.take_along_axis(cost, picks, axis=0))])
-        if len(nodes) == 0:
-            return np.full(len(best), math.inf)
+        picks = np.unique(np.argpartition(cost, count - 1, axis=0)[:count].ravel())
+        picks = picks[np.isfinite(cost[picks]).any(axis=1)]
+        if len(picks):
+            seen = ~self.coast.blocked(np.broadcast_to(np.asarray(at.xy), (len(picks), 2)).copy(),
+                                       self.node_xy[promising[picks]])
+            if seen.any():
+                best = np.minimum(best, cost[picks[seen]].min(axis=0))
+        return np.asarray(best, dtype=np.float64)
+
+    def _candidates(self, at: Snapped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The nodes a point in this cell may join the graph through, chosen from the cell's centre and kept:
+        the nearest in each direction, and for each landing the nodes with the lowest straight line + stored
+        distance (every landing's own water point among them)."""
+        cell = (math.floor(at.xy[0] / CANDIDATE_CELL_KM), math.floor(at.xy[1] / CANDIDATE_CELL_KM))
+        kept = self._cell_candidates.get(cell)
+        if kept is None:
+            x, y = (cell[0] + 0.5) * CANDIDATE_CELL_KM, (cell[1] + 0.5) * CANDIDATE_CELL_KM
+            dx, dy = self.node_xy[:, 0] - x, self.node_xy[:, 1] - y
+            planar = np.hypot(dx, dy)
+            sector = ((np.arctan2(dy, dx) + math.pi) / (2 * math.pi) * SECTORS).astype(np.int64) % SECTORS
+            order = np.lexsort((planar, sector))
+            first_of_sector = np.searchsorted(sector[order], sector[order], side="left")
+            near = order[np.arange(len(order)) - first_of_sector < NEAREST_CORNERS]
+            cost = planar[:, None] + self.to_landing
+            count = min(CELL_PROMISING, len(cost))
+            promising = np.unique(np.concatenate((np.argpartition(cost, count - 1, axis=0)[:count].ravel(),
+                                                  np.arange(self.first_access, len(planar)))))
+            kept = self._cell_candidates[cell] = (near, promising)
+        return kept
+
+    def _seen(self, at: Snapped, nodes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """Those of `nodes` that `at` sees, with their distances in km."""
         seen = nodes[~self.coast.blocked(np.broadcast_to(np.asarray(at.xy), (len(nodes), 2)).copy(),
                                          self.node_xy[nodes])]
-        return cost[seen].min(axis=0) if len(seen) else np.full(len(best), math.inf)
-
-    def _straight_to_landings(self, at: Snapped, via_corners: FloatArray) -> FloatArray:
-        """The straight line to each landing's water point that `at` sees, where that could beat the way
-        through the nearest corners (a long line is the costliest test there is, so only those are tested)."""
-        access = np.arange(self.first_access, len(self.node_xy))
-        straight = haversine_many(at.lat, at.lon, self.node_lat[access], self.node_lon[access])
-        worth = via_corners > straight * 1.001 + 0.01
-        result = np.full(len(access), math.inf)
-        if worth.any():
-            ends = self.node_xy[access[worth]]
-            seen = ~self.coast.blocked(np.broadcast_to(np.asarray(at.xy), ends.shape).copy(), ends)
-            result[np.flatnonzero(worth)[seen]] = straight[worth][seen]
-        return result
+        return seen, haversine_many(at.lat, at.lon, self.node_lat[seen], self.node_lon[seen])
 
     def between(self, a: HasLatLon, b: HasLatLon) -> float | None:
         start, goal = self.snap(a), self.snap(b)
@@ -312,8 +329,23 @@ class CoastSea:
         extra = start.km + goal.km
         if not self.coast.blocked(np.asarray([start.xy]), np.asarray([goal.xy]))[0]:
             return extra + haversine_km(start.lat, start.lon, goal.lat, goal.lon)
-        via = self._search(start, goal)
+        # Both points' (cached) distances to the landings, from their water points, bound the answer: through
+        # the best landing from above, by the landings as landmarks from below. Close bounds end it there.
+        from_start = self._from_water(self.to_landings(a), start)
+        from_goal = self._from_water(self.to_landings(b), goal)
+        through = from_start + from_goal
+        upper = float(through.min()) if np.isfinite(through).any() else math.inf
+        finite = np.isfinite(through)
+        lower = max(haversine_km(start.lat, start.lon, goal.lat, goal.lon),
+                    float(np.abs(from_start - from_goal)[finite].max()) if finite.any() else 0.0)
+        if upper <= lower * 1.02 + 0.05:
+            return extra + upper
+        via = self._search(start, goal, from_goal, upper)
         return None if via is None else extra + via
+
+    def _from_water(self, to_landings: Sequence[float | None], at: Snapped) -> FloatArray:
+        """Distances to the landings' water points from a point's own water point (inf: unreachable)."""
+        return np.asarray([math.inf if km is None else km for km in to_landings]) - (at.km + self.snap_km)
 
     def landmass_of(self, point: HasLatLon, places: Places) -> str | None:
         """The landmass of the land under a point (None at sea, or on land with no roads modelled)."""
@@ -337,29 +369,28 @@ class CoastSea:
         return Snapped(lat, lon, water, haversine_km(point.lat, point.lon, lat, lon) if moved else 0.0)
 
     def _visible_nodes(self, at: Snapped) -> tuple[npt.NDArray[np.int64], FloatArray]:
-        """The nearest graph nodes (corners, landings' water points) that `at` sees, with their distances in km."""
-        dx, dy = self.node_xy[:, 0] - at.xy[0], self.node_xy[:, 1] - at.xy[1]
-        planar = np.hypot(dx, dy)
-        sector = ((np.arctan2(dy, dx) + math.pi) / (2 * math.pi) * SECTORS).astype(np.int64) % SECTORS
-        order = np.lexsort((planar, sector))
-        first_of_sector = np.searchsorted(sector[order], sector[order], side="left")
-        candidates = order[np.arange(len(order)) - first_of_sector < NEAREST_CORNERS]
-        origin = np.broadcast_to(np.asarray(at.xy), (len(candidates), 2))
-        seen = candidates[~self.coast.blocked(np.asarray(origin), self.node_xy[candidates])]
-        km = haversine_many(at.lat, at.lon, self.node_lat[seen], self.node_lon[seen])
-        return seen, km
+        """The nearby nodes in every direction that `at` sees, with their distances in km."""
+        return self._seen(at, self._candidates(at)[0])
 
-    def _search(self, start: Snapped, goal: Snapped) -> float | None:
-        """A* over the corners from what `start` sees to what `goal` sees (straight-line heuristic)."""
+    def _search(self, start: Snapped, goal: Snapped, goal_to_landings: FloatArray, known: float) -> float | None:
+        """A* over the corners from what `start` sees to what `goal` sees. The heuristic is the straight line,
+        raised by the landings as landmarks: d(n, goal) >= d(n, L) - d(goal, L) for every landing L (the goal's
+        distance to L used here is never below the true one, so the bound holds). Nothing longer than `known`
+        (a way already found) is explored; `known` is the answer when nothing shorter is found within
+        SEARCH_NODES corners, which bounds the time a call can take."""
         seeds, seed_km = self._visible_nodes(start)
         ends, end_km = self._visible_nodes(goal)
         finish = dict(zip(ends.tolist(), end_km.tolist(), strict=True))
-        heuristic = haversine_many(goal.lat, goal.lon, self.node_lat, self.node_lon)
+        ahead = self.to_landing - goal_to_landings
+        landmarks = np.max(ahead, axis=1, initial=0.0, where=np.isfinite(ahead))
+        heuristic = np.maximum(haversine_many(goal.lat, goal.lon, self.node_lat, self.node_lon), landmarks).tolist()
         done: dict[int, float] = {}
         queue = [(km + heuristic[node], km, node) for node, km in zip(seeds.tolist(), seed_km.tolist(), strict=True)]
         heapq.heapify(queue)
-        best = math.inf
-        while queue:
+        best = known
+        for _ in range(SEARCH_NODES):
+            if not queue:
+                break
             estimate, km, node = heapq.heappop(queue)
             if estimate >= best:
                 break
@@ -369,8 +400,9 @@ class CoastSea:
             if node in finish:
                 best = min(best, km + finish[node])
             for neighbour, step in self.adjacency[node]:
-                if neighbour not in done:
-                    heapq.heappush(queue, (km + step + heuristic[neighbour], km + step, neighbour))
+                estimate = km + step + heuristic[neighbour]
+                if estimate < best and neighbour not in done:
+                    heapq.heappush(queue, (estimate, km + step, neighbour))
         return best if math.isfinite(best) else None
 
     def _row(self, index: int) -> list[float | None]:
