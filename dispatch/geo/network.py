@@ -298,25 +298,29 @@ class Network:
                       total_minutes=road.minutes)]
 
     def _via_landings(self, arrivals: Sequence[_Arrival | None], target: Place, timings: EtaSettings) -> list[Route]:
+        """The best landing on the destination's landmass, then the road; legs are built for that one only."""
         if target.landmass is None:
             return []
-        routes: list[Route] = []
+        goal = _node(target)
+        best: tuple[float, Node, _Arrival, Leg] | None = None
         for index in self._by_landmass.get(target.landmass, ()):
             arrival = arrivals[index] if index < len(arrivals) else None
             if arrival is None:
                 continue
             landing = _node(self.landings[index])
-            road = self._road(landing, _node(target), timings)
-            if road is None:
-                continue
-            legs = (
-                *arrival.boarding.legs,
-                _sea_leg(arrival.boarding.node, landing, arrival.sea_km, arrival.sea_minutes),
-                _transfer(landing, "landing", timings.boat_landing_minutes),
-                *((road,) if road.minutes or road.km else ()),
-            )
-            routes.append(_route(target, legs, arrival.boarding))
-        return routes
+            road = self._road(landing, goal, timings)
+            if road is not None and (best is None or arrival.minutes + road.minutes < best[0]):
+                best = (arrival.minutes + road.minutes, landing, arrival, road)
+        if best is None:
+            return []
+        _total, landing, arrival, road = best
+        legs = (
+            *arrival.boarding.legs,
+            _sea_leg(arrival.boarding.node, landing, arrival.sea_km, arrival.sea_minutes),
+            _transfer(landing, "landing", timings.boat_landing_minutes),
+            *((road,) if road.minutes or road.km else ()),
+        )
+        return [_route(target, legs, arrival.boarding)]
 
     def _by_sea_to(
         self, boardings: Sequence[_Boarding], target: Place, speed_knots: float, timings: EtaSettings

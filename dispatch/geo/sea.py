@@ -49,7 +49,8 @@ CANDIDATE_CELL_KM: Final[float] = 2.0
 SEARCH_NODES: Final[int] = 300
 # A point further than this inside the coast (an inland address, a wrong position) has no sea route.
 MAX_SNAP_KM: Final[float] = 3.0
-# Points whose distances to the landings are kept: boats wait at a few moorings, so most queries repeat.
+# Points whose distances to the landings are kept (and pairs of points whose distance is): boats wait at a few
+# moorings and a patient is ranked against the whole fleet, so most queries repeat.
 CACHED_POINTS: Final[int] = 4096
 # How far outside the coast a point moved to the water is put, so it is strictly at sea.
 SNAP_OUTSIDE_KM: Final[float] = 0.01
@@ -251,6 +252,7 @@ class CoastSea:
         self.area = (*corners.min(axis=0), *corners.max(axis=0))
         self.paths = data.landing_paths
         self._cache: dict[tuple[float, float], tuple[float | None, ...]] = {}
+        self._between: dict[tuple[float, float, float, float], float | None] = {}
         self._cell_candidates: dict[tuple[int, int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
 
     # --- distances ---
@@ -306,7 +308,7 @@ class CoastSea:
             dx, dy = self.node_xy[:, 0] - x, self.node_xy[:, 1] - y
             planar = np.hypot(dx, dy)
             sector = ((np.arctan2(dy, dx) + math.pi) / (2 * math.pi) * SECTORS).astype(np.int64) % SECTORS
-            order = np.lexsort((planar, sector))
+            order = np.argsort(sector * (planar.max() + 1.0) + planar)  # by sector, then by distance
             first_of_sector = np.searchsorted(sector[order], sector[order], side="left")
             near = order[np.arange(len(order)) - first_of_sector < NEAREST_CORNERS]
             cost = planar[:, None] + self.to_landing
@@ -323,6 +325,14 @@ class CoastSea:
         return seen, haversine_many(at.lat, at.lon, self.node_lat[seen], self.node_lon[seen])
 
     def between(self, a: HasLatLon, b: HasLatLon) -> float | None:
+        key = (a.lat, a.lon, b.lat, b.lon)
+        if key not in self._between:
+            self._between[key] = self._between_uncached(a, b)
+            if len(self._between) > CACHED_POINTS:
+                self._between.pop(next(iter(self._between)))
+        return self._between[key]
+
+    def _between_uncached(self, a: HasLatLon, b: HasLatLon) -> float | None:
         start, goal = self.snap(a), self.snap(b)
         if start is None or goal is None:
             return None
