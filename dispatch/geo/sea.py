@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib.resources import files
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 import msgspec
 import numpy as np
@@ -57,6 +58,8 @@ SNAP_OUTSIDE_KM: Final[float] = 0.01
 UNREACHABLE: Final[float] = math.inf
 
 FloatArray = npt.NDArray[np.float64]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -254,6 +257,7 @@ class CoastSea:
         self._cache: dict[tuple[float, float], tuple[float | None, ...]] = {}
         self._between: dict[tuple[float, float, float, float], float | None] = {}
         self._cell_candidates: dict[tuple[int, int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
+        self._lock = threading.Lock()  # API threads share the caches
 
     # --- distances ---
 
@@ -264,9 +268,7 @@ class CoastSea:
         key = (point.lat, point.lon)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = tuple(self._to_landings(point))
-            if len(self._cache) > CACHED_POINTS:
-                self._cache.pop(next(iter(self._cache)))
+            cached = _remember(self._cache, key, tuple(self._to_landings(point)), self._lock)
         return cached
 
     def _to_landings(self, point: HasLatLon) -> Sequence[float | None]:
@@ -315,7 +317,7 @@ class CoastSea:
             count = min(CELL_PROMISING, len(cost))
             promising = np.unique(np.concatenate((np.argpartition(cost, count - 1, axis=0)[:count].ravel(),
                                                   np.arange(self.first_access, len(planar)))))
-            kept = self._cell_candidates[cell] = (near, promising)
+            kept = _remember(self._cell_candidates, cell, (near, promising), self._lock)
         return kept
 
     def _seen(self, at: Snapped, nodes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], FloatArray]:
@@ -326,11 +328,9 @@ class CoastSea:
 
     def between(self, a: HasLatLon, b: HasLatLon) -> float | None:
         key = (a.lat, a.lon, b.lat, b.lon)
-        if key not in self._between:
-            self._between[key] = self._between_uncached(a, b)
-            if len(self._between) > CACHED_POINTS:
-                self._between.pop(next(iter(self._between)))
-        return self._between[key]
+        if key in self._between:
+            return self._between[key]
+        return _remember(self._between, key, self._between_uncached(a, b), self._lock)
 
     def _between_uncached(self, a: HasLatLon, b: HasLatLon) -> float | None:
         start, goal = self.snap(a), self.snap(b)
@@ -452,6 +452,15 @@ def nearest_water(
         return x + nx / norm * SNAP_OUTSIDE_KM, y + ny / norm * SNAP_OUTSIDE_KM
     scale = (gap + SNAP_OUTSIDE_KM) / gap
     return x + dx * scale, y + dy * scale
+
+
+def _remember(cache: dict[K, V], key: K, value: V, lock: threading.Lock) -> V:
+    """Keep `value` under `key`, forgetting the oldest entry past CACHED_POINTS (a cell or a point pair)."""
+    with lock:
+        cache[key] = value
+        if len(cache) > CACHED_POINTS:
+            del cache[next(iter(cache))]
+    return value
 
 
 def _edges_of(polygons: Sequence[shapely.Polygon]) -> FloatArray:

@@ -63,6 +63,29 @@ def test_no_sea_leg_between_landings_crosses_land(land: shapely.Geometry) -> Non
     assert crossing == []
 
 
+def test_the_coast_the_graph_keeps_off_holds_all_of_the_land(land: shapely.Geometry) -> None:
+    # so a line that stays off the graph's coast stays off GSHHG's land
+    sea = NETWORK.sea
+    land_km = shapely.transform(land, lambda lon_lat: sea.plane.xy_many(lon_lat[:, 1], lon_lat[:, 0]))
+    uncovered = shapely.difference(land_km, shapely.union_all(sea.obstacles))
+    assert uncovered.area < 0.001  # km², rounding slivers at most
+
+
+def test_a_line_is_blocked_exactly_when_it_crosses_the_coast() -> None:
+    sea = NETWORK.sea
+    coast = shapely.union_all(sea.obstacles)
+    shapely.prepare(coast)
+    rng = np.random.default_rng(3)
+    west, south, east, north = sea.area
+    starts = rng.uniform((west, south), (east, north), (3000, 2))
+    ends = np.concatenate((rng.uniform((west, south), (east, north), (1500, 2)),
+                           starts[1500:] + rng.normal(0, 3, (1500, 2))))
+    at_sea = ~shapely.contains_xy(coast, starts[:, 0], starts[:, 1]) & ~shapely.contains_xy(coast, *ends.T)
+    starts, ends = starts[at_sea][:600], ends[at_sea][:600]
+    crossing = [coast.intersects(shapely.LineString([a, b])) for a, b in zip(starts, ends, strict=True)]
+    assert sea.coast.blocked(starts, ends).tolist() == crossing
+
+
 def test_every_landing_pair_is_joined_by_water() -> None:
     for i, _landing in enumerate(NETWORK.landings):
         assert all(km is not None for j, km in enumerate(NETWORK.sea.landing_row(i)) if j != i)
