@@ -144,7 +144,8 @@ def test_joining_the_graph_through_a_few_corners_costs_little(monkeypatch: pytes
     monkeypatch.setattr(sea_module, "NEAREST_CORNERS", 10**6)
     every_sea = sea_module.load_sea(NETWORK.landings)
     exact = [every_sea.to_landings(p) for p in at_sea]
-    # then the shortcut is never shorter (but for rounding) and stays within 7% of the full search (6.4% the worst seen on 300 points)
+    # then the shortcut is never shorter (but for rounding) and stays within 7% of the full search
+    # (6.4% the worst seen on 300 points)
     for fast, full in zip(quick, exact, strict=True):
         for q, e in zip(fast, full, strict=True):
             assert (q is None) == (e is None)
