@@ -449,7 +449,8 @@ def _road_leg(a: Node, b: Node, km: float, minutes: float, accuracy: Accuracy, s
 
 def _sea_leg(a: Node, b: Node, km: float, minutes: float) -> Leg:
     return Leg(mode="sea", from_id=a.id, from_name=a.name, to_id=b.id, to_name=b.name, km=km, minutes=minutes,
-               accuracy="computed", source="shortest water path at the carrier's speed")
+               accuracy="computed", source="shortest water path around the GSHHG 2.3.6 coast (sea_graph.json) "
+               "at the carrier's speed")
 
 
 TRANSFERS: Final[dict[str, str]] = {
