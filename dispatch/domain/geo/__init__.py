@@ -1,4 +1,4 @@
-"""Geography: Phang Nga places and facilities (places.json), zones, geodesic distances and boat/referral ETAs.
+"""Geography: places and facilities (places.json), zones, distances, the referral network and boat/referral ETAs.
 
 Pure and offline: the data ships in this package and nothing here reads settings or opens connections.
 """
@@ -23,6 +23,7 @@ from dispatch.domain.geo.eta import (
     sea_leg_minutes,
 )
 from dispatch.domain.geo.fleet import DemoResource, FleetDataError, load_demo_fleet
+from dispatch.domain.geo.network import Leg, Network, Route, load_network
 from dispatch.domain.geo.places import (
     HasLatLon,
     Landing,
@@ -48,7 +49,9 @@ __all__ = [
     "FleetDataError",
     "HasLatLon",
     "Landing",
+    "Leg",
     "Nearest",
+    "Network",
     "NoSeaRoute",
     "NotAFacility",
     "Place",
@@ -56,6 +59,7 @@ __all__ = [
     "Places",
     "PlacesDataError",
     "ReferralRoute",
+    "Route",
     "UnknownPlace",
     "boat_eta",
     "distance_km",
@@ -64,6 +68,7 @@ __all__ = [
     "knots_to_kmh",
     "landmass_of",
     "load_demo_fleet",
+    "load_network",
     "load_places",
     "nearest_place",
     "nmi_to_km",
