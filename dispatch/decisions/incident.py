@@ -11,14 +11,17 @@ from dispatch.commands import (
     AddNote,
     CheckReferral,
     CloseIncident,
+    ConfirmBeacon,
+    DismissBeacon,
     DispatchResource,
     IncidentCommand,
     RecordMilestone,
+    ReportBeacon,
     ReportIncident,
     RequestReferral,
     TriageIncident,
 )
-from dispatch.decisions import access
+from dispatch.decisions import access, beacon
 from dispatch.decisions.resource import Resource
 from dispatch.errors import (
     IncidentAlreadyClosed,
@@ -39,6 +42,8 @@ from dispatch.errors import (
     ResourceUnavailable,
 )
 from dispatch.events.catalogue import (
+    BeaconConfirmed,
+    BeaconDetected,
     Event,
     IncidentClosed,
     IncidentReported,
@@ -130,6 +135,9 @@ class Incident:
     notes: int = 0
     closed_at: datetime | None = None
     outcome: Outcome | None = None
+    # Set when an AIS distress beacon opened the incident (decisions/beacon.py).
+    beacon: BeaconDetected | None = None
+    beacon_confirmed: bool = False
 
     @property
     def id(self) -> str:
@@ -187,6 +195,10 @@ def evolve(incident: Incident | None, event: Event) -> Incident | None:
             return replace(incident, notes=incident.notes + 1)
         case IncidentClosed():
             return replace(incident, closed_at=event.at, outcome=event.outcome)
+        case BeaconDetected():
+            return replace(incident, beacon=event)
+        case BeaconConfirmed():
+            return replace(incident, beacon_confirmed=True)
     return incident
 
 
@@ -218,6 +230,8 @@ def decide(
     """
     if isinstance(command, ReportIncident):
         return _report(command, incident)
+    if isinstance(command, ReportBeacon):
+        return beacon.report(command, incident)
     # Before any rule that tells what the incident is (unknown, closed): a lifeguard learns nothing of an
     # incident they are not on, not even that it exists.
     _check_permission(command, incident)
@@ -241,6 +255,10 @@ def decide(
             return _refer(command, incident)
         case AddNote():
             return _note(command, incident)
+        case ConfirmBeacon():
+            return beacon.confirm(command, incident)
+        case DismissBeacon():
+            return beacon.dismiss(command, incident, _close(command, incident, resources))
         case CloseIncident():
             return _close(command, incident, resources)
     raise InvalidInput(f"{type(command).__name__} is not an incident command")

@@ -11,18 +11,32 @@ from dispatch.commands import (
     RegisterResource,
     ReportResourcePosition,
     ResourceCommand,
+    SetResourceMmsi,
     UpdateResource,
 )
-from dispatch.errors import InvalidInput, InvalidStatusChange, ResourceAlreadyExists, ResourceNotFound
+from dispatch.decisions import access
+from dispatch.decisions.tracking import worth_recording
+from dispatch.errors import (
+    InvalidInput,
+    InvalidStatusChange,
+    NotCrewOfResource,
+    NotPermitted,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+)
 from dispatch.events.catalogue import (
     Event,
     Position,
+    ResourceMmsiSet,
     ResourcePositionReported,
     ResourceRegistered,
     ResourceStatusChanged,
 )
-from dispatch.events.vocabulary import ResourceKind, ResourceStatus, Zone
+from dispatch.events.vocabulary import PositionSource, ResourceKind, ResourceStatus, Zone
 from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN, usable_speed
+
+
+MMSI_DIGITS = 9
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +53,11 @@ class Resource:
     status: ResourceStatus
     status_since: datetime
     incident_id: str | None
+    # Its AIS transponder, and what the last recorded position says of itself (dispatch/decisions/tracking.py).
+    mmsi: str | None = None
+    position_source: PositionSource | None = None
+    course_deg: float | None = None
+    sog_knots: float | None = None
 
 
 def evolve(resource: Resource | None, event: Event) -> Resource | None:
@@ -50,6 +69,7 @@ def evolve(resource: Resource | None, event: Event) -> Resource | None:
                 speed_knots=event.speed_knots, position=event.position,
                 position_at=event.at if event.position else None, home_site_id=event.home_site_id,
                 zone=event.zone, status="available", status_since=event.at, incident_id=None,
+                position_source="operator" if event.position else None,
             )
         case ResourceStatusChanged() if resource is not None:
             return replace(
@@ -57,7 +77,10 @@ def evolve(resource: Resource | None, event: Event) -> Resource | None:
                 incident_id=event.incident_id if event.status == "assigned" else None,
             )
         case ResourcePositionReported() if resource is not None:
-            return replace(resource, position=event.position, position_at=event.at)
+            return replace(resource, position=event.position, position_at=event.at, position_source=event.source,
+                           course_deg=event.course_deg, sog_knots=event.sog_knots)
+        case ResourceMmsiSet() if resource is not None:
+            return replace(resource, mmsi=event.mmsi)
     return resource
 
 
@@ -74,7 +97,11 @@ def decide(command: ResourceCommand, resource: Resource | None) -> list[Event]:
         case RegisterResource() if resource is not None:
             raise ResourceAlreadyExists(f"resource {command.resource_id} is already registered", field="id")
         case RegisterResource():
-            return [_registered(command)]
+            registered: list[Event] = [_registered(command)]
+            if command.mmsi is not None:
+                registered.append(ResourceMmsiSet(at=command.at, resource_id=command.resource_id,
+                                                  mmsi=_checked_mmsi(command.mmsi)))
+            return registered
     if resource is None:
         raise ResourceNotFound(f"resource {command.resource_id} is not registered", field="resource_id")
     match command:
@@ -87,7 +114,10 @@ def decide(command: ResourceCommand, resource: Resource | None) -> list[Event]:
                 )
             ]
         case ReportResourcePosition():
-            return [ResourcePositionReported(at=command.at, resource_id=resource.id, position=command.position)]
+            return _position(command, resource)
+        case SetResourceMmsi():
+            mmsi = _checked_mmsi(command.mmsi) if command.mmsi is not None else None
+            return [] if mmsi == resource.mmsi else [ResourceMmsiSet(at=command.at, resource_id=resource.id, mmsi=mmsi)]
         case UpdateResource():
             return _update(command, resource)
     raise InvalidStatusChange(f"{type(command).__name__} is not a resource command")
@@ -106,10 +136,37 @@ def _registered(command: RegisterResource) -> ResourceRegistered:
     )
 
 
+def _position(command: ReportResourcePosition, resource: Resource) -> list[Event]:
+    """The position as an event, unless a tracker's fix says nothing new (tracking.py); a crew phone speaks only
+    for the unit its lifeguard crews, and only a person on duty's phone is a crew phone."""
+    actor = command.actor
+    if command.source == "crew_phone" and actor.role == "lifeguard" and not access.crews(actor, resource.id):
+        raise NotCrewOfResource(f"{actor.role} {actor.id} crews {actor.resource_id or 'no unit'}, not {resource.id}; "
+                                "a phone shares the position of its own unit only", field="resource_id")
+    if command.source != "crew_phone" and actor.role == "lifeguard":
+        raise NotPermitted(f"a lifeguard shares a position from their phone only, not as {command.source}")
+    throttle = command.throttle
+    if throttle is not None and not worth_recording(resource.position, resource.position_at, resource.sog_knots,
+                                                    command.position, command.at, command.sog_knots, throttle):
+        return []
+    return [ResourcePositionReported(at=command.at, resource_id=resource.id, position=command.position,
+                                     source=command.source, course_deg=command.course_deg,
+                                     sog_knots=command.sog_knots)]
+
+
+def _checked_mmsi(mmsi: str) -> str:
+    if not (len(mmsi) == MMSI_DIGITS and mmsi.isascii() and mmsi.isdigit()):
+        raise InvalidInput(f"an MMSI is {MMSI_DIGITS} digits, not {mmsi!r}", field="mmsi")
+    return mmsi
+
+
 def _update(command: UpdateResource, resource: Resource) -> list[Event]:
-    if command.status is None and command.position is None:
-        raise InvalidInput("give a status, a position, or both", field="status")
+    if command.status is None and command.position is None and command.mmsi is None:
+        raise InvalidInput("give a status, a position, an MMSI, or several", field="status")
     events: list[Event] = []
+    if command.mmsi is not None:
+        events += decide(SetResourceMmsi(actor=command.actor, at=command.at, resource_id=resource.id,
+                                         mmsi=command.mmsi or None), resource)
     if command.position is not None:
         events += decide(
             ReportResourcePosition(actor=command.actor, at=command.at, resource_id=resource.id,
