@@ -273,6 +273,27 @@ def _start_checkpoints(services: Services, stop: threading.Event, *, embedded: b
 
 
 @app.command()
+def ais(
+    udp_port: Annotated[int | None, typer.Option(min=1, max=65535, help="UDP port receivers send NMEA to "
+                                                 "[default: DISPATCH_AIS_UDP_PORT]")] = None,
+    tcp_port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port receivers connect to "
+                                                 "[default: DISPATCH_AIS_TCP_PORT]")] = None,
+    tcp_connect: Annotated[str | None, typer.Option(help="receivers to connect to, host:port[,host:port] "
+                                                   "[default: DISPATCH_AIS_TCP_CONNECT]")] = None,
+) -> None:
+    """Run the AIS feed: NMEA from receivers into the live sea picture, the fleet's positions and beacon alarms."""
+    from dispatch.ais.process import NothingToListenTo, run_feed
+
+    settings = _settings(ais_udp_port=udp_port, ais_tcp_port=tcp_port, ais_tcp_connect=tcp_connect)
+    configure_logging(settings.log_level)
+    try:
+        run_feed(settings)
+    except NothingToListenTo as exc:
+        errors.print(f"Error: {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
 def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
     """Run an RQ worker with its scheduler: referral warnings, breaches and predictions."""
     from dispatch.workers.runner import run_worker
