@@ -233,7 +233,9 @@ class ReportBeacon(IncidentCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ConfirmBeacon(IncidentCommand):
-    """An operator confirms the beacon is a real distress."""
+    """An operator confirms the beacon is a real distress, and says how they know."""
+
+    how: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

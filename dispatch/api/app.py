@@ -35,6 +35,7 @@ from dispatch.api.routes import (
     recommendations,
     reports,
     resources,
+    sea,
 )
 from dispatch.api.security import SecurityHeaders
 from dispatch.bootstrap import Services
@@ -82,7 +83,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
     # The commands first: matching tries routes in order, and reports come in the most often.
     documented = (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
                   board.router, resources.router, places.router, events.router, reports.router, audit.router,
-                  health.router, log_checkpoints.router)
+                  health.router, log_checkpoints.router, sea.commands, sea.router)
     for router in documented:
         app.include_router(router)
     app.include_router(live.router)

@@ -10,7 +10,16 @@ from pydantic_core import PydanticCustomError
 
 from dispatch.events.catalogue import Position
 from dispatch.events.store import AppendResult
-from dispatch.events.vocabulary import Category, Language, Outcome, ResourceKind, Role, Source, Triage, TriageStage
+from dispatch.events.vocabulary import (
+    Category,
+    Language,
+    Outcome,
+    ReportedSource,
+    ResourceKind,
+    Role,
+    Triage,
+    TriageStage,
+)
 from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN
 from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR
 from dispatch.text import DISPLAY_NAME_MAX_LENGTH, ID_MAX_LENGTH, USERNAME_MAX_LENGTH, text_problem
@@ -63,7 +72,7 @@ class PositionIn(In):
 class ReportIn(In):
     """A report from a beach, a boat, an island or a clinic. Give a known site, a GPS position, or both."""
 
-    source: Source
+    source: ReportedSource
     site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
     position: PositionIn | None = None
     triage: Triage
@@ -119,6 +128,8 @@ class ResourceIn(In):
                                       description="a boat's planning speed")
     position: PositionIn | None = None
     home_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
+    mmsi: str | None = Field(default=None, pattern=r"^[0-9]{9}$",
+                             description="its AIS transponder: its position then follows the transponder's")
 
 
 class ResourcePatchIn(In):
@@ -126,6 +137,24 @@ class ResourcePatchIn(In):
     position: PositionIn | None = None
     reason: FreeText = Field(default="", max_length=500)
     expected_version: int | None = Field(default=None, ge=0)
+    mmsi: str | None = Field(default=None, pattern=r"^([0-9]{9})?$",
+                             description="tie the resource to this AIS transponder; an empty string unties it")
+
+
+class PositionShareIn(In):
+    """A crew phone's position, shared while on duty (the report page, in the foreground)."""
+
+    position: PositionIn
+    course_deg: float | None = Field(default=None, ge=0, lt=360, strict=True, description="heading of travel, true")
+    speed_knots: float | None = Field(default=None, ge=0, le=100, strict=True, description="speed over ground")
+
+
+class BeaconConfirmIn(In):
+    how: FreeText = Field(default="", max_length=500, description="how it was confirmed: radio, a call, a sighting")
+
+
+class BeaconDismissIn(In):
+    reason: FreeText = Field(default="", max_length=500, description="e.g. a crew testing its SART")
 
 
 class LoginIn(In):

@@ -48,7 +48,8 @@ def report(command: ReportBeacon, incident: Incident | None) -> list[Event]:
 
 def confirm(command: ConfirmBeacon, incident: Incident) -> list[Event]:
     _beacon_of(incident)
-    return [] if incident.beacon_confirmed else [BeaconConfirmed(at=command.at, incident_id=incident.id)]
+    return [] if incident.beacon_confirmed else [BeaconConfirmed(at=command.at, incident_id=incident.id,
+                                                                     how=command.how)]
 
 
 def dismiss(command: DismissBeacon, incident: Incident, closing: list[Event]) -> list[Event]:

@@ -15,6 +15,7 @@ from dispatch.commands import (
     UpdateResource,
 )
 from dispatch.decisions import access
+from dispatch.decisions.beacon import beacon_kind
 from dispatch.decisions.tracking import worth_recording
 from dispatch.errors import (
     InvalidInput,
@@ -157,6 +158,8 @@ def _position(command: ReportResourcePosition, resource: Resource) -> list[Event
 def _checked_mmsi(mmsi: str) -> str:
     if not (len(mmsi) == MMSI_DIGITS and mmsi.isascii() and mmsi.isdigit()):
         raise InvalidInput(f"an MMSI is {MMSI_DIGITS} digits, not {mmsi!r}", field="mmsi")
+    if beacon_kind(mmsi) is not None:
+        raise InvalidInput(f"{mmsi} is a distress beacon's MMSI, not a transponder a resource carries", field="mmsi")
     return mmsi
 
 

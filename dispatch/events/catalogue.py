@@ -254,7 +254,9 @@ class BeaconDetected(IncidentEvent, frozen=True, kw_only=True):
 
 @registered
 class BeaconConfirmed(IncidentEvent, frozen=True, kw_only=True):
-    """An operator confirmed the beacon is a real distress (by radio, a call, a sighting)."""
+    """An operator confirmed the beacon is a real distress (by radio, a call, a sighting: `how`)."""
+
+    how: str = ""
 
 
 @registered

@@ -8,6 +8,7 @@ that compares every fix it hears.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final, Protocol, TypeVar
@@ -17,6 +18,8 @@ from dispatch.geo.eta import KM_PER_NMI
 
 EARTH_MEAN_RADIUS_M: Final[float] = 6_371_008.8
 METRES_PER_NMI: Final[float] = KM_PER_NMI * 1000
+# The position sources that keep reporting by themselves, whose silence therefore means something.
+TRACKERS: Final[frozenset[str]] = frozenset({"ais", "crew_phone"})
 # Below this a boat is drifting or moored: its reported course means nothing, so it is not reckoned forward.
 UNDER_WAY_KNOTS: Final[float] = 0.5
 
@@ -76,6 +79,11 @@ def dead_reckoned(fix: F, now: datetime, max_window: timedelta) -> F:
     distance_m = fix.sog_knots * METRES_PER_NMI * window.total_seconds() / 3600
     return replace(fix, position=moved(fix.position, fix.course_deg, distance_m),  # type: ignore[type-var]
                    position_at=fix.position_at + window)
+
+
+def all_reckoned(fixes: Iterable[F], now: datetime, max_window: timedelta) -> list[F]:
+    """Every fix dead reckoned to `now`: what the recommendations and the referral predictions both rank."""
+    return [dead_reckoned(fix, now, max_window) for fix in fixes]
 
 
 def is_stale(position_at: datetime | None, tracked: bool, now: datetime, stale_after: timedelta) -> bool:

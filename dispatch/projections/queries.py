@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
@@ -12,6 +12,7 @@ from dispatch.decisions import access
 from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import Position
 from dispatch.events.store import EventStore
+from dispatch.geo.motion import TRACKERS, is_stale
 from dispatch.projections.board import TABLE as BOARD_TABLE
 from dispatch.projections.board import Board
 from dispatch.projections.rows import Row
@@ -75,12 +76,13 @@ def position_at(engine: Engine, moment: datetime) -> int:
     return int(found or 0)
 
 
-def resources(engine: Engine, now: datetime) -> dict[str, Any]:
+def resources(engine: Engine, now: datetime, stale_after: timedelta) -> dict[str, Any]:
     table = RESOURCES
     with engine.connect() as db:
         rows = [dict(row) for row in db.execute(select(table).order_by(table.c.kind, table.c.resource_id)).mappings()]
     for row in rows:
         row["seconds_in_status"] = int((now - row["status_since"]).total_seconds())
+        row["position_stale"] = is_stale(row["position_at"], row["position_source"] in TRACKERS, now, stale_after)
     return {"position": shared_position(engine), "resources": rows}
 
 
@@ -99,6 +101,14 @@ def referrals(engine: Engine, now: datetime, *, recent_since: datetime) -> dict[
 
 
 
+def mmsi_claimed_by(engine: Engine, mmsi: str, *, other_than: str) -> str | None:
+    """The resource, other than `other_than`, that already follows this AIS transponder."""
+    with engine.connect() as db:
+        found = db.execute(select(RESOURCES.c.resource_id).where(
+            RESOURCES.c.mmsi == mmsi, RESOURCES.c.resource_id != other_than)).scalar()
+    return str(found) if found is not None else None
+
+
 def fleet(engine: Engine) -> list[Resource]:
     """Every resource as the decisions and recommendations see one, from the fleet view."""
     with engine.connect() as db:
@@ -110,6 +120,8 @@ def fleet(engine: Engine) -> list[Resource]:
             position=Position(lat=row["lat"], lon=row["lon"]) if row["lat"] is not None else None,
             position_at=row["position_at"], home_site_id=row["home_site_id"], zone=row["zone"],
             status=row["status"], status_since=row["status_since"], incident_id=row["incident_id"],
+            mmsi=row["mmsi"], position_source=row["position_source"], course_deg=row["course_deg"],
+            sog_knots=row["sog_knots"],
         )
         for row in rows
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from dispatch.bootstrap import Services, build_services
@@ -23,6 +23,7 @@ from dispatch.decisions import incident as incident_rules
 from dispatch.decisions.incident import Incident, Referral
 from dispatch.decisions.resource import Resource
 from dispatch.events.catalogue import ReferralRequested, incident_stream
+from dispatch.geo.motion import all_reckoned
 from dispatch.recommend import Prediction, advise, predict_arrival
 from dispatch.service import handle
 from dispatch.settings import get_settings
@@ -110,7 +111,9 @@ def _predict(
     requested = next(
         e for e in events if isinstance(e, ReferralRequested) and e.referral_id == referral.referral_id
     )
-    fleet = _fleet.resources(services.store)
+    # Boats carried forward along their course since their last fix, as the recommendations rank them.
+    window = timedelta(minutes=services.settings.dead_reckoning_max_minutes)
+    fleet = {resource.id: resource for resource in all_reckoned(_fleet.resources(services.store).values(), now, window)}
     prediction = predict_arrival(requested, incident, fleet, now, services.places, services.settings)
     return _Found(referral, prediction, fleet) if prediction is not None else None
 

@@ -296,6 +296,8 @@ const PROBLEMS = {
   not_on_incident: { th: "คุณไม่ได้เป็นผู้แจ้งหรือไม่ได้อยู่ในหน่วยที่รับเหตุนี้", en: "You neither reported this incident nor crew a unit on it" },
   not_crew_of_resource: { th: "บันทึกได้เฉพาะหน่วยที่คุณประจำอยู่", en: "You may record only for the unit you crew" },
   no_checkpoint: { th: "ยังไม่มีจุดตรวจสอบที่ลงนาม", en: "No signed checkpoint has been published yet" },
+  not_a_beacon_incident: { th: "เหตุนี้ไม่ได้เปิดจากสัญญาณขอความช่วยเหลือ AIS ให้ปิดเหตุแทน", en: "This incident was not opened by an AIS beacon; close it instead" },
+  mmsi_already_claimed: { th: "หมายเลข MMSI นี้ผูกกับหน่วยอื่นอยู่แล้ว", en: "This MMSI already belongs to another unit" },
 };
 
 const LANG_KEY = "dispatch.lang";

@@ -13,8 +13,10 @@ from dispatch.api.commanding import answer, run, stamp
 from dispatch.api.deps import COMMAND_OPENAPI, FleetReader, OperatorCommand, ServicesDep
 from dispatch.api.openapi import answers, problems
 from dispatch.api.schemas import AppendedOut, ResourceIn, ResourcePatchIn
+from dispatch.bootstrap import Services
 from dispatch.commands import RegisterResource, UpdateResource
-from dispatch.errors import InvalidInput
+from dispatch.errors import InvalidInput, MmsiAlreadyClaimed
+from dispatch.projections import queries
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
 # The commands, served by CommandRoute's lean handler.
@@ -27,12 +29,13 @@ async def register_resource(body: ResourceIn, context: OperatorCommand) -> Respo
     services = context.services
     if body.home_site_id and body.home_site_id not in services.places:
         raise InvalidInput(f"home site {body.home_site_id} is not a known place", field="home_site_id")
+    _refuse_claimed(services, body.mmsi, body.id)
     home = services.places.find(body.home_site_id) if body.home_site_id else None
     position = body.position.to_position() if body.position else (home.position if home else None)
     command = RegisterResource(
         **stamp(context), resource_id=body.id, kind=body.kind, name=body.name,
         subtype=body.subtype, speed_knots=body.speed_knots, position=position, home_site_id=body.home_site_id,
-        zone=services.places.zone_of(position) if position else None,
+        zone=services.places.zone_of(position) if position else None, mmsi=body.mmsi,
     )
     return answer(body.id, await run(command, context), status_code=201)
 
@@ -46,10 +49,18 @@ def get_resource(resource_id: str, actor: FleetReader, services: ServicesDep) ->
 @commands.patch("/{resource_id}", response_model=AppendedOut, summary="Change a resource's status or position",
                 responses=problems(404, 409), openapi_extra=COMMAND_OPENAPI)
 async def update_resource(resource_id: str, body: ResourcePatchIn, context: OperatorCommand) -> Response:
+    _refuse_claimed(context.services, body.mmsi, resource_id)
     command = UpdateResource(
         **stamp(context), resource_id=resource_id, status=body.status,
         position=body.position.to_position() if body.position else None, reason=body.reason,
-        expected_version=body.expected_version,
+        expected_version=body.expected_version, mmsi=body.mmsi,
     )
     return answer(resource_id, await run(command, context))
+
+
+def _refuse_claimed(services: Services, mmsi: str | None, resource_id: str) -> None:
+    """One transponder moves one resource. Checked against the fleet view, so two operators tying one MMSI at the
+    same moment can both succeed: the AIS feed then moves neither, and says so in its metrics and log."""
+    if mmsi and (owner := queries.mmsi_claimed_by(services.store.engine, mmsi, other_than=resource_id)):
+        raise MmsiAlreadyClaimed(f"MMSI {mmsi} already moves resource {owner}; untie it there first", field="mmsi")
 
