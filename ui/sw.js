@@ -8,7 +8,7 @@ import { Outbox } from "/js/outbox.js";
 import { CHANNEL, IdbStore, SYNC_TAG, outboxLock, sendEntry } from "/js/outbox-store.js";
 
 // Changed with every change to the files below: a new worker fills a new cache and drops the old ones.
-const VERSION = "2026-12-07.3";
+const VERSION = "2026-12-14.ais";
 const CACHE_PREFIX = "dispatch-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 const NETWORK_TIMEOUT_MS = 3500;
@@ -16,6 +16,7 @@ const SHELL = [
   "/report.html", "/css/app.css", "/favicon.svg", "/manifest.webmanifest", "/icons/icon-192.png",
   "/icons/icon-512.png", "/icons/icon-maskable-512.png", "/js/report.js", "/js/api.js", "/js/dom.js",
   "/js/i18n.js", "/js/outbox.js", "/js/outbox-store.js", "/js/places.js", "/js/session.js", "/js/time.js",
+  "/js/share-position.js",
 ];
 
 self.addEventListener("install", (event) => {
