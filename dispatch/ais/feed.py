@@ -69,6 +69,7 @@ class _FleetBoat:
     last: Position | None
     last_at: datetime | None
     last_sog: float | None
+    last_source: str | None
 
 
 @dataclass
@@ -196,10 +197,10 @@ class Feed:
             self._reject("mmsi_conflict", f"{fix.mmsi} is claimed by more than one resource")
             return
         boat = self.fleet[fix.mmsi]
-        if not worth_recording(boat.last, boat.last_at, boat.last_sog, fix.position, now, fix.sog_knots,
-                               self.throttle):
+        if not worth_recording(boat.last, boat.last_at, boat.last_sog, boat.last_source, fix.position, now,
+                               fix.sog_knots, self.throttle):
             return
-        boat.last, boat.last_at, boat.last_sog = fix.position, now, fix.sog_knots
+        boat.last, boat.last_at, boat.last_sog, boat.last_source = fix.position, now, fix.sog_knots, "ais"
         self.appender.submit(ReportResourcePosition(
             actor=AIS_ACTOR, at=now, resource_id=boat.resource_id, position=fix.position, source="ais",
             course_deg=fix.course_deg, sog_knots=fix.sog_knots, throttle=self.throttle))
@@ -264,7 +265,8 @@ class Feed:
         try:
             with self.services.store.engine.connect() as db:
                 rows = db.execute(select(table.c.resource_id, table.c.mmsi, table.c.lat, table.c.lon,
-                                         table.c.position_at, table.c.sog_knots).where(table.c.mmsi.is_not(None)))
+                                         table.c.position_at, table.c.sog_knots,
+                                         table.c.position_source).where(table.c.mmsi.is_not(None)))
                 found = list(rows)
         except SQLAlchemyError as exc:
             self._reject("database_unavailable", str(exc))
@@ -283,7 +285,8 @@ class Feed:
                     row.position_at is None or known.last_at >= row.position_at):
                 fleet[row.mmsi] = known  # the feed's own latest is not projected yet
             else:
-                fleet[row.mmsi] = _FleetBoat(row.resource_id, recorded, row.position_at, row.sog_knots)
+                fleet[row.mmsi] = _FleetBoat(row.resource_id, recorded, row.position_at, row.sog_knots,
+                                             row.position_source)
         self.fleet = fleet
 
     def _forget_quiet(self) -> None:

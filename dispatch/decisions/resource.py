@@ -148,7 +148,8 @@ def _position(command: ReportResourcePosition, resource: Resource) -> list[Event
         raise NotPermitted(f"a lifeguard shares a position from their phone only, not as {command.source}")
     throttle = command.throttle
     if throttle is not None and not worth_recording(resource.position, resource.position_at, resource.sog_knots,
-                                                    command.position, command.at, command.sog_knots, throttle):
+                                                    resource.position_source, command.position, command.at,
+                                                    command.sog_knots, throttle):
         return []
     return [ResourcePositionReported(at=command.at, resource_id=resource.id, position=command.position,
                                      source=command.source, course_deg=command.course_deg,
