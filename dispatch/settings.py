@@ -195,7 +195,8 @@ class Settings(BaseSettings):
     # starts none. ais_host is the address the ports listen on.
     ais_udp_port: int | None = Field(default=None, ge=1, le=65535)
     ais_tcp_port: int | None = Field(default=None, ge=1, le=65535)
-    ais_tcp_connect: str = Field(default="", max_length=2000, pattern=r"^([^\s,:]+:[0-9]{1,5})?(,[^\s,:]+:[0-9]{1,5})*$")
+    ais_tcp_connect: str = Field(default="", max_length=2000,
+                                 pattern=r"^([^\s,:]+:[0-9]{1,5})?(,[^\s,:]+:[0-9]{1,5})*$")
     ais_host: str = "127.0.0.1"
     # The feed's Prometheus metrics (lines by outcome, bad input by reason) on a port of its own (0: none).
     ais_metrics_port: int = Field(default=0, ge=0, le=65535)

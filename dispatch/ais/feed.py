@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -53,6 +54,8 @@ WAIT_SECONDS: Final[float] = 0.05
 FLEET_REFRESH_SECONDS: Final[float] = 5.0
 # Quiet vessels leave the geo index this often; the feed's status record is renewed this often.
 PRUNE_SECONDS: Final[float] = 30.0
+# The picture is written this often (each vessel's newest fix): vessels of opportunity need no finer detail.
+PICTURE_SECONDS: Final[float] = 1.0
 STATUS_SECONDS: Final[float] = 5.0
 # A vessel whose fixes were refused as impossible jumps this many times running has really moved (the refused
 # fix before was the outlier, or the vessel was unheard while it moved): its new position is taken.
@@ -120,7 +123,7 @@ class Feed:
         self.tracks: dict[str, _Track] = {}
         self.names: dict[str, str] = {}
         self.skipped = RateLimitedLog()
-        self._timers = {"fleet": 0.0, "prune": 0.0, "status": 0.0}
+        self._timers = {"fleet": 0.0, "prune": 0.0, "status": 0.0, "picture": 0.0}
 
     def put(self, line: bytes) -> None:
         """A line from a receiver (any thread); dropped and counted when the feed is that far behind."""
@@ -147,7 +150,6 @@ class Feed:
         now = self.services.clock.now()
         for received, line in batch:
             self.process(line, received, now)
-        self._flush_picture()
         self._chores()
         return len(batch)
 
@@ -242,7 +244,6 @@ class Feed:
         try:
             self.picture.flush()
         except RedisError as exc:  # the picture misses a moment; the next fixes renew it
-            self.picture.pipe.reset()
             self._reject("redis_unavailable", str(exc))
 
     def _chores(self) -> None:
@@ -255,6 +256,9 @@ class Feed:
         if now - self._timers["prune"] >= PRUNE_SECONDS:
             self._timers["prune"] = now
             self._forget_quiet()
+        if now - self._timers["picture"] >= PICTURE_SECONDS:
+            self._timers["picture"] = now
+            self._flush_picture()
         if now - self._timers["status"] >= STATUS_SECONDS:
             self._timers["status"] = now
             self._report_status()
@@ -347,16 +351,12 @@ class BeaconWatch:
     def forget(self, mmsi: str) -> None:
         """The incident could not be appended: the next transmission tries again."""
         self.heard.pop(mmsi, None)
-        try:
+        with suppress(RedisError):
             self.redis.delete(self._key(mmsi))
-        except RedisError:
-            pass
 
     def _renew(self, mmsi: str) -> None:
-        try:
+        with suppress(RedisError):  # the memory still holds the window
             self.redis.expire(self._key(mmsi), self._seconds())
-        except RedisError:
-            pass
 
     def _key(self, mmsi: str) -> str:
         return f"{self.prefix}:beacon:{mmsi}"

@@ -17,8 +17,10 @@ from typing import Any
 from redis import Redis
 
 from dispatch.ais.sentences import VesselFix, VesselStatic
+from dispatch.decisions.beacon import beacon_kind
 from dispatch.events.catalogue import Position
 from dispatch.geo.motion import METRES_PER_NMI, UNDER_WAY_KNOTS, metres_between
+
 
 def keys(prefix: str) -> tuple[str, str]:
     """The geo set and the heard-at sorted set."""
@@ -30,49 +32,65 @@ def vessel_key(prefix: str, mmsi: str) -> str:
 
 
 class PictureWriter:
-    """Buffers the picture's writes and sends them to Redis in one round trip per `flush`."""
+    """Holds the newest fix and static data of each vessel heard since the last flush, and writes them to Redis in one
+    round trip per flush. A vessel reports up to every two seconds and a busy coast has hundreds: writing each fix as
+    it came was most of the feed's CPU (bench/ais_feed.py), while the picture needs no more than a second's detail."""
 
     def __init__(self, redis: Redis, prefix: str, ttl_seconds: float) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl = max(1, int(ttl_seconds))
         self.geo, self.heard = keys(prefix)
-        self.pipe = redis.pipeline(transaction=False)
-        self.pending = 0
+        self.fixes: dict[str, tuple[VesselFix, float]] = {}
+        self.statics: dict[str, dict[str, Any]] = {}
+        self.quiet: list[str] = []
 
     def fix(self, fix: VesselFix, heard_at: float) -> None:
-        key = vessel_key(self.prefix, fix.mmsi)
-        mapping: dict[str, Any] = {"mmsi": fix.mmsi, "lat": fix.position.lat, "lon": fix.position.lon,
-                                   "class": fix.ais_class, "heard_at": heard_at,
-                                   "sog": _or_empty(fix.sog_knots), "cog": _or_empty(fix.course_deg),
-                                   "heading": _or_empty(fix.heading_deg), "status": _or_empty(fix.nav_status)}
-        self.pipe.hset(key, mapping=mapping)
-        self.pipe.expire(key, self.ttl)
-        self.pipe.geoadd(self.geo, (fix.position.lon, fix.position.lat, fix.mmsi))
-        self.pipe.zadd(self.heard, {fix.mmsi: heard_at})
-        self.pending += 1
+        self.fixes[fix.mmsi] = (fix, heard_at)
 
     def static(self, static: VesselStatic) -> None:
-        key = vessel_key(self.prefix, static.mmsi)
-        mapping = {name: value for name, value in (("name", static.name), ("callsign", static.callsign),
-                                                   ("ship_type", static.ship_type)) if value not in ("", None)}
-        if mapping:
-            self.pipe.hset(key, mapping={"mmsi": static.mmsi, **mapping})
-            self.pipe.expire(key, self.ttl)
-            self.pending += 1
+        said = {name: value for name, value in (("name", static.name), ("callsign", static.callsign),
+                                                ("ship_type", static.ship_type)) if value not in ("", None)}
+        if said:
+            self.statics.setdefault(static.mmsi, {}).update(said)
 
     def prune(self, now: float) -> None:
-        """Forget, in the geo index, the vessels not heard within the expiry (their hashes have expired)."""
-        quiet = self.redis.zrangebyscore(self.heard, "-inf", now - self.ttl)
-        if quiet:
-            self.pipe.zrem(self.heard, *quiet)
-            self.pipe.zrem(self.geo, *quiet)
-            self.pending += 1
+        """Forget, at the next flush, the vessels not heard within the expiry (their hashes have expired): the geo
+        index cannot expire its members by itself."""
+        found = self.redis.zrangebyscore(self.heard, "-inf", now - self.ttl)
+        self.quiet = [_text(mmsi) for mmsi in found if isinstance(mmsi, str | bytes)]
 
     def flush(self) -> None:
-        if self.pending:
-            self.pending = 0
-            self.pipe.execute()
+        """Write what was held; on a Redis error it is dropped (the next fixes renew the picture)."""
+        if not (self.fixes or self.statics or self.quiet):
+            return
+        fixes, statics, quiet = self.fixes, self.statics, self.quiet
+        self.fixes, self.statics, self.quiet = {}, {}, []
+        pipe = self.redis.pipeline(transaction=False)
+        for mmsi, (fix, heard_at) in fixes.items():
+            key = vessel_key(self.prefix, mmsi)
+            row: dict[Any, Any] = {"mmsi": mmsi, "lat": fix.position.lat, "lon": fix.position.lon,
+                                   "class": fix.ais_class, "heard_at": heard_at, "sog": _or_empty(fix.sog_knots),
+                                   "cog": _or_empty(fix.course_deg), "heading": _or_empty(fix.heading_deg),
+                                   "status": _or_empty(fix.nav_status)}
+            row.update(statics.pop(mmsi, {}))
+            pipe.hset(key, mapping=row)
+            pipe.expire(key, self.ttl)
+        for mmsi, said in statics.items():
+            key = vessel_key(self.prefix, mmsi)
+            named: dict[Any, Any] = {"mmsi": mmsi, **said}
+            pipe.hset(key, mapping=named)
+            pipe.expire(key, self.ttl)
+        if fixes:
+            members: list[float | str] = []
+            for mmsi, (fix, _) in fixes.items():
+                members += [fix.position.lon, fix.position.lat, mmsi]
+            pipe.geoadd(self.geo, members)
+            pipe.zadd(self.heard, {mmsi: heard_at for mmsi, (_, heard_at) in fixes.items()})
+        if quiet:
+            pipe.zrem(self.heard, *quiet)
+            pipe.zrem(self.geo, *quiet)
+        pipe.execute()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,12 +117,13 @@ def vessels_near(redis: Redis, prefix: str, point: Position, *, radius_km: float
     # Ask for more than `limit`: some found are excluded, and some have expired since the last prune.
     found = redis.geosearch(geo, longitude=point.lon, latitude=point.lat, radius=radius_km, unit="km", sort="ASC",
                             count=limit * 3 + len(exclude))
-    wanted = [_text(mmsi) for mmsi in found if _text(mmsi) not in exclude and not _text(mmsi).startswith("97")]
+    mmsis = [_text(mmsi) for mmsi in found if isinstance(mmsi, str | bytes)]
+    wanted = [mmsi for mmsi in mmsis if mmsi not in exclude and beacon_kind(mmsi) is None]
     pipe = redis.pipeline(transaction=False)
     for mmsi in wanted:
         pipe.hgetall(vessel_key(prefix, mmsi))
-    vessels = [_vessel(row, point, now) for row in pipe.execute() if row]
-    vessels = [vessel for vessel in vessels if vessel is not None and vessel.distance_km <= radius_km]
+    heard = [_vessel(row, point, now) for row in pipe.execute() if row]
+    vessels = [vessel for vessel in heard if vessel is not None and vessel.distance_km <= radius_km]
     return sorted(vessels, key=lambda vessel: vessel.distance_km)[:limit]
 
 

@@ -36,7 +36,6 @@ from dispatch.events.catalogue import (
 from dispatch.events.vocabulary import PositionSource, ResourceKind, ResourceStatus, Zone
 from dispatch.geo.eta import BOAT_SPEED_KNOTS_MAX, BOAT_SPEED_KNOTS_MIN, usable_speed
 
-
 MMSI_DIGITS = 9
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from dispatch.ais.sentences import Assembler, Rejected, SafetyText, VesselFix, VesselStatic
+from dispatch.ais.sentences import Assembler, Decoded, Rejected, SafetyText, VesselFix, VesselStatic
 from dispatch.commands import SYSTEM, ConfirmBeacon, DismissBeacon, PositionThrottle, ReportBeacon, SetResourceMmsi
 from dispatch.decisions import incident as incident_rules
 from dispatch.decisions import resource as resource_rules
@@ -183,8 +183,9 @@ def test_a_beacon_is_confirmed_only_on_an_incident_a_beacon_opened() -> None:
 # --- reading NMEA ----------------------------------------------------------------------------------------
 
 
-def replay(*names: str) -> tuple[list[object], Counter[str]]:
-    assembler, found, refused = Assembler(), [], Counter[str]()
+def replay(*names: str) -> tuple[list[Decoded], Counter[str]]:
+    assembler, refused = Assembler(), Counter[str]()
+    found: list[Decoded] = []
     for name in names:
         for line in (DATA / name).read_bytes().splitlines():
             try:
