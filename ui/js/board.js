@@ -77,7 +77,7 @@ const live = new LiveBoard({
 });
 live.connect();
 setInterval(tick, 1000);
-setInterval(() => selectedId && loadVessels(selectedId), VESSELS_CHECK_MS);
+setInterval(() => selectedId && vessels.get(selectedId)?.at_sea && loadVessels(selectedId), VESSELS_CHECK_MS);
 checkFreshness();
 setInterval(checkFreshness, FRESHNESS_CHECK_MS);
 document.body.dataset.ready = "true";
@@ -618,12 +618,14 @@ function vesselsSection(row) {
 }
 
 async function loadVessels(id) {
+  const before = JSON.stringify(vessels.get(id) ?? null);
   try {
     vessels.set(id, await api(`/api/incidents/${encodeURIComponent(id)}/vessels`));
   } catch {
     return; // the last list stays; the next check tries again
   }
-  if (id === selectedId) {
+  // Redrawn only when the list changed: an incident ashore, or a quiet sea, leaves the panel as the operator left it.
+  if (id === selectedId && JSON.stringify(vessels.get(id)) !== before) {
     renderDetail();
     map.showVessels(vessels.get(id)?.vessels ?? []);
   }
