@@ -8,7 +8,7 @@ import { Outbox } from "/js/outbox.js";
 import { CHANNEL, IdbStore, SYNC_TAG, outboxLock, sendEntry } from "/js/outbox-store.js";
 
 // Changed with every change to the files below: a new worker fills a new cache and drops the old ones.
-const VERSION = "2026-12-08.1";
+const VERSION = "2026-12-08.2";
 const CACHE_PREFIX = "dispatch-shell-";
 const CACHE = CACHE_PREFIX + VERSION;
 const NETWORK_TIMEOUT_MS = 3500;
@@ -17,6 +17,7 @@ const SHELL = [
   "/icons/icon-512.png", "/icons/icon-maskable-512.png", "/js/report.js", "/js/api.js", "/js/dom.js",
   "/js/i18n.js", "/js/outbox.js", "/js/outbox-store.js", "/js/places.js", "/js/session.js", "/js/time.js",
   "/js/vocabulary.js", "/js/languages.js",
+  "/js/share-position.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -56,6 +56,8 @@ class BoardRow(SQLModel, table=True):
     assignments: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     # the latest referral: {referral_id, facility_id, status, requested_at, warning_at, deadline_at, ...}
     referral: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # an AIS distress beacon that opened it: {mmsi, beacon, vessel_name, state: detected|confirmed|dismissed}
+    beacon: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ResourceRow(SQLModel, table=True):
@@ -78,6 +80,12 @@ class ResourceRow(SQLModel, table=True):
     milestone: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     # all_year or a season of dispatch/domain/geo/seasons.json; whether it serves now is decided by the clock.
     season: str = Field(default="all_year", sa_column=Column(String(20), nullable=False, server_default="all_year"))
+    # Its AIS transponder, and where its position came from (ais, crew_phone, operator) with the course and speed
+    # over ground a tracker gave (migration 0008).
+    mmsi: str | None = Field(default=None, sa_column=Column(String(9), nullable=True, index=True))
+    position_source: str | None = Field(default=None, sa_column=Column(String(12), nullable=True))
+    course_deg: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    sog_knots: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
 
 
 class ReferralRow(SQLModel, table=True):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 import msgspec
@@ -27,6 +27,7 @@ from dispatch.domain.commands import SYSTEM, CheckReferral
 from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions.incident import Incident, Referral
 from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.geo.motion import all_reckoned
 from dispatch.domain.recommend import Prediction, advise, predict_arrival
 from dispatch.runtime.settings import get_settings
 
@@ -112,7 +113,9 @@ def _predict(
     requested = _as_it_stands(next(
         e for e in events if isinstance(e, ReferralRequested) and e.referral_id == referral.referral_id
     ), referral)
-    fleet = _fleet.resources(services.store)
+    # Boats carried forward along their course since their last fix, as the recommendations rank them.
+    window = timedelta(minutes=services.settings.dead_reckoning_max_minutes)
+    fleet = {resource.id: resource for resource in all_reckoned(_fleet.resources(services.store).values(), now, window)}
     prediction = predict_arrival(requested, incident, fleet, now, services.places, services.settings)
     return _Found(referral, prediction, fleet) if prediction is not None else None
 

@@ -1,8 +1,9 @@
-"""`dispatch health projector|worker`: what a compose healthcheck runs inside the projector's or a worker's
-container. Each check opens connections of its own with short timeouts and migrates nothing."""
+"""`dispatch health projector|worker|ais`: what a compose healthcheck runs inside the projector's, a worker's or
+the AIS feed's container. Each check opens connections of its own with short timeouts and migrates nothing."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from typing import Any, Final
@@ -79,3 +80,22 @@ def worker_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
         redis.close()
     healthy = bool(workers) and overdue <= OVERDUE_SECONDS
     return healthy, found | {"status": "ok" if healthy else "unwell", "redis": "ok"}
+
+
+def ais_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """Healthy when Redis answers and a feed renewed its status record within the record's expiry (a feed whose
+    decoding thread has stopped stops renewing it)."""
+    from dispatch.app.ais_feed import status_key
+
+    redis = _redis(settings)
+    if redis is None:
+        return False, {"process": "ais", "status": "down", "redis": "not configured"}
+    try:
+        record = redis.get(status_key(settings.ais_redis_prefix))
+    except RedisError as exc:
+        return False, {"process": "ais", "status": "down", "redis": f"error: {type(exc).__name__}"}
+    finally:
+        redis.close()
+    if record is None:
+        return False, {"process": "ais", "status": "silent", "redis": "ok"}
+    return True, {"process": "ais", "status": "ok", "redis": "ok", **json.loads(record)}

@@ -13,10 +13,12 @@ from typing import Annotated, Any, ClassVar, Final, TypeVar
 import msgspec
 
 from dispatch.domain.vocabulary import (
+    BeaconKind,
     Category,
     Language,
     Milestone,
     Outcome,
+    PositionSource,
     ResourceKind,
     ResourceStatus,
     RiskReason,
@@ -265,7 +267,49 @@ class ResourceStatusChanged(ResourceEvent, frozen=True, kw_only=True):
 
 @registered
 class ResourcePositionReported(ResourceEvent, frozen=True, kw_only=True):
+    """Where the resource was at `at`, and who said so: its AIS transponder, a crew phone or an operator. A
+    tracker also gives the course over ground (degrees true) and speed over ground, which dead reckoning uses."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
     position: Position
+    source: PositionSource = "operator"
+    course_deg: float | None = None
+    sog_knots: float | None = None
+
+
+@registered
+class ResourceMmsiSet(ResourceEvent, frozen=True, kw_only=True):
+    """The resource's AIS transponder (its MMSI, nine digits); None: it has none any more."""
+
+    mmsi: str | None
+
+
+# --- AIS distress beacons (an incident's stream) -----------------------------------------------------
+
+
+@registered
+class BeaconDetected(IncidentEvent, frozen=True, kw_only=True):
+    """An AIS-SART, man-overboard device or EPIRB was heard; it opened this incident (source `ais_beacon`)."""
+
+    mmsi: str
+    beacon: BeaconKind
+    position: Position
+    # The vessel the beacon belongs to, when AIS told its name (a SART's own static data rarely does).
+    vessel_name: str = ""
+
+
+@registered
+class BeaconConfirmed(IncidentEvent, frozen=True, kw_only=True):
+    """An operator confirmed the beacon is a real distress (by radio, a call, a sighting: `how`)."""
+
+    how: str = ""
+
+
+@registered
+class BeaconDismissed(IncidentEvent, frozen=True, kw_only=True):
+    """An operator dismissed the beacon (a test, a false activation); the incident closes with it."""
+
+    reason: str = ""
 
 
 # --- encoding, decoding and upcasting --------------------------------------------------------------
@@ -280,6 +324,22 @@ _decoders: dict[str, msgspec.json.Decoder[Any]] = {name: msgspec.json.Decoder(cl
 
 class UnknownEventType(LookupError):
     """The log holds a type this code does not know (a newer writer, or a typo in a migration)."""
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register a function that lifts stored data of `event_type` from `from_version` to the next."""
+
+    def register(function: Upcaster) -> Upcaster:
+        UPCASTERS[(event_type, from_version)] = function
+        return function
+
+    return register
+
+
+@upcaster("ResourcePositionReported", 1)
+def _position_source(data: dict[str, Any]) -> dict[str, Any]:
+    # Before trackers fed positions, every recorded position was an operator's (or its registration's).
+    return {**data, "source": "operator"}
 
 
 def encode_data(event: Event) -> bytes:

@@ -13,10 +13,12 @@ import msgspec
 
 from dispatch.domain.catalogue import Position, ReferralPolicy, incident_stream, resource_stream
 from dispatch.domain.vocabulary import (
+    BeaconKind,
     Category,
     Language,
     Milestone,
     Outcome,
+    PositionSource,
     ResourceKind,
     Role,
     Season,
@@ -251,6 +253,7 @@ class RegisterResource(ResourceCommand):
     home_site_id: str | None = None
     zone: Zone | None = None
     season: Season = "all_year"
+    mmsi: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,8 +263,30 @@ class ChangeResourceStatus(ResourceCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PositionThrottle:
+    """When a tracker's position is worth recording (dispatch/domain/decisions/tracking.py), from Settings."""
+
+    min_move_m: float
+    min_interval_s: float
+    heartbeat_s: float
+    speed_change_knots: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReportResourcePosition(ResourceCommand):
     position: Position
+    source: PositionSource = "operator"
+    course_deg: float | None = None
+    sog_knots: float | None = None
+    # A tracker's stream of fixes is thinned to its meaningful moves; None: record it whatever (an operator).
+    throttle: PositionThrottle | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetResourceMmsi(ResourceCommand):
+    """Tie the resource to an AIS transponder (nine digits), or untie it (None)."""
+
+    mmsi: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,3 +296,33 @@ class UpdateResource(ResourceCommand):
     status: Literal["available", "out_of_service"] | None = None
     position: Position | None = None
     reason: str = ""
+    # "" unties the transponder; None leaves it as it is.
+    mmsi: str | None = None
+
+
+# --- AIS distress beacons --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportBeacon(IncidentCommand):
+    """The AIS feed heard a distress beacon: open a red incident at its position."""
+
+    mmsi: str
+    beacon: BeaconKind
+    position: Position
+    zone: Zone
+    vessel_name: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmBeacon(IncidentCommand):
+    """An operator confirms the beacon is a real distress, and says how they know."""
+
+    how: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DismissBeacon(CloseIncident):
+    """An operator dismisses the beacon (a test, a false activation): the incident closes as a false alarm."""
+
+    outcome: Outcome = "false_alarm"

@@ -186,3 +186,15 @@ class DatabaseUnavailable(DispatchError):
     """The database could not be reached or used (refused, gone, locked): retry shortly, with the same key."""
 
     code = "database_unavailable"
+
+
+class NotABeaconIncident(RuleViolation):
+    """Confirming or dismissing a beacon needs an incident a beacon opened."""
+
+    code = "not_a_beacon_incident"
+
+
+class MmsiAlreadyClaimed(RuleViolation):
+    """One transponder belongs to one resource: two would move as one on the map."""
+
+    code = "mmsi_already_claimed"

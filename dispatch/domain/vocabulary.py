@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Final, Literal, get_args
 
-Source = Literal["beach", "boat", "island", "clinic"]
+# Where a person reports from; a distress beacon heard on AIS (dispatch/ais/) is a source of its own, which no
+# person may claim.
+ReportedSource = Literal["beach", "boat", "island", "clinic"]
+Source = Literal[ReportedSource, "ais_beacon"]
+# Where a resource's recorded position came from: its AIS transponder, a crew member's phone, or an operator.
+PositionSource = Literal["ais", "crew_phone", "operator"]
+# AIS distress devices, told apart by their MMSI's first digits (ITU-R M.585): an AIS-SART (970), a man-overboard
+# device (972) and an AIS EPIRB (974).
+BeaconKind = Literal["sart", "mob", "epirb"]
 Zone = Literal["similan", "surin", "khao_lak_coast", "koh_yao", "other"]
 # Thai 1669 Criteria Based Dispatch colours, most severe first.
 Triage = Literal["red", "yellow", "green", "white", "black"]
@@ -59,6 +67,8 @@ RELEASING_MILESTONES: Final[frozenset[str]] = frozenset({"back_in_service", "can
 TRIAGES: Final[tuple[str, ...]] = get_args(Triage)
 TRIAGE_ORDER: Final[dict[str, int]] = {code: rank for rank, code in enumerate(TRIAGES)}
 SOURCES: Final[tuple[str, ...]] = get_args(Source)
+REPORTED_SOURCES: Final[tuple[str, ...]] = get_args(ReportedSource)
+POSITION_SOURCES: Final[tuple[str, ...]] = get_args(PositionSource)
 ZONES: Final[tuple[str, ...]] = get_args(Zone)
 CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 OUTCOMES: Final[tuple[str, ...]] = get_args(Outcome)

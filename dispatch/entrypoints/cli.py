@@ -1,4 +1,4 @@
-"""dispatch up | api | projector | worker | rebuild | verify | users | migrate (and --version)"""
+"""dispatch up | api | projector | worker | ais | rebuild | verify | users | migrate (and --version)"""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def up(
         "--demo/--no-demo", help="load the invented demo fleet on first start [default: in development only]",
         show_default=False)] = None,
 ) -> None:
-    """Run the whole system on this machine: log, embedded Redis, API with the pages, projector, worker."""
+    """Run the whole system on this machine: log, embedded Redis, API with the pages, projector, worker (and the AIS
+    feed when DISPATCH_AIS_* names a receiver)."""
     settings = _settings(data_dir, host=host, port=port, demo=demo)
     _refuse_taken_port(settings.host, settings.port)  # before anything is created
     configure_logging(settings.log_level)
@@ -93,6 +94,7 @@ def up(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     worker: subprocess.Popen[bytes] | None = None
+    feed: subprocess.Popen[bytes] | None = None
     projector_thread: threading.Thread | None = None
     checkpoints: threading.Thread | None = None
     try:
@@ -104,17 +106,23 @@ def up(
         projector_thread.start()
         checkpoints = _start_checkpoints(services, stop, embedded=True)
         worker = subprocess.Popen([sys.executable, "-m", "dispatch", "worker"], env=_child_env(settings))
+        if settings.ais_configured:  # the AIS feed, when a receiver is configured (DISPATCH_AIS_*)
+            feed = subprocess.Popen([sys.executable, "-m", "dispatch", "ais"], env=_child_env(settings))
         if not stop.is_set():
             _serve(services, redis_url, settings.host, settings.port,
                    on_ready=lambda: console.print(startup_block(services, started)))
     finally:
         stop.set()
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
+        for child in (worker, feed):
+            if child is not None:
+                child.send_signal(signal.SIGTERM)
+        for child in (worker, feed):
+            if child is None:
+                continue
             try:
-                worker.wait(timeout=20)
+                child.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                child.kill()
         for thread in (projector_thread, checkpoints):
             if thread is not None:
                 thread.join(timeout=10)
@@ -250,14 +258,15 @@ def projector() -> None:
 
 @app.command()
 def health(
-    process: Annotated[str, typer.Argument(help="projector or worker")],
+    process: Annotated[str, typer.Argument(help="projector, worker or ais")],
 ) -> None:
-    """Exit 0 if the projector (or a worker on this host) is well, else 1; prints what was found (JSON)."""
-    from dispatch.app.health import projector_health, worker_health
+    """Exit 0 if the projector (or a worker on this host, or the AIS feed) is well, else 1; prints what was found
+    (JSON)."""
+    from dispatch.app.health import ais_health, projector_health, worker_health
 
-    checks = {"projector": projector_health, "worker": worker_health}
+    checks = {"projector": projector_health, "worker": worker_health, "ais": ais_health}
     if process not in checks:
-        console.print(f"[red]unknown process {process!r}[/]: choose projector or worker")
+        console.print(f"[red]unknown process {process!r}[/]: choose projector, worker or ais")
         raise typer.Exit(2)
     healthy, found = checks[process](_settings())
     print(json.dumps(found, default=str))
@@ -270,6 +279,27 @@ def _start_checkpoints(services: Services, stop: threading.Event, *, embedded: b
         return start_publisher(services.settings, services.store, services.clock, stop, embedded=embedded)
     except CheckpointError as exc:
         console.print(f"[red]Refusing to start[/]: {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def ais(
+    udp_port: Annotated[int | None, typer.Option(min=1, max=65535, help="UDP port receivers send NMEA to "
+                                                 "[default: DISPATCH_AIS_UDP_PORT]")] = None,
+    tcp_port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port receivers connect to "
+                                                 "[default: DISPATCH_AIS_TCP_PORT]")] = None,
+    tcp_connect: Annotated[str | None, typer.Option(help="receivers to connect to, host:port[,host:port] "
+                                                   "[default: DISPATCH_AIS_TCP_CONNECT]")] = None,
+) -> None:
+    """Run the AIS feed: NMEA from receivers into the live sea picture, the fleet's positions and beacon alarms."""
+    from dispatch.entrypoints.ais import NothingToListenTo, run_feed
+
+    settings = _settings(ais_udp_port=udp_port, ais_tcp_port=tcp_port, ais_tcp_connect=tcp_connect)
+    configure_logging(settings.log_level)
+    try:
+        run_feed(settings)
+    except NothingToListenTo as exc:
+        errors.print(f"Error: {exc}", highlight=False)
         raise typer.Exit(2) from exc
 
 

@@ -10,6 +10,9 @@ from sqlalchemy import Table
 
 from dispatch.adapters.read_models import BOARD
 from dispatch.domain.catalogue import (
+    BeaconConfirmed,
+    BeaconDetected,
+    BeaconDismissed,
     IncidentClosed,
     IncidentEvent,
     IncidentReported,
@@ -73,7 +76,7 @@ def _reported(event: IncidentReported) -> Row:
         "site_id": event.site_id, "zone": event.zone, "lat": event.position.lat, "lon": event.position.lon,
         "patients": event.patients, "description": event.description, "language": event.language,
         "reporter": event.reporter, "reported_at": event.at, "closed_at": None, "outcome": None, "notes": 0,
-        "assignments": [], "referral": None,
+        "assignments": [], "referral": None, "beacon": None,
     }
 
 
@@ -106,6 +109,12 @@ def _change(row: Row, event: IncidentEvent) -> Row | None:
             return _referral_change(row, event)
         case NoteAdded():
             return {**row, "notes": row["notes"] + 1}
+        case BeaconDetected():
+            return {**row, "beacon": {"mmsi": event.mmsi, "beacon": event.beacon, "vessel_name": event.vessel_name,
+                                      "state": "detected"}}
+        case BeaconConfirmed() | BeaconDismissed() if row.get("beacon"):
+            state = "confirmed" if isinstance(event, BeaconConfirmed) else "dismissed"
+            return {**row, "beacon": {**row["beacon"], "state": state}}
         case IncidentClosed():
             released = [{**a, "released": True} for a in row["assignments"]]
             return {**row, "status": "closed", "closed_at": event.at, "outcome": event.outcome,

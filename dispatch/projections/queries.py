@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, text
@@ -14,6 +14,7 @@ from dispatch.domain.catalogue import Position
 from dispatch.domain.commands import Actor
 from dispatch.domain.decisions import access
 from dispatch.domain.decisions.resource import Resource
+from dispatch.domain.geo.motion import TRACKERS, is_stale
 from dispatch.domain.geo.seasons import service_state
 from dispatch.domain.vocabulary import Season
 from dispatch.projections.board import TABLE as BOARD_TABLE
@@ -61,13 +62,14 @@ def position_at(engine: Engine, moment: datetime) -> int:
     return int(found or 0)
 
 
-def resources(engine: Engine, now: datetime) -> dict[str, Any]:
+def resources(engine: Engine, now: datetime, stale_after: timedelta) -> dict[str, Any]:
     table = RESOURCES
     with engine.connect() as db:
         rows = [dict(row) for row in db.execute(select(table).order_by(table.c.kind, table.c.resource_id)).mappings()]
     for row in rows:
         row["seconds_in_status"] = int((now - row["status_since"]).total_seconds())
         row.update(service_fields(row["season"], now))
+        row["position_stale"] = is_stale(row["position_at"], row["position_source"] in TRACKERS, now, stale_after)
     return {"position": shared_position(engine), "resources": rows}
 
 
@@ -95,6 +97,14 @@ def referrals(engine: Engine, now: datetime, *, recent_since: datetime) -> dict[
 
 
 
+def mmsi_claimed_by(engine: Engine, mmsi: str, *, other_than: str) -> str | None:
+    """The resource, other than `other_than`, that already follows this AIS transponder."""
+    with engine.connect() as db:
+        found = db.execute(select(RESOURCES.c.resource_id).where(
+            RESOURCES.c.mmsi == mmsi, RESOURCES.c.resource_id != other_than)).scalar()
+    return str(found) if found is not None else None
+
+
 def fleet(engine: Engine) -> list[Resource]:
     """Every resource as the decisions and recommendations see one, from the fleet view."""
     with engine.connect() as db:
@@ -107,6 +117,8 @@ def fleet(engine: Engine) -> list[Resource]:
             position_at=row["position_at"], home_site_id=row["home_site_id"], zone=row["zone"],
             status=row["status"], status_since=row["status_since"], incident_id=row["incident_id"],
             season=row["season"],
+            mmsi=row["mmsi"], position_source=row["position_source"], course_deg=row["course_deg"],
+            sog_knots=row["sog_knots"],
         )
         for row in rows
     ]

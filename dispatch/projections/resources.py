@@ -10,6 +10,7 @@ from dispatch.adapters.read_models import RESOURCES
 from dispatch.domain.catalogue import (
     MilestoneRecorded,
     ResourceDispatched,
+    ResourceMmsiSet,
     ResourcePositionReported,
     ResourceRegistered,
     ResourceStatusChanged,
@@ -48,6 +49,8 @@ class Resources:
                     "position_at": event.at if event.position else None, "home_site_id": event.home_site_id,
                     "zone": event.zone, "status": "available", "status_since": event.at, "incident_id": None,
                     "milestone": None, "season": event.season,
+                    "mmsi": None, "position_source": "operator" if event.position else None,
+                    "course_deg": None, "sog_knots": None,
                 }
             case ResourceStatusChanged() if current is not None:
                 assigned = event.status == "assigned"
@@ -55,7 +58,11 @@ class Resources:
                            "incident_id": event.incident_id if assigned else None,
                            "milestone": current["milestone"] if assigned else None}
             case ResourcePositionReported() if current is not None:
-                updated = {**current, "lat": event.position.lat, "lon": event.position.lon, "position_at": event.at}
+                updated = {**current, "lat": event.position.lat, "lon": event.position.lon, "position_at": event.at,
+                           "position_source": event.source, "course_deg": event.course_deg,
+                           "sog_knots": event.sog_knots}
+            case ResourceMmsiSet() if current is not None:
+                updated = {**current, "mmsi": event.mmsi}
             case ResourceDispatched() if current is not None:
                 updated = {**current, "milestone": "resource_notified"}
             case MilestoneRecorded() if current is not None and current["incident_id"] == event.incident_id:

@@ -8,9 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from dispatch.domain.vocabulary import NEMSIS_ETIMES
+from dispatch.domain.vocabulary import NEMSIS_ETIMES, local
 from dispatch.projections.intervals import seconds_between
-from dispatch.reports.periods import local
 from dispatch.reports.queries import MILESTONE_TIMES
 from dispatch.reports.stats import INTERVAL_NAMES
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch.domain.commands import PositionThrottle
 from dispatch.domain.geo.eta import PLANNING_DEFAULTS
 from dispatch.domain.languages import is_language
 from dispatch.domain.vocabulary import Zone
@@ -205,6 +206,60 @@ class Settings(BaseSettings):
     # one, whichever comes first: at most that much of the log's end is unanchored.
     checkpoint_every_events: int = Field(default=500, ge=1, le=1_000_000)
     checkpoint_every_minutes: float = Field(default=1.0, gt=0, le=24 * 60)
+
+    # --- the live sea picture (dispatch/ais/, docs/ais.md) ---------------------------------------------------
+    # Where `dispatch ais` hears NMEA from a receiver (AIS-catcher, rtl-ais): a UDP port, a TCP port a receiver
+    # connects to, receivers to connect to ("host:port", comma-separated). None set: no feed, and `dispatch up`
+    # starts none. ais_host is the address the ports listen on.
+    ais_udp_port: int | None = Field(default=None, ge=1, le=65535)
+    ais_tcp_port: int | None = Field(default=None, ge=1, le=65535)
+    ais_tcp_connect: str = Field(default="", max_length=2000,
+                                 pattern=r"^([^\s,:]+:[0-9]{1,5})?(,[^\s,:]+:[0-9]{1,5})*$")
+    ais_host: str = "127.0.0.1"
+    # The feed's Prometheus metrics (lines by outcome, bad input by reason) on a port of its own (0: none).
+    ais_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # Redis keys of the picture (one prefix per deployment sharing a Redis); a vessel unheard this long leaves it.
+    ais_redis_prefix: str = Field(default="dispatch:ais", min_length=1, max_length=100)
+    ais_vessel_ttl_minutes: float = Field(default=20, gt=0, le=24 * 60)
+    # Two fixes of one vessel implying more than this are an impossible jump: the later one is skipped.
+    ais_max_plausible_knots: float = Field(default=60, gt=0, le=1000)
+    # A beacon heard again within this many minutes of its last transmission is the same activation: one incident.
+    ais_beacon_dedup_minutes: float = Field(default=30, gt=0, le=7 * 24 * 60)
+    # Vessels of opportunity: non-fleet vessels within this distance of an incident at sea, at most this many.
+    ais_opportunity_km: float = Field(default=20, gt=0, le=200)
+    ais_opportunity_limit: int = Field(default=8, ge=1, le=50)
+    # When a tracker's fix (AIS, a crew phone) becomes an event (dispatch/domain/decisions/tracking.py): moved more than
+    # the metres, or its speed changed by more than the knots, or the heartbeat passed; never more often than the
+    # interval. The heartbeat keeps a moored boat's position from going stale, so it must be shorter than that.
+    position_min_move_metres: float = Field(default=100, ge=0, le=100_000)
+    position_min_interval_seconds: float = Field(default=30, ge=0, le=3600)
+    position_heartbeat_seconds: float = Field(default=300, gt=0, le=24 * 3600)
+    position_speed_change_knots: float = Field(default=3, ge=0, le=60)
+    # A tracked position older than this is shown stale (map, fleet list, recommendations); ETAs carry a moving
+    # boat forward along its course at its speed for at most dead_reckoning_max_minutes.
+    position_stale_minutes: float = Field(default=10, gt=0, le=24 * 60)
+    dead_reckoning_max_minutes: float = Field(default=10, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def heartbeat_keeps_positions_fresh(self) -> Settings:
+        if self.position_heartbeat_seconds >= self.position_stale_minutes * 60:
+            raise ValueError("position_heartbeat_seconds must be shorter than position_stale_minutes, or a moored "
+                             "boat heard all along would show as stale")
+        if self.position_min_interval_seconds > self.position_heartbeat_seconds:
+            raise ValueError("position_min_interval_seconds must not exceed position_heartbeat_seconds")
+        return self
+
+    @property
+    def ais_configured(self) -> bool:
+        return bool(self.ais_udp_port or self.ais_tcp_port or self.ais_tcp_connect)
+
+    @property
+    def position_throttle(self) -> PositionThrottle:
+        """The tracking rule's parameters, as a command carries them."""
+        return PositionThrottle(min_move_m=self.position_min_move_metres,
+                                min_interval_s=self.position_min_interval_seconds,
+                                heartbeat_s=self.position_heartbeat_seconds,
+                                speed_change_knots=self.position_speed_change_knots)
 
 
 @lru_cache(maxsize=1)

@@ -383,6 +383,10 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/me", EVERYONE),
     ("POST", "/api/auth/password", EVERYONE),
     ("POST", "/api/auth/logout", EVERYONE),
+    ("POST", "/api/resources/{rid}/position", {"lifeguard", "operator"}),
+    ("GET", "/api/incidents/{id}/vessels", {"operator", "official", "admin"}),
+    ("POST", "/api/incidents/{id}/beacon/confirm", {"operator"}),
+    ("POST", "/api/incidents/{id}/beacon/dismiss", {"operator"}),
 ]
 # Open to anyone, signed in or not: signing in itself, and what operations' monitoring reads.
 PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"),
@@ -481,8 +485,9 @@ def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: A
     commands = {(method, path): operation for path, item in spec["paths"].items()
                 for method, operation in item.items()
                 if method in ("post", "patch") and path.startswith(("/api/incidents", "/api/resources"))}
-    # report, triage, dispatch, milestones, referral, notes, close; the four corrections; two on the fleet
-    assert len(commands) == 13
+    # report, triage, dispatch, milestones, referral, notes, close; the four corrections; beacon confirm and
+    # dismiss; three on the fleet
+    assert len(commands) == 16
     for (method, path), operation in commands.items():
         key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
         assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH, (

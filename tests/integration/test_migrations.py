@@ -47,6 +47,9 @@ ADDED_IN_0006 = {"response_intervals": {"zone", "source", "triage"},
 ADDED_IN_0008 = {"response_intervals": {"response_no", "ended_by"}}
 # And 0009's (each unit's season, each incident's patient language).
 ADDED_IN_0009 = {"board_incidents": {"language"}, "resources_view": {"season"}}
+# And 0010's (AIS: a unit's transponder and where its position came from; a beacon's incident).
+ADDED_IN_0010 = {"board_incidents": {"beacon"},
+                 "resources_view": {"mmsi", "position_source", "course_deg", "sog_knots"}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -84,7 +87,8 @@ def test_rows_upgraded_to_0006_carry_the_report_columns_the_projections_compute(
     upgrade(bare_engine, "0005")
     with bare_engine.begin() as db:
         for name, rows in built.items():
-            later = ADDED_IN_0006[name] | ADDED_IN_0008.get(name, set()) | ADDED_IN_0009.get(name, set())
+            later = (ADDED_IN_0006[name] | ADDED_IN_0008.get(name, set()) | ADDED_IN_0009.get(name, set())
+                     | ADDED_IN_0010.get(name, set()))
             kept = [{key: value for key, value in row.items() if key not in later} for row in rows]
             db.execute(insert(metadata.tables[name]), kept)
 
@@ -107,8 +111,9 @@ def test_rows_written_before_0009_get_the_season_and_language_the_projections_gi
              "schema_version": e.schema_version, "data": e.data, "meta": "{}", "recorded_at": e.recorded_at,
              "prev_hash": "", "hash": ""} for e in log])
         for name, rows in built.items():
-            db.execute(insert(metadata.tables[name]), [{k: v for k, v in row.items() if k not in ADDED_IN_0009[name]}
-                                                       for row in rows])
+            later = ADDED_IN_0009[name] | ADDED_IN_0010[name]
+            db.execute(insert(metadata.tables[name]),
+                       [{k: v for k, v in row.items() if k not in later} for row in rows])
 
     upgrade(bare_engine)
 

@@ -48,7 +48,7 @@ READS = [("operator", "/api/incidents"), ("operator", "/api/incidents/{id}"), ("
          ("operator", "/api/incidents/{id}/recommendations"), ("official", "/api/audit/incidents/{id}"),
          ("official", "/api/audit/verify"), ("official", "/api/events"), ("official", "/api/reports/response-times"),
          ("official", "/api/reports/summary"), ("official", "/api/reports/incidents.geojson"),
-         ("official", "/api/me")]
+         ("official", "/api/me"), ("operator", "/api/incidents/{id}/vessels")]
 
 
 @pytest.fixture

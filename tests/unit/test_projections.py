@@ -162,7 +162,8 @@ def test_board_report_row_shows_the_report_with_nothing_yet_done() -> None:
         "triage_dispatch": "red", "triage_scene": None, "triage_rank": TRIAGE_ORDER["red"], "site_id": SITE,
         "zone": "koh_yao", "lat": PIER.lat, "lon": PIER.lon, "patients": 2,
         "description": "two divers surfaced too fast", "language": "ru", "reporter": LIFEGUARD_ID, "reported_at": T0,
-        "closed_at": None, "outcome": None, "notes": 0, "assignments": [], "referral": None, "position": 1,
+        "closed_at": None, "outcome": None, "notes": 0, "assignments": [], "referral": None, "beacon": None,
+        "position": 1,
     }
 
 

@@ -20,6 +20,8 @@ const LEVEL_RANK = { none: 0, met: 0, on_track: 0, at_risk: 1, breached: 2, miss
 const FRESHNESS_CHECK_MS = 10000;
 // The fleet's seasons are asked again when the next one changes, and at least this often (a laptop that slept).
 const SERVICE_RECHECK_MAX_S = 6 * 3600;
+// How often the vessels near the selected incident at sea are asked for again (the AIS picture moves).
+const VESSELS_CHECK_MS = 15000;
 
 const me = await requireSignIn(["operator", "official", "admin"]);
 await loadVocabulary();
@@ -53,6 +55,8 @@ const alertLevels = new Map(); // referral id -> the highest level already annou
 const alerts = new Map(); // referral id -> {level, incidentId, facilityId} not yet acknowledged
 const service = new Map(); // resource id -> whether its season has it serving now (GET /api/resources)
 let serviceTimer = null;
+const vessels = new Map(); // incident id -> answer of GET /vessels (vessels of opportunity)
+const beaconsRung = new Set(); // incidents whose beacon has already sounded
 
 const map = new CoastMap(byId("map"), {
   onSelect: select,
@@ -89,6 +93,7 @@ live.connect();
 loadService();
 loadLanguages().then(render, () => {});
 setInterval(tick, 1000);
+setInterval(() => selectedId && vessels.get(selectedId)?.at_sea && loadVessels(selectedId), VESSELS_CHECK_MS);
 checkFreshness();
 setInterval(checkFreshness, FRESHNESS_CHECK_MS);
 document.body.dataset.ready = "true";
@@ -217,6 +222,7 @@ function render() {
   renderDetail();
   map.showIncidents(rows, selectedId);
   map.showResources([...views.resources_view.values()].map(onMap));
+  map.showVessels(selectedId ? vessels.get(selectedId)?.vessels ?? [] : []);
   checkAlerts();
   applyTranslations(document.querySelector("main"));
 }
@@ -255,8 +261,10 @@ function renderResources() {
   const ready = rows.filter((r) => r.status === "available" && !seasonOf(r));
   byId("resource-count").textContent = String(ready.length) + "/" + rows.length;
   byId("resources").replaceChildren(...rows.map((r) => h("tr", {
-    dataset: { resource: r.resource_id, status: r.status, service: seasonOf(r) ? "out_of_season" : "in_service" } },
-    h("td", {}, h("strong", {}, r.resource_id), " ", h("span.sub", {}, `${r.name} · ${word("kind", r.kind)}`)),
+    dataset: { resource: r.resource_id, status: r.status, service: seasonOf(r) ? "out_of_season" : "in_service",
+      stale: String(Boolean(r.position_stale)) } },
+    h("td", {}, h("strong", {}, r.resource_id), " ", h("span.sub", {}, `${r.name} · ${word("kind", r.kind)}`),
+      positionNote(r)),
     resourceStatus(r),
     h("td", {}, r.incident_id ? h("button.link-button", { type: "button", on: { click: () => select(r.incident_id) } },
       `#${r.incident_id}${r.milestone ? " · " + word("milestone", r.milestone) : ""}`) : ""),
@@ -282,6 +290,7 @@ function select(id) {
   render();
   map.focus(views.board_incidents.get(id));
   loadRecommendations(id);
+  loadVessels(id);
   if (window.matchMedia("(max-width: 1099px)").matches) byId("detail").scrollIntoView({ behavior: "smooth" });
 }
 
@@ -310,9 +319,11 @@ function renderDetail() {
         fact(t("dispatch_code"), colourName(row.triage_dispatch) + (row.triage_scene ? ` · ${t("scene_code")}: ${colourName(row.triage_scene)}` : "")))),
   ];
   if (!canAct) parts.push(h("p.readonly-note", {}, `(${t("read_only")})`));
+  if (row.beacon) parts.push(beaconSection(row));
   if (canAct) parts.push(triageSection(row));
   parts.push(assignedSection(row));
   if (canAct) parts.push(recommendSection(row));
+  parts.push(vesselsSection(row));
   parts.push(referralSection(row));
   if (canAct) parts.push(closeSection(row));
   parts.push(timelineSection(row));
@@ -420,8 +431,10 @@ function recommendSection(row) {
     section.append(options.length ? h("ul.options", {}, options.map((o, index) => h(`li.option${index === 0 ? ".first" : ""}`,
       { dataset: { resource: o.resource_id, kind } },
       h("div.grow", {}, h("strong", {}, o.name), index === 0 ? h("span.tag", {}, t("recommended_tag")) : null,
+        o.position_stale ? h("span.tag.stale", { dataset: { stale: "true" } }, t("stale")) : null,
+        o.dead_reckoned ? h("span.tag", { title: t("dead_reckoned_hint") }, t("dead_reckoned")) : null,
         h("div.sub", {}, [o.resource_id, o.eta_minutes != null ? t("eta_min", { m: Math.round(o.eta_minutes) }) : null,
-          t("km", { d: o.distance_km.toFixed(1) })].filter(Boolean).join(" · "))),
+          t("km", { d: o.distance_km.toFixed(1) }), sourceText(o)].filter(Boolean).join(" · "))),
       h("button.primary", { type: "button", dataset: { dispatch: o.resource_id }, on: { click: (e) =>
         act(row.incident_id, "dispatch", { resource_id: o.resource_id }, e.currentTarget, () => `${t("dispatch")}: ${o.name}`) } },
       t("dispatch"))))) : h("p.hint", {}, t("none_available")));
@@ -671,18 +684,106 @@ function checkAlerts() {
     if (ref.arrived_at) alerts.delete(ref.referral_id);
   }
   for (const [id, alert] of alerts) if (!openIds.has(alert.incidentId)) alerts.delete(id);
+  // A distress beacon sounds once when it appears, loud and long: someone may be in the water.
+  for (const row of openIncidents().filter((r) => r.beacon?.state === "detected" && !beaconsRung.has(r.incident_id))) {
+    beaconsRung.add(row.incident_id);
+    ring = Math.max(ring, 3);
+  }
+  if (ring === 3) beep({ count: 5, ms: 250, hz: 1400 });
   if (ring === 1) beep({ count: 2, hz: 880 });
   if (ring === 2) beep({ count: 3, ms: 300, hz: 660 });
   renderAlerts();
 }
 
 function renderAlerts() {
-  const signature = JSON.stringify([lang(), [...alerts.entries()]]);
+  const beacons = openIncidents().filter((row) => row.beacon?.state === "detected");
+  const signature = JSON.stringify([lang(), [...alerts.entries()], beacons.map((row) => row.incident_id)]);
   if (signature === alertsShown) return;
   alertsShown = signature;
-  byId("alerts").replaceChildren(...[...alerts.entries()].map(([id, alert]) => h(`div.alert.${alert.level}`, { dataset: { referral: id, level: alert.level } },
+  byId("alerts").replaceChildren(...beacons.map(beaconAlert), ...[...alerts.entries()].map(([id, alert]) => h(`div.alert.${alert.level}`, { dataset: { referral: id, level: alert.level } },
     h("span", {}, "⚠ ",
       t(alert.level === "breached" ? "alert_breached" : "alert_at_risk", { id: `#${alert.incidentId}`, facility: facilityName(alert.facilityId) })),
     h("button", { type: "button", on: { click: () => select(alert.incidentId) } }, t("incident")),
     h("button", { type: "button", on: { click: () => { alerts.delete(id); renderAlerts(); } } }, t("acknowledge")))));
+}
+
+// --- the live sea picture: beacons, vessels of opportunity, where positions came from -------------------
+
+function beaconName(beacon) {
+  return word("beacon", beacon.beacon);
+}
+
+function beaconAlert(row) {
+  return h("div.alert.breached.beacon", { dataset: { beacon: row.incident_id } },
+    h("span", {}, "⚠ ", t("alert_beacon", { beacon: beaconName(row.beacon), mmsi: row.beacon.mmsi, id: `#${row.incident_id}` })),
+    h("button", { type: "button", on: { click: () => select(row.incident_id) } }, t("incident")));
+}
+
+function beaconSection(row) {
+  const beacon = row.beacon;
+  const section = h("section.beacon", { dataset: { section: "beacon", state: beacon.state } },
+    h("h3", {}, beaconName(beacon)),
+    h("dl.facts", {},
+      fact("MMSI", beacon.mmsi),
+      beacon.vessel_name ? fact(t("vessel"), beacon.vessel_name) : null,
+      fact(t("status"), word("beacon_state", beacon.state))));
+  if (canAct && beacon.state !== "dismissed") {
+    const reason = h("input", { type: "text", name: "beacon-reason", maxlength: 500, placeholder: t("beacon_reason_hint") });
+    section.append(h("div.row", {},
+      beacon.state === "detected" ? h("button.primary", { type: "button", dataset: { action: "beacon-confirm" }, on: { click: (e) =>
+        act(row.incident_id, "beacon/confirm", {}, e.currentTarget, () => t("beacon_confirmed")) } }, t("beacon_confirm")) : null,
+      reason,
+      h("button.danger", { type: "button", dataset: { action: "beacon-dismiss" }, on: { click: (e) => {
+        if (!window.confirm(t("confirm_dismiss_beacon", { id: row.incident_id }))) return;
+        act(row.incident_id, "beacon/dismiss", { reason: reason.value }, e.currentTarget, () => t("done"));
+      } } }, t("beacon_dismiss"))));
+  }
+  return section;
+}
+
+function vesselsSection(row) {
+  const answer = vessels.get(row.incident_id);
+  if (!answer || !answer.at_sea) return null;
+  const section = h("section", { dataset: { section: "vessels" } }, h("h3", {}, t("vessels_nearby")));
+  if (answer.picture !== "live") {
+    section.append(h("p.hint", {}, t("vessels_unavailable")));
+    return section;
+  }
+  if (!answer.vessels.length) {
+    section.append(h("p.hint", {}, t("vessels_none", { km: answer.radius_km })));
+    return section;
+  }
+  section.append(h("ul.options", {}, answer.vessels.map((v) => h("li.option", { dataset: { mmsi: v.mmsi } },
+    h("div.grow", {}, h("strong", {}, v.name || `MMSI ${v.mmsi}`),
+      h("div.sub", {}, [t("km", { d: v.distance_km.toFixed(1) }),
+        v.eta_minutes != null ? t("eta_at_speed", { m: Math.round(v.eta_minutes), kn: v.sog_knots.toFixed(0) }) : t("not_under_way"),
+        v.callsign ? `${t("callsign")} ${v.callsign}` : null, `MMSI ${v.mmsi}`,
+        t("heard_ago", { duration: duration(v.heard_seconds_ago) })].filter(Boolean).join(" · ")))))));
+  return section;
+}
+
+async function loadVessels(id) {
+  const before = JSON.stringify(vessels.get(id) ?? null);
+  try {
+    vessels.set(id, await api(`/api/incidents/${encodeURIComponent(id)}/vessels`));
+  } catch {
+    return; // the last list stays; the next check tries again
+  }
+  // Redrawn only when the list changed: an incident ashore, or a quiet sea, leaves the panel as the operator left it.
+  if (id === selectedId && JSON.stringify(vessels.get(id)) !== before) {
+    renderDetail();
+    map.showVessels(vessels.get(id)?.vessels ?? []);
+  }
+}
+
+/** Where a unit's position came from (AIS, a crew phone, an operator) and, for a tracker gone quiet, that it is stale. */
+function sourceText(r) {
+  return r.position_source && r.position_source !== "operator" ? word("position_source", r.position_source) : null;
+}
+
+function positionNote(r) {
+  const source = sourceText(r);
+  if (!source && !r.position_stale) return null;
+  return h("div.sub", {}, source ? `${source}${r.position_at ? " " + clock(r.position_at) : ""}` : "",
+    r.position_stale ? h("span.tag.stale", {}, t("stale")) : null);
 }

@@ -221,6 +221,32 @@ const STRINGS = {
   read_view_audit_trail: { th: "ลำดับเหตุการณ์ (ตรวจสอบ)", en: "Audit trail" },
   reads_none: { th: "ยังไม่มีการเปิดดูที่ตรงกับเงื่อนไข", en: "No reads match yet" },
   reads_failed: { th: "โหลดรายการผู้เปิดดูไม่ได้", en: "Could not load the reads" },
+  // the live sea picture
+  stale: { th: "ตำแหน่งเก่า", en: "stale" },
+  dead_reckoned: { th: "คาดการณ์", en: "reckoned" },
+  dead_reckoned_hint: { th: "ตำแหน่งคาดการณ์จากทิศทางและความเร็วล่าสุด", en: "Position carried forward along its last course and speed" },
+  alert_beacon: { th: "สัญญาณขอความช่วยเหลือ {beacon} MMSI {mmsi}: เปิดเหตุ {id}", en: "{beacon} MMSI {mmsi} is transmitting: incident {id}" },
+  vessel: { th: "เรือ", en: "Vessel" },
+  beacon_confirm: { th: "ยืนยันว่าเป็นเหตุจริง", en: "Confirm: real distress" },
+  beacon_confirmed: { th: "ยืนยันแล้ว", en: "Confirmed" },
+  beacon_dismiss: { th: "ยกเลิกสัญญาณ (ทดสอบ/เปิดผิดพลาด)", en: "Dismiss (test or false activation)" },
+  beacon_reason_hint: { th: "เหตุผล เช่น ลูกเรือทดสอบ SART", en: "Why, e.g. the crew tested its SART" },
+  confirm_dismiss_beacon: { th: "ยกเลิกสัญญาณและปิดเหตุ #{id} ว่าเป็นการแจ้งเหตุผิดพลาด?", en: "Dismiss the beacon and close incident #{id} as a false alarm?" },
+  vessels_nearby: { th: "เรือที่อยู่ใกล้ (ไม่ใช่หน่วยของเรา)", en: "Vessels nearby (not our fleet)" },
+  vessels_unavailable: { th: "ยังไม่มีข้อมูล AIS (ระบบรับสัญญาณไม่พร้อม)", en: "The AIS picture is not available" },
+  vessels_none: { th: "ไม่พบเรือในรัศมี {km} กม.", en: "No vessel heard within {km} km" },
+  eta_at_speed: { th: "ถึงใน ~{m} นาที ที่ {kn} นอต", en: "ETA ~{m} min at {kn} kn" },
+  not_under_way: { th: "จอดอยู่", en: "not under way" },
+  callsign: { th: "นามเรียกขาน", en: "call sign" },
+  heard_ago: { th: "ได้ยินเมื่อ {duration} ที่แล้ว", en: "heard {duration} ago" },
+  share_title: { th: "ตำแหน่งหน่วยของฉัน", en: "My unit's position" },
+  share_label: { th: "แชร์ตำแหน่งโทรศัพท์นี้ขณะปฏิบัติหน้าที่", en: "Share this phone's position while I am on duty" },
+  share_on: { th: "กำลังแชร์ตำแหน่งเป็นของหน่วย {unit}…", en: "Sharing this phone's position as {unit}'s…" },
+  share_off: { th: "ไม่ได้แชร์ตำแหน่ง", en: "Not sharing" },
+  share_paused: { th: "หยุดแชร์ชั่วคราว (หน้านี้ไม่ได้เปิดอยู่)", en: "Paused while this page is not in front" },
+  share_sent: { th: "ส่งตำแหน่งของ {unit} แล้ว {time}", en: "{unit}'s position sent {time}" },
+  share_failed: { th: "ส่งตำแหน่งไม่ได้ (ไม่มีสัญญาณ?) จะลองใหม่", en: "Could not send the position (no signal?); will try again" },
+  share_no_gps: { th: "โทรศัพท์ไม่ให้ตำแหน่ง GPS", en: "The phone gives no GPS position" },
 };
 
 // The domain's words in Thai and English, by code. Which codes there are is the server's (GET /api/vocabulary,
@@ -229,6 +255,20 @@ const VOCAB = {
   source: {
     beach: { th: "ชายหาด", en: "Beach" }, boat: { th: "เรือ", en: "Boat" },
     island: { th: "เกาะ", en: "Island" }, clinic: { th: "สถานพยาบาล / รพ.สต.", en: "Clinic / health unit" },
+    ais_beacon: { th: "สัญญาณขอความช่วยเหลือ AIS", en: "AIS distress beacon" },
+  },
+  beacon: {
+    sart: { th: "AIS-SART (เครื่องส่งสัญญาณค้นหาและกู้ภัย)", en: "AIS-SART" },
+    mob: { th: "อุปกรณ์คนตกน้ำ AIS (MOB)", en: "AIS man-overboard device" },
+    epirb: { th: "EPIRB แบบ AIS", en: "AIS EPIRB" },
+  },
+  beacon_state: {
+    detected: { th: "ได้รับสัญญาณ รอยืนยัน", en: "Heard, not yet confirmed" },
+    confirmed: { th: "ยืนยันแล้ว", en: "Confirmed" }, dismissed: { th: "ยกเลิกแล้ว", en: "Dismissed" },
+  },
+  position_source: {
+    ais: { th: "AIS", en: "AIS" }, crew_phone: { th: "โทรศัพท์ลูกเรือ", en: "crew phone" },
+    operator: { th: "เจ้าหน้าที่ระบุ", en: "operator" },
   },
   // The Thai 1669 Criteria Based Dispatch colours and what each means, most severe first.
   triage: {
@@ -337,6 +377,8 @@ const PROBLEMS = {
   referral_unchanged: { th: "การส่งต่อใช้หน่วยหรือสถานพยาบาลนี้อยู่แล้ว", en: "The referral already has this carrier or destination" },
   resource_carries_referral: { th: "หน่วยนี้เป็นผู้นำส่งผู้ป่วย กรุณาเปลี่ยนหน่วยนำส่งก่อน", en: "This unit carries the referral's patient; name another carrier first" },
   response_completed: { th: "หน่วยนี้ส่งผู้ป่วยถึงสถานพยาบาลแล้ว ให้บันทึก “กลับพร้อมปฏิบัติงาน” แทน", en: "This unit has delivered the patient; record it back in service instead" },
+  not_a_beacon_incident: { th: "เหตุนี้ไม่ได้เปิดจากสัญญาณขอความช่วยเหลือ AIS ให้ปิดเหตุแทน", en: "This incident was not opened by an AIS beacon; close it instead" },
+  mmsi_already_claimed: { th: "หมายเลข MMSI นี้ผูกกับหน่วยอื่นอยู่แล้ว", en: "This MMSI already belongs to another unit" },
 };
 
 const LANG_KEY = "dispatch.lang";

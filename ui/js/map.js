@@ -37,6 +37,7 @@ export class CoastMap {
     this.incidents = L.layerGroup().addTo(this.map);
     this.resources = L.layerGroup().addTo(this.map);
     this.facilities = L.layerGroup().addTo(this.map);
+    this.vessels = L.layerGroup().addTo(this.map);
     this.markers = new Map();
     this.tiles = null;
     this.tileFailures = 0;
@@ -99,11 +100,25 @@ export class CoastMap {
     this.resources.clearLayers();
     for (const r of rows) {
       if (r.lat == null || r.lon == null) continue;
+      // A tracked position gone quiet is drawn faded: where the unit is now is a guess.
+      const stale = r.position_stale ? " stale" : "";
+      const source = r.position_source && r.position_source !== "operator" ? ` · ${word("position_source", r.position_source)}` : "";
       L.marker([r.lat, r.lon], {
-        icon: L.divIcon({ className: `map-icon ${r.kind} ${r.shown_status ?? r.status}`, html: KIND_LETTER[r.kind] || "?", iconSize: [18, 18] }),
+        icon: L.divIcon({ className: `map-icon ${r.kind} ${r.shown_status ?? r.status}${stale}`, html: KIND_LETTER[r.kind] || "?", iconSize: [18, 18] }),
         title: r.name, keyboard: false,
-      }).bindTooltip(text(r.name, ` (${r.resource_id}) · `, r.shown_status_text ?? word("resource_status", r.status)))
-        .addTo(this.resources);
+      }).bindTooltip(text(r.name, ` (${r.resource_id}) · `, r.shown_status_text ?? word("resource_status", r.status), source,
+        r.position_stale ? ` · ${t("stale")}` : "")).addTo(this.resources);
+    }
+  }
+
+  /** Vessels of opportunity near the selected incident (non-fleet vessels heard on AIS). */
+  showVessels(list) {
+    this.vessels.clearLayers();
+    for (const v of list) {
+      L.marker([v.lat, v.lon], {
+        icon: L.divIcon({ className: "map-icon vessel", html: "V", iconSize: [16, 16] }),
+        title: v.name || v.mmsi, keyboard: false, zIndexOffset: -50,
+      }).bindTooltip(text(v.name || `MMSI ${v.mmsi}`, ` · ${t("km", { d: v.distance_km.toFixed(1) })}`)).addTo(this.vessels);
     }
   }
 

@@ -7,6 +7,7 @@ import { CHANNEL, SYNC_TAG, migrateLocalStorage, outboxLock, outboxStore, sendEn
 import { bothNames, loadLanguages } from "./languages.js";
 import { loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
+import { PositionSharing } from "./share-position.js";
 import { clock, dateTime } from "./time.js";
 import { limit, loadVocabulary, vocabulary } from "./vocabulary.js";
 
@@ -29,6 +30,11 @@ await Promise.all([fillPlaces(), fillLanguages()]);
 wireForm();
 render();
 outbox.flush();
+if (me.resource_id) {
+  // Only someone crewing a unit shares a position: the phone speaks for that unit.
+  byId("share-card").hidden = false;
+  new PositionSharing({ unit: me.resource_id, checkbox: byId("share-position"), status: byId("share-status") });
+}
 if ("serviceWorker" in navigator) {
   // plain http on a LAN has none: the page still sends while it is open
   navigator.serviceWorker.register("/sw.js", { type: "module" }).catch(() => {});
@@ -91,7 +97,8 @@ function buildChoices(keep = false) {
     field.querySelectorAll("label.choice").forEach((el) => el.remove());
     field.append(...values.map((v) => radio(name, v, chosen[name] === v, ...label(v))));
   };
-  fill("source-field", "source", vocabulary("source"), (v) => [word("source", v)]);
+  // A beacon heard on AIS is a source of its own, which no person reports from.
+  fill("source-field", "source", vocabulary("source").filter((v) => v !== "ais_beacon"), (v) => [word("source", v)]);
   fill("category-field", "category", vocabulary("category"), (v) => [word("category", v)]);
   // Both meanings, always: a Thai crew may hand the phone to a foreign dive guide and back.
   fill("triage-field", "triage", vocabulary("triage"), (v) => [

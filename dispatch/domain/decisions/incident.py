@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from dispatch.domain.catalogue import (
+    BeaconConfirmed,
+    BeaconDetected,
     Event,
     IncidentClosed,
     IncidentReported,
@@ -33,16 +35,19 @@ from dispatch.domain.commands import (
     ChangeReferralDestination,
     CheckReferral,
     CloseIncident,
+    ConfirmBeacon,
+    DismissBeacon,
     DispatchResource,
     IncidentCommand,
     ReassignResource,
     RecordMilestone,
+    ReportBeacon,
     ReportIncident,
     RequestReferral,
     StandDownResource,
     TriageIncident,
 )
-from dispatch.domain.decisions import access
+from dispatch.domain.decisions import access, beacon
 from dispatch.domain.decisions.resource import Resource, assigned_to
 from dispatch.domain.errors import (
     IncidentAlreadyClosed,
@@ -155,6 +160,9 @@ class Incident:
     notes: int = 0
     closed_at: datetime | None = None
     outcome: Outcome | None = None
+    # Set when an AIS distress beacon opened the incident (decisions/beacon.py).
+    beacon: BeaconDetected | None = None
+    beacon_confirmed: bool = False
 
     @property
     def id(self) -> str:
@@ -222,6 +230,10 @@ def evolve(incident: Incident | None, event: Event) -> Incident | None:
             return replace(incident, notes=incident.notes + 1)
         case IncidentClosed():
             return replace(incident, closed_at=event.at, outcome=event.outcome)
+        case BeaconDetected():
+            return replace(incident, beacon=event)
+        case BeaconConfirmed():
+            return replace(incident, beacon_confirmed=True)
     return incident
 
 
@@ -267,6 +279,8 @@ def decide(
     """
     if isinstance(command, ReportIncident):
         return _report(command, incident)
+    if isinstance(command, ReportBeacon):
+        return beacon.report(command, incident)
     # Before any rule that tells what the incident is (unknown, closed): a lifeguard learns nothing of an
     # incident they are not on, not even that it exists.
     _check_permission(command, incident)
@@ -290,6 +304,10 @@ def decide(
             return _refer(command, incident)
         case AddNote():
             return _note(command, incident)
+        case ConfirmBeacon():
+            return beacon.confirm(command, incident)
+        case DismissBeacon():
+            return beacon.dismiss(command, incident, _close(command, incident, resources))
         case CloseIncident():
             return _close(command, incident, resources)
         case StandDownResource():

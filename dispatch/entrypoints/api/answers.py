@@ -17,10 +17,12 @@ from dispatch.adapters.read_access import View
 from dispatch.domain.decisions.incident import EndedBy
 from dispatch.domain.geo.places import PlaceKind, Quality
 from dispatch.domain.vocabulary import (
+    BeaconKind,
     Category,
     Language,
     Milestone,
     Outcome,
+    PositionSource,
     RecordableMilestone,
     ReferralStatus,
     ResourceKind,
@@ -78,6 +80,15 @@ class BoardReferralOut(Out):
     seconds_left: int | None = Field(default=None, description="until the deadline; only while on the way")
 
 
+class BoardBeaconOut(Out):
+    """The AIS distress beacon that opened the incident, and what the operator made of it."""
+
+    mmsi: str
+    beacon: BeaconKind
+    vessel_name: str
+    state: Literal["detected", "confirmed", "dismissed"]
+
+
 class BoardIncidentOut(Out):
     incident_id: str
     position: int = Field(description="the log position of the last event that changed this row")
@@ -102,6 +113,7 @@ class BoardIncidentOut(Out):
     notes: int = Field(description="how many notes the incident has")
     assignments: list[BoardAssignmentOut]
     referral: BoardReferralOut | None
+    beacon: BoardBeaconOut | None = Field(default=None, description="set when an AIS distress beacon opened it")
     age_seconds: int
 
 
@@ -141,6 +153,11 @@ class ResourceRowOut(Out):
     season_ends_at: datetime | None = Field(description="in season: when it stops serving; null all year")
     service_changes_in_seconds: int | None = Field(description="seconds from now until in_service changes by "
                                                    "the clock (ask again then); null all year")
+    mmsi: str | None = Field(description="its AIS transponder, whose fixes move it")
+    position_source: PositionSource | None
+    course_deg: float | None = Field(description="course over ground a tracker gave with the position")
+    sog_knots: float | None = Field(description="speed over ground a tracker gave with the position")
+    position_stale: bool = Field(description="a tracked position not renewed for DISPATCH_POSITION_STALE_MINUTES")
 
 
 class ResourceListOut(Out):
@@ -272,6 +289,10 @@ class ResourceOut(Out):
     returns_at: datetime | None
     season_ends_at: datetime | None
     service_changes_in_seconds: int | None
+    mmsi: str | None
+    position_source: PositionSource | None
+    course_deg: float | None
+    sog_knots: float | None
 
 
 class NemsisTimesOut(Out):
@@ -452,6 +473,10 @@ class ResourceOptionOut(Out):
     speed_knots: float | None
     distance_km: float
     eta_minutes: float | None
+    position_at: datetime | None = Field(description="when the position ranked was recorded")
+    position_source: PositionSource | None
+    position_stale: bool
+    dead_reckoned: bool = Field(description="ranked from where its course and speed have carried it since")
 
 
 class ResourceOptionsOut(Out):
@@ -688,3 +713,30 @@ class IncidentFeaturesOut(Out):
 
     type: Literal["FeatureCollection"]
     features: list[IncidentFeatureOut]
+
+
+# --- the live sea picture --------------------------------------------------------------------------------
+
+
+class VesselOut(Out):
+    """A vessel heard on AIS that is not in the fleet: help that may be close."""
+
+    mmsi: str
+    name: str = Field(description="as the vessel broadcasts it; empty until its static data is heard")
+    callsign: str
+    ship_type: int | None = Field(description="the AIS ship type code (ITU-R M.1371: 37 pleasure craft, 60s passenger)")
+    lat: float
+    lon: float
+    distance_km: float
+    sog_knots: float | None
+    course_deg: float | None
+    heard_seconds_ago: int
+    eta_minutes: float | None = Field(description="straight there at its reported speed; null when not under way")
+
+
+class VesselsOut(Out):
+    incident_id: str
+    at_sea: bool = Field(description="the incident is off every landmass; vessels are listed only then")
+    picture: Literal["live", "unavailable"] = Field(description="unavailable: Redis, which holds it, did not answer")
+    radius_km: float
+    vessels: list[VesselOut]

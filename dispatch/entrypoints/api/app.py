@@ -41,6 +41,7 @@ from dispatch.entrypoints.api.routes import (
     recommendations,
     reports,
     resources,
+    sea,
     vocabulary,
 )
 from dispatch.entrypoints.api.security import SecurityHeaders
@@ -84,7 +85,7 @@ def create_app(services: Services, *, redis_url: str | None = None,
     # The commands first: matching tries routes in order, and reports come in the most often.
     documented = (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
                   board.router, resources.router, places.router, vocabulary.router, events.router, reports.router,
-                  audit.router, health.router, log_checkpoints.router, languages.router)
+                  audit.router, health.router, log_checkpoints.router, languages.router, sea.commands, sea.router)
     for router in documented:
         app.include_router(router)
     app.include_router(live.router)

@@ -72,6 +72,9 @@ EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "changePassword": {"current_password": "a long passphrase", "new_password": "another long passphrase"},
     "addUser": {"username": "somchai.k", "role": "lifeguard", "password": "a long first password",
                 "display_name": "Somchai K.", "resource_id": "KY-BOAT-9"},
+    "sharePosition": {"position": {"lat": 8.0962, "lon": 98.6215}, "course_deg": 212.0, "speed_knots": 18.5},
+    "confirmBeacon": {"how": "radio contact with the dive boat Sea Star: diver missing"},
+    "dismissBeacon": {"reason": "the crew of the Sea Star tested their SART"},
 }
 
 

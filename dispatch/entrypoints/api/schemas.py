@@ -20,10 +20,10 @@ from dispatch.domain.vocabulary import (
     Category,
     Outcome,
     RecordableMilestone,
+    ReportedSource,
     ResourceKind,
     Role,
     Season,
-    Source,
     Triage,
     TriageStage,
 )
@@ -85,7 +85,7 @@ class PositionIn(In):
 class ReportIn(In):
     """A report from a beach, a boat, an island or a clinic. Give a known site, a GPS position, or both."""
 
-    source: Source
+    source: ReportedSource
     site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
     position: PositionIn | None = None
     triage: Triage
@@ -172,6 +172,8 @@ class ResourceIn(In):
     home_site_id: Line | None = Field(default=None, min_length=1, max_length=ID_MAX_LENGTH)
     season: Season = Field(default="all_year", description="when it serves: all year, or only while the marine "
                            "national parks are open (park_season: out of service 16 May-14 Oct by the clock)")
+    mmsi: str | None = Field(default=None, pattern=r"^[0-9]{9}$",
+                             description="its AIS transponder: its position then follows the transponder's")
 
 
 class ResourcePatchIn(In):
@@ -179,6 +181,24 @@ class ResourcePatchIn(In):
     position: PositionIn | None = None
     reason: FreeText = Field(default="", max_length=MAX_REASON_LENGTH)
     expected_version: int | None = Field(default=None, ge=0)
+    mmsi: str | None = Field(default=None, pattern=r"^([0-9]{9})?$",
+                             description="tie the resource to this AIS transponder; an empty string unties it")
+
+
+class PositionShareIn(In):
+    """A crew phone's position, shared while on duty (the report page, in the foreground)."""
+
+    position: PositionIn
+    course_deg: float | None = Field(default=None, ge=0, lt=360, strict=True, description="heading of travel, true")
+    speed_knots: float | None = Field(default=None, ge=0, le=100, strict=True, description="speed over ground")
+
+
+class BeaconConfirmIn(In):
+    how: FreeText = Field(default="", max_length=500, description="how it was confirmed: radio, a call, a sighting")
+
+
+class BeaconDismissIn(In):
+    reason: FreeText = Field(default="", max_length=500, description="e.g. a crew testing its SART")
 
 
 class LoginIn(In):

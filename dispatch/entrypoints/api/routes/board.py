@@ -47,7 +47,8 @@ def board(
 @router.get("/api/resources", summary="Every boat, AED and team: status, position, assignment, time in status",
             response_model=None, responses=answers(ResourceListOut))
 def list_resources(actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
-    return queries.resources(services.store.engine, services.clock.now())
+    return queries.resources(services.store.engine, services.clock.now(),
+                             timedelta(minutes=services.settings.position_stale_minutes))
 
 
 @router.get("/api/referrals", summary="Open referrals and recent ones, with deadline, elapsed and status (a "

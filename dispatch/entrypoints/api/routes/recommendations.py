@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
 
+from dispatch.domain.decisions.resource import Resource
 from dispatch.domain.geo.eta import usable_speed
+from dispatch.domain.geo.motion import TRACKERS, all_reckoned, is_stale
 from dispatch.domain.geo.seasons import in_service
 from dispatch.domain.recommend import FacilityOption, ResourceOption, recommend_facilities, recommend_resources
 from dispatch.entrypoints.api import views
@@ -27,11 +30,13 @@ PLANNING_SPEED_KNOTS = 25.0
 def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep) -> dict[str, Any]:
     incident = views.incident_state(services, incident_id)
     scene = incident.report.position
-    fleet = queries.fleet(services.store.engine)
-    # A unit out of season is not there to send, whatever its status says.
-    now = services.clock.now()
-    serving = [resource for resource in fleet if in_service(resource, now)]
-    options = recommend_resources(scene, serving, services.settings)
+    settings, now = services.settings, services.clock.now()
+    recorded = queries.fleet(services.store.engine)
+    # A unit out of season is not there to send, whatever its status says; a moving boat is where its course
+    # has carried it since its last fix.
+    serving = [resource for resource in recorded if in_service(resource, now)]
+    fleet = all_reckoned(serving, now, timedelta(minutes=settings.dead_reckoning_max_minutes))
+    options = recommend_resources(scene, fleet, settings)
     on_incident = [r for r in fleet if r.id in incident.active_resource_ids() and usable_speed(r.speed_knots)]
     speed = max((r.speed_knots or 0 for r in on_incident), default=0) or (
         options.boats[0].resource.speed_knots if options.boats else None) or PLANNING_SPEED_KNOTS
@@ -40,18 +45,36 @@ def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep)
     facilities = recommend_facilities(scene, services.places, speed, services.settings, exclude=origin)
     return {
         "incident_id": incident_id,
-        "resources": {kind: [_resource(o) for o in getattr(options, kind)] for kind in ("boats", "aeds", "teams")},
+        "resources": {kind: [_resource(o, _Recorded(recorded, now, settings.position_stale_minutes))
+                             for o in getattr(options, kind)] for kind in ("boats", "aeds", "teams")},
         "facilities": [_facility(o) for o in facilities],
         "planned_speed_knots": speed,
     }
 
 
-def _resource(option: ResourceOption) -> dict[str, Any]:
+class _Recorded:
+    """The fleet as recorded, before dead reckoning: when and by what each position was last reported."""
+
+    def __init__(self, fleet: list[Resource], now: datetime, stale_minutes: float) -> None:
+        self.by_id = {resource.id: resource for resource in fleet}
+        self.now = now
+        self.stale_after = timedelta(minutes=stale_minutes)
+
+    def of(self, resource: Resource) -> Resource:
+        return self.by_id.get(resource.id, resource)
+
+
+def _resource(option: ResourceOption, recorded: _Recorded) -> dict[str, Any]:
     resource = option.resource
+    last = recorded.of(resource)
     return {
         "resource_id": resource.id, "kind": resource.kind, "name": resource.name, "subtype": resource.subtype,
         "speed_knots": resource.speed_knots, "distance_km": round(option.distance_km, 2),
         "eta_minutes": round(option.eta.total_seconds() / 60, 1) if option.eta is not None else None,
+        "position_at": last.position_at, "position_source": last.position_source,
+        "position_stale": is_stale(last.position_at, last.position_source in TRACKERS, recorded.now,
+                                   recorded.stale_after),
+        "dead_reckoned": last.position != resource.position,
     }
 
 

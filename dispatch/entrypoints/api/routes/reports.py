@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from dispatch.domain.vocabulary import Source, Triage, Zone
+from dispatch.domain.vocabulary import Source, Triage, Zone, local
 from dispatch.entrypoints.api.answers import GeoJSONResponse, IncidentFeaturesOut, ResponseTimesOut, YearSummaryOut
 from dispatch.entrypoints.api.deps import Auditor, ServicesDep
 from dispatch.entrypoints.api.limits import OFFSET_MAX
 from dispatch.entrypoints.api.openapi import answers
 from dispatch.reports import exports, queries
-from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR, local, parse_bound
+from dispatch.reports.periods import EARLIEST_YEAR, LATEST_YEAR, parse_bound
 from dispatch.reports.queries import ReportFilter
 from dispatch.reports.response_times import response_time_report
 from dispatch.reports.summary import year_summary
