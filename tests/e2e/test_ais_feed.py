@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from sqlalchemy import create_engine, text
 
-from tests.conftest import POSTGRES_URL
 from tests.e2e.test_topology import eventually
 from tests.e2e.topology import Topology, free_port, sign_in
+from tests.servers import POSTGRES_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -107,6 +107,13 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def errors_of(page: Page) -> list[str]:
+    """Uncaught script errors on the page, collected for the end of the test."""
+    found: list[str] = []
+    page.on("pageerror", lambda error: found.append(str(error)))
+    return found
+
+
 def sign_in(context: BrowserContext, system: System, role: str) -> Page:
     page = context.new_page()
     page.goto(f"{system.base}/")
@@ -441,8 +448,7 @@ def test_the_operator_corrects_a_carrier_and_a_destination_and_stands_a_unit_dow
         post(f"/{incident}/dispatch", {"resource_id": team})
     post(f"/{incident}/referral", {"facility_id": "hosp_takua_pa", "resource_id": "KL-TEAM-2"})
     board = sign_in(browser.new_context(viewport=DESK, locale="en-GB"), system, "operator")
-    errors: list[str] = []
-    board.on("pageerror", lambda error: errors.append(str(error)))
+    errors = errors_of(board)
     questions: list[str] = []
 
     def say_yes(dialog: Dialog) -> None:
