@@ -4,14 +4,12 @@
 import { api, ApiError, newKey, serverNow } from "./api.js";
 import { byId, h } from "./dom.js";
 import { applyTranslations, colourName, lang, t, word } from "./i18n.js";
-import { applyTranslations, colourName, lang, t, vocabulary, word } from "./i18n.js";
 import { languageName, loadLanguages } from "./languages.js";
 import { LiveBoard } from "./live.js";
 import { CoastMap } from "./map.js";
 import { isFacility, loadPlaces, placeName } from "./places.js";
 import { renderHeader, requireSignIn, signInUrl } from "./session.js";
 import { beep, unlockOnGesture } from "./sound.js";
-import { clock, dateTime, duration } from "./time.js";
 import { loadVocabulary, vocabulary } from "./vocabulary.js";
 import { clock, date, dateTime, duration } from "./time.js";
 
