@@ -263,14 +263,22 @@ class NotificationEvent(Event, frozen=True, kw_only=True):
         return notification_stream(self.notification_key)
 
 
+class NoticeText(msgspec.Struct, frozen=True, kw_only=True):
+    language: Language
+    text: str
+
+
 @registered
 class NotificationAddressed(NotificationEvent, frozen=True, kw_only=True):
-    """Who a notice goes to and how, decided once; `unreachable` are the people it was for who have no channel."""
+    """Who a notice goes to, how, and in which words, decided once; `unreachable` are the people it was for who
+    have no channel. `expired`: found too long after its event to be worth sending (a replayed history)."""
 
     kind: str
     incident_id: str | None = None
     deliveries: tuple[PlannedDelivery, ...] = ()
     unreachable: tuple[str, ...] = ()
+    texts: tuple[NoticeText, ...] = ()
+    expired: bool = False
 
 
 class DeliveryEvent(Event, frozen=True, kw_only=True):

@@ -19,6 +19,7 @@ from dispatch.domain.catalogue import (
     Channel,
     ExternalAlertReceived,
     MessageType,
+    NoticeText,
     PlannedDelivery,
     Position,
     ReferralPolicy,
@@ -289,6 +290,8 @@ class AddressNotification(StreamCommand):
     incident_id: str | None
     deliveries: tuple[PlannedDelivery, ...]
     unreachable: tuple[str, ...] = ()
+    texts: tuple[NoticeText, ...] = ()
+    expired: bool = False
 
     def streams(self) -> tuple[str, ...]:
         return (notification_stream(self.notification_key),)

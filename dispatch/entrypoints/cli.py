@@ -31,11 +31,12 @@ from dispatch.adapters.eventlog.checkpoints import (
     start_publisher,
 )
 from dispatch.app.first_start import FirstStart, first_start, passwords_file
+from dispatch.app.notify import NotifyQueue
 from dispatch.app.services import Services, build_services, connect_redis
 from dispatch.domain.errors import DispatchError
 from dispatch.domain.vocabulary import Role
 from dispatch.projections import all_projections
-from dispatch.projections.publish import RedisPublisher
+from dispatch.projections.publish import RedisPublisher, also
 from dispatch.projections.runner import Projector
 from dispatch.runtime.logs import configure_logging
 from dispatch.runtime.settings import Settings
@@ -92,7 +93,7 @@ def up(
     # stop, so the `finally` below always runs and stops the worker and Redis too.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     projector_thread: threading.Thread | None = None
     checkpoints: threading.Thread | None = None
     try:
@@ -103,14 +104,16 @@ def up(
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
         checkpoints = _start_checkpoints(services, stop, embedded=True)
-        worker = subprocess.Popen([sys.executable, "-m", "dispatch", "worker"], env=_child_env(settings))
+        workers += [subprocess.Popen([sys.executable, "-m", "dispatch", name], env=_child_env(settings))
+                    for name in ("worker", "notifier")]
         if not stop.is_set():
             _serve(services, redis_url, settings.host, settings.port,
                    on_ready=lambda: console.print(startup_block(services, started)))
     finally:
         stop.set()
-        if worker is not None:
+        for worker in workers:
             worker.send_signal(signal.SIGTERM)
+        for worker in workers:
             try:
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -227,6 +230,9 @@ def _projector(services: Services) -> Projector:
 
     settings = services.settings
     publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
+    if services.redis is not None:  # what the batch committed to the outbox goes to the notifier's queue
+        publish = also(publish, NotifyQueue(services.redis, settings.notify_queue_name, clock=services.clock,
+                                            lease_seconds=settings.notify_lease_seconds).after_commit)
     metrics = ProjectorMetrics()
     serve_metrics(metrics.registry, settings.host, settings.projector_metrics_port)
     return Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size,
@@ -281,6 +287,16 @@ def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empt
     settings = _settings()
     configure_logging(settings.log_level)
     run_worker(settings, burst=burst)
+
+
+@app.command()
+def notifier(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
+    """Run the outbox's worker: address notices, deliver on LINE and SMS, poll the CAP feeds."""
+    from dispatch.entrypoints.notifier import run_notifier
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_notifier(settings, burst=burst)
 
 
 @app.command()

@@ -7,7 +7,8 @@ projection turns those into what operators see: per delivery its status, attempt
 notification how many of its people were reached, are still being tried, or could not be reached at all.
 
 Statuses: a notification is `pending` until addressed, then `sending` while any person is still being tried,
-`delivered` when every person was reached, `failed` when someone was not (or there was nobody to reach).
+`delivered` when every person was reached, `failed` when someone was not (or there was nobody to reach), and
+`expired` when it was found too late to be worth sending (the worker's max age: a replayed history).
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class Outbox:
             rows.put(DELIVERY, planned.delivery_key, _planned(planned, event, stored), stored.position)
         notification = rows.get(NOTIFICATION, event.notification_key)
         if notification is not None:
-            _summarise(rows, {**notification, "unreachable": list(event.unreachable)}, stored.position)
+            _summarise(rows, {**notification, "unreachable": list(event.unreachable)}, stored.position,
+                       expired=event.expired)
 
     def _attempt(self, rows: RowSet, stored: StoredEvent, event: DeliveryEvent) -> None:
         delivery = rows.get(DELIVERY, event.delivery_key)
@@ -123,7 +125,7 @@ def _set(rows: RowSet, row: Row, stored: StoredEvent, **changes: Any) -> None:
     rows.put(DELIVERY, row["delivery_key"], {**row, "position": stored.position, **changes}, stored.position)
 
 
-def _summarise(rows: RowSet, notification: Row, position: int) -> None:
+def _summarise(rows: RowSet, notification: Row, position: int, *, expired: bool = False) -> None:
     """Count the notification's people by how their push channels stand; the app alone reaches no one in time."""
     by_person: dict[str, list[str]] = {}
     for row in rows.group(DELIVERY, "notification_key", notification["notification_key"]):
@@ -136,6 +138,8 @@ def _summarise(rows: RowSet, notification: Row, position: int) -> None:
     people = len(by_person) + unreachable
     still_open = len(by_person) - reached - failed
     status = "sending" if still_open else "delivered" if people and reached == people else "failed"
+    if expired or notification["status"] == "expired":
+        status = "expired"
     rows.put(NOTIFICATION, notification["notification_key"], {
         **notification, "position": position, "status": status, "people": people, "reached": reached,
         "failed": failed + unreachable, "open": still_open,

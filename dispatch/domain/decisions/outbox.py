@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.domain.catalogue import (
     CrewMessaged,
@@ -141,6 +141,7 @@ def _address(command: AddressNotification, events: Sequence[Event]) -> list[Even
     return [NotificationAddressed(
         at=command.at, notification_key=command.notification_key, kind=command.kind,
         incident_id=command.incident_id, deliveries=command.deliveries, unreachable=command.unreachable,
+        texts=command.texts, expired=command.expired,
     )]
 
 
@@ -172,3 +173,21 @@ def _outcome(command: RecordDeliveryOutcome, delivery: Delivery) -> list[Event]:
         return [DeliverySucceeded(**common, provider_ref=command.provider_ref)]  # type: ignore[arg-type]
     return [DeliveryAttemptFailed(**common, error=command.error, status_code=command.status_code,  # type: ignore[arg-type]
                                   retry_at=command.retry_at)]
+
+
+def next_try_at(attempt: int, now: datetime, backoff_seconds: Sequence[float], *, retryable: bool,
+                retry_after_seconds: float | None) -> datetime | None:
+    """When to try a failed delivery again, or None: give it up (the person's next channel takes over).
+
+    Attempt n waits backoff_seconds[n-1], or longer if the channel asked to be left alone that long (Retry-After);
+    after len(backoff_seconds) retries, or when the channel asks for a wait longer than the longest backoff (a crew
+    must hear within minutes, and another channel may reach them sooner), it is given up.
+    """
+    if not retryable or attempt > len(backoff_seconds):
+        return None
+    wait = backoff_seconds[attempt - 1]
+    if retry_after_seconds is not None:
+        if retry_after_seconds > max(backoff_seconds):
+            return None
+        wait = max(wait, retry_after_seconds)
+    return now + timedelta(seconds=wait)
