@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from redis import Redis
 
+from dispatch.adapters.eventlog.wakeup import RedisWakeup
 from dispatch.app.cap_feeds import poll_feeds
 from dispatch.app.deadlines import use_services
 from dispatch.app.notify import NotifyQueue, use_channels
@@ -32,6 +33,8 @@ def run_notifier(settings: Settings, *, redis: Redis | None = None, burst: bool 
     connection = redis if redis is not None else Redis.from_url(settings.redis_url or "")
     services = build_services(settings)
     services.redis = connection
+    # What a delivery appends wakes the projector at once, so the board and the next step follow promptly.
+    services.store.wakeup = RedisWakeup(connection, settings.append_channel)
     use_services(services)
     use_channels(None)
     queue = NotifyQueue(connection, settings.notify_queue_name, clock=services.clock,

@@ -41,6 +41,8 @@ class MessageChannel(Protocol):
 
     def send(self, address: str, text: str, key: str) -> Sent: ...
 
+    def close(self) -> None: ...
+
 
 def retry_after(value: str | None) -> float | None:
     """A Retry-After header's delay in seconds (RFC 9110 §10.2.3, the delay-seconds form); None if absent or a date."""

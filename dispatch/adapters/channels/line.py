@@ -36,8 +36,12 @@ class LineChannel:
                  ) -> None:
         configuration = Configuration(host=base_url.rstrip("/"), access_token=access_token)
         configuration.retries = urllib3.Retry(total=0, redirect=0)  # the outbox retries, with backoff and a record
-        self._api = MessagingApi(ApiClient(configuration))
+        self._client = ApiClient(configuration)
+        self._api = MessagingApi(self._client)
         self._timeout = timeout_seconds
+
+    def close(self) -> None:
+        self._client.close()
 
     def send(self, address: str, text: str, key: str) -> Sent:
         request = PushMessageRequest(to=address, messages=[TextMessage(text=text[:LINE_TEXT_MAX_LENGTH])])

@@ -29,6 +29,9 @@ class SmsGateway:
         self._client = httpx.Client(auth=(api_key, api_secret), timeout=timeout_seconds,
                                     headers={"Accept": "application/json"})
 
+    def close(self) -> None:
+        self._client.close()
+
     def send(self, address: str, text: str, key: str) -> Sent:
         form = {"msisdn": address, "message": text[:SMS_TEXT_MAX_LENGTH], "sender": self._sender}
         if self._credit_type:
