@@ -21,8 +21,8 @@ from typing import Any, Final
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
-from rq.exceptions import DuplicateJobError
-from rq.job import Job
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import Engine, select
 
 from dispatch.adapters.accounts import Contact
@@ -30,7 +30,7 @@ from dispatch.adapters.channels import NO_ADDRESS, NOT_CONFIGURED, MessageChanne
 from dispatch.adapters.channels.line import LineChannel
 from dispatch.adapters.channels.sms import SmsGateway
 from dispatch.adapters.outbox_tables import DELIVERIES, NOTIFICATIONS
-from dispatch.app.deadline_queue import FINAL_STATUSES, job_id_in, not_before
+from dispatch.app.deadline_queue import FINAL_STATUSES, STALLED_AFTER_SECONDS, job_id_in, not_before
 from dispatch.app.deadlines import worker_services
 from dispatch.app.handle import handle
 from dispatch.app.services import Services
@@ -290,9 +290,9 @@ class NotifyQueue:
         return self._enqueue(job, due, keep_finished=keep_finished)
 
     def _enqueue(self, job: Job, due: datetime | None, *, keep_finished: bool) -> str:
+        real = real_time(self.clock, due) if due is not None else None
         for _ in range(2):
             try:
-                real = real_time(self.clock, due) if due is not None else None
                 if real is None or real <= datetime.now(UTC):
                     self.queue.enqueue_job(job, unique=True)
                 else:
@@ -300,9 +300,35 @@ class NotifyQueue:
                 return "scheduled"
             except DuplicateJobError:
                 existing = self.queue.fetch_job(job.id)
-                if keep_finished or existing is None or existing.get_status() not in FINAL_STATUSES:
+                if existing is None:
+                    continue  # gone between the two calls: try once more
+                status = existing.get_status()
+                if status == JobStatus.SCHEDULED:
+                    return self._bring_forward(existing, real)
+                if keep_finished or status not in FINAL_STATUSES:
                     return "kept"
                 existing.delete()  # it ran (too early, or its worker died) and the read model still waits: again
+        return "kept"
+
+    def _bring_forward(self, job: Job, real: datetime | None) -> str:
+        """A job already waiting for its time: run it sooner when it is now wanted sooner (a retry due before the
+        lease that scheduled it), or now when its time is long past (no scheduler moves it: one was killed and
+        RQ keeps its lock for a minute)."""
+        registry = self.queue.scheduled_job_registry
+        try:
+            scheduled = registry.get_scheduled_time(job)
+        except NoSuchJobError:
+            return "kept"  # a scheduler moved it meanwhile
+        now = datetime.now(UTC)
+        stalled = (now - scheduled).total_seconds() > STALLED_AFTER_SECONDS
+        if stalled or (real is not None and real <= now) or real is None:
+            if registry.remove(job.id):
+                self.queue.enqueue_job(job)
+                return "released"
+            return "kept"
+        if real < scheduled:
+            registry.schedule(job, not_before(real))
+            return "moved"
         return "kept"
 
     def job_id(self, name: str) -> str:
