@@ -252,7 +252,10 @@ def _api_handler(peer: LineApi | SmsGatewayApi) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(encoded)
+            try:
+                self.wfile.write(encoded)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client went away (a worker killed mid-request): as a real server, carry on
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -440,11 +440,23 @@ class FacilityOptionOut(Out):
     road_assumed: bool
 
 
+class HeldBoatOut(Out):
+    """A boat kept ashore by a warning in force over its zone (dispatch/domain/holds.py)."""
+
+    resource_id: str
+    name: str
+    subtype: str
+    alert_key: str
+    severity: str
+    headline: str
+
+
 class RecommendationsOut(Out):
     incident_id: str
     resources: ResourceOptionsOut
     facilities: list[FacilityOptionOut]
     planned_speed_knots: float
+    held: list[HeldBoatOut] = []
 
 
 # --- reports ---------------------------------------------------------------------------------------
