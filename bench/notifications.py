@@ -5,7 +5,7 @@ one incident, which calls for units x crew = `--deliveries` LINE pushes (1,000).
 puts each dispatch's notice in the outbox in its own transaction; `--notifiers` notifier processes (RQ workers,
 `dispatch notifier`) on the real Redis address the notices and deliver every push to a local server that speaks
 LINE's push API, answering after `--latency-ms` (50) and failing `--failure-rate` (1%) of requests with a 500,
-which the outbox retries after its first backoff (notify_retry_seconds, 5 s by default).
+which the outbox retries after its first backoff (notify_retry_seconds, 2 s by default).
 
 Measured: the seconds from the first dispatch's append to the last push's DeliverySucceeded in the log (both
 `recorded_at`), and each push's dispatch-to-delivered time (p50, p99). Target: all delivered within 30 s.

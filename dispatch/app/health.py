@@ -79,3 +79,9 @@ def worker_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
         redis.close()
     healthy = bool(workers) and overdue <= OVERDUE_SECONDS
     return healthy, found | {"status": "ok" if healthy else "unwell", "redis": "ok"}
+
+
+def notifier_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """As worker_health, for the outbox's queue: a notifier on this host, and no delivery retry left waiting."""
+    healthy, found = worker_health(settings.model_copy(update={"queue_name": settings.notify_queue_name}))
+    return healthy, found | {"process": "notifier"}

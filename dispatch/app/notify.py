@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -100,8 +101,26 @@ def use_channels(channels: dict[str, MessageChannel] | None) -> None:
 
 
 def address_notification(notification_key: str) -> int:
-    """Decide who a notice reaches, on which channels and in which words; returns how many deliveries."""
-    return address(worker_services(), worker_channels(), notification_key)
+    """Decide who a notice reaches, on which channels and in which words, and make each person's first attempt at
+    once, side by side (a crew of four hears together); returns how many were delivered."""
+    services, channels = worker_services(), worker_channels()
+    address(services, channels, notification_key)
+    return send_first(services, channels, notification_key)
+
+
+def send_first(services: Services, channels: Mapping[str, MessageChannel], notification_key: str) -> int:
+    """The first attempt of every first-choice push of an addressed notice, up to notify_parallel_sends at once.
+    The projector leaves these to this job (NotifyQueue.after_commit); should it die here, the sweep finds them."""
+    stored = services.store.read_stream(notification_stream(notification_key))
+    addressed = next((e.event for e in stored if isinstance(e.event, NotificationAddressed)), None)
+    if addressed is None:
+        return 0
+    first = [d.delivery_key for d in addressed.deliveries if d.channel != "app" and d.fallback_for is None]
+    if len(first) <= 1:
+        return sum(deliver_once(services, channels, key) == "delivered" for key in first)
+    with ThreadPoolExecutor(max_workers=min(len(first), services.settings.notify_parallel_sends)) as pool:
+        outcomes = list(pool.map(lambda key: deliver_once(services, channels, key), first))
+    return outcomes.count("delivered")
 
 
 def deliver(delivery_key: str) -> str:
@@ -239,6 +258,11 @@ def _facts(services: Services, row: Mapping[str, Any], incident: Incident | None
 # --- the queue -----------------------------------------------------------------------------------------------
 
 
+def _sent_by_address(row: Mapping[str, Any]) -> bool:
+    """A first choice not yet attempted: the job that addressed it is sending it now (send_first)."""
+    return row["status"] == "queued" and row["fallback_for"] is None and row["attempts"] == 0
+
+
 @dataclass
 class SweepReport:
     notifications: int = 0
@@ -267,7 +291,7 @@ class NotifyQueue:
                     continue
                 if change.view == NOTIFICATIONS.name and row["status"] == "pending":
                     self.address(row["notification_key"])
-                elif change.view == DELIVERIES.name and row["status"] in WAITING:
+                elif change.view == DELIVERIES.name and row["status"] in WAITING and not _sent_by_address(row):
                     self.deliver(row, keep_finished=True)
         except RedisError as exc:
             log.warning("could not enqueue deliveries; the sweep will", extra={"error": repr(exc)})

@@ -256,14 +256,14 @@ def projector() -> None:
 
 @app.command()
 def health(
-    process: Annotated[str, typer.Argument(help="projector or worker")],
+    process: Annotated[str, typer.Argument(help="projector, worker or notifier")],
 ) -> None:
-    """Exit 0 if the projector (or a worker on this host) is well, else 1; prints what was found (JSON)."""
-    from dispatch.app.health import projector_health, worker_health
+    """Exit 0 if the projector (or a worker or notifier on this host) is well, else 1; prints what was found."""
+    from dispatch.app.health import notifier_health, projector_health, worker_health
 
-    checks = {"projector": projector_health, "worker": worker_health}
+    checks = {"projector": projector_health, "worker": worker_health, "notifier": notifier_health}
     if process not in checks:
-        console.print(f"[red]unknown process {process!r}[/]: choose projector or worker")
+        console.print(f"[red]unknown process {process!r}[/]: choose projector, worker or notifier")
         raise typer.Exit(2)
     healthy, found = checks[process](_settings())
     print(json.dumps(found, default=str))

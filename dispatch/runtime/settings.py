@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field, SecretStr, model_validator
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.domain.catalogue import Channel, Severity
@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     clock_anchor_at: AwareDatetime | None = None
     clock_offset_seconds: float = 0.0
 
+    @field_validator("line_channel_access_token", "sms_gateway_url", "sms_api_key", "sms_api_secret", mode="before")
+    @classmethod
+    def empty_is_unset(cls, value: object) -> object:
+        """A channel's variable left empty (as compose passes an unset one) leaves the channel off."""
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def scaled_clock_needs_anchor(self) -> Settings:
         if self.clock_speed != 1.0 and self.clock_anchor_at is None:
@@ -205,7 +211,7 @@ class Settings(BaseSettings):
     )
     # Waits between a failed attempt and the next (a Retry-After from the channel, if longer, wins); after the
     # last, the delivery has failed and the person's next channel takes over.
-    notify_retry_seconds: tuple[float, ...] = Field(default=(5, 30, 120, 600), min_length=1)
+    notify_retry_seconds: tuple[float, ...] = Field(default=(2, 15, 60, 300), min_length=1)
     # An attempt with no outcome this long after it began was abandoned by a worker that died mid-send.
     notify_lease_seconds: float = Field(default=60, gt=0, le=3600)
     # A notice first addressed this long after its event is not sent (a rebuilt log's history, a long outage):
@@ -214,6 +220,8 @@ class Settings(BaseSettings):
     # How often a worker looks for notices and deliveries whose jobs Redis lost.
     notify_sweep_seconds: float = Field(default=15, gt=0, le=3600)
     notify_http_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # First attempts one notifier makes at once for one notice (a crew, a hospital's staff): they hear together.
+    notify_parallel_sends: int = Field(default=8, ge=1, le=64)
     # The push channels tried for each person, in order; each later one only if the one before fails for good.
     notify_channels: tuple[Channel, ...] = ("line", "sms")
     # LINE Messaging API: the channel access token of the centre's LINE Official Account; None: LINE is off.

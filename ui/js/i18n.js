@@ -18,6 +18,20 @@ const STRINGS = {
   role_official: { th: "เจ้าหน้าที่สาธารณสุข (อ่านอย่างเดียว)", en: "Health official (read only)" },
   role_admin: { th: "ผู้ดูแลระบบ", en: "Administrator" },
   not_for_role: { th: "หน้านี้ไม่ใช่สำหรับบทบาทของคุณ", en: "This page is not for your role" },
+  // the outbox and alerting on the board (notices.js)
+  notice_dispatched: { th: "แจ้งลูกเรือออกเหตุ", en: "Dispatch to crew" },
+  notice_referral_at_risk: { th: "แจ้งการส่งต่อเสี่ยงเกินเวลา", en: "Referral at risk" },
+  notice_crew_message: { th: "ข้อความถึงลูกเรือ", en: "Message to crew" },
+  notice_failed: { th: "ส่งไม่ถึง {failed} จาก {people} คน", en: "not delivered to {failed} of {people}" },
+  notice_expired: { th: "ไม่ได้ส่ง (ช้าเกินไป)", en: "not sent (too late)" },
+  notice_sending: { th: "ส่งถึงแล้ว {reached} จาก {people} คน", en: "{reached} of {people} reached" },
+  notice_unreachable: { th: "ไม่มีช่องทางติดต่อ: {people}", en: "no way to reach: {people}" },
+  notices_sending: { th: "กำลังส่งข้อความ {n} รายการ", en: "Sending {n} notifications" },
+  warning_in_force: { th: "คำเตือน", en: "Warning" },
+  until: { th: "ถึง", en: "until" },
+  feed_error: { th: "อ่านแหล่งเตือนภัย {url} ไม่ได้ ({error})", en: "Cannot read alert feed {url} ({error})" },
+  public_alert: { th: "ประกาศเตือนภัยสาธารณะ", en: "Public alert" },
+  exercise: { th: "การฝึกซ้อม", en: "exercise" },
   // report form
   new_report: { th: "แจ้งเหตุใหม่", en: "New report" },
   source: { th: "แจ้งจาก", en: "Reporting from" },
@@ -297,6 +311,11 @@ const PROBLEMS = {
   not_on_incident: { th: "คุณไม่ได้เป็นผู้แจ้งหรือไม่ได้อยู่ในหน่วยที่รับเหตุนี้", en: "You neither reported this incident nor crew a unit on it" },
   not_crew_of_resource: { th: "บันทึกได้เฉพาะหน่วยที่คุณประจำอยู่", en: "You may record only for the unit you crew" },
   no_checkpoint: { th: "ยังไม่มีจุดตรวจสอบที่ลงนาม", en: "No signed checkpoint has been published yet" },
+  alert_not_found: { th: "ไม่พบประกาศเตือนภัยนี้", en: "No such public alert" },
+  alert_ended: { th: "ประกาศนี้สิ้นสุดแล้ว กรุณาออกประกาศใหม่", en: "This alert has ended; issue a new one" },
+  alert_already_issued: { th: "ออกประกาศนี้ไปแล้ว", en: "This alert was issued already" },
+  alert_exercise_mismatch: { th: "ประกาศฝึกซ้อมเปลี่ยนเป็นประกาศจริงไม่ได้", en: "An exercise alert cannot become a real one" },
+  delivery_not_found: { th: "ไม่พบการส่งข้อความนี้", en: "No such delivery" },
 };
 
 const LANG_KEY = "dispatch.lang";
