@@ -316,7 +316,7 @@ class Accounts:
         if not (resource_ids or facility_ids or roles):
             return []
         with Session(self.engine) as db:
-            found = db.exec(select(UserRecord).where(UserRecord.active).where(  # type: ignore[call-overload]
+            found = db.exec(select(UserRecord).where(UserRecord.active).where(  # type: ignore[call-overload, arg-type]
                 UserRecord.resource_id.in_(list(resource_ids))  # type: ignore[union-attr]
                 | UserRecord.facility_id.in_(list(facility_ids))  # type: ignore[union-attr]
                 | UserRecord.role.in_(list(roles))).order_by(UserRecord.id))  # type: ignore[attr-defined]

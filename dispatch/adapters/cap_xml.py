@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 from xml.etree.ElementTree import Element  # only the type: parsing goes through defusedxml
 
 from defusedxml import DefusedXmlException
@@ -199,8 +199,10 @@ def _atom_entries(root: Element) -> ParsedFeed:
             _collect(parsed, inline[0])
             continue
         links = entry.findall(f"{{{ATOM}}}link")
-        chosen = next((link for link in links if link.get("type") == CAP_MEDIA_TYPE), None) or next(
-            (link for link in links if (link.get("href") or "").endswith(".xml")), None) or (links[0] if links else None)
+        # The CAP document's link by its media type, else one to an .xml file, else the entry's only link.
+        chosen = (next((link for link in links if link.get("type") == CAP_MEDIA_TYPE), None)
+                  or next((link for link in links if (link.get("href") or "").endswith(".xml")), None)
+                  or (links[0] if links else None))
         if chosen is not None and chosen.get("href"):
             parsed.links.append(str(chosen.get("href")))
         else:
@@ -271,7 +273,8 @@ def parse_alert(root: Element) -> ParsedAlert:
     )
 
 
-def _choice(value: str, known: tuple[str, ...]) -> str:
+def _choice(value: str, known: tuple[str, ...]) -> Any:
+    """`value` if CAP defines it (one of `known`), else CAP's own "Unknown"."""
     return value if value in known else "Unknown"
 
 

@@ -65,13 +65,15 @@ def poll_feeds(services: Services, client: httpx.Client | None = None) -> list[F
 
 def poll_feed(services: Services, http: httpx.Client, report: FeedReport) -> None:
     settings = services.settings
-    limits = {"max_bytes": settings.cap_max_bytes, "timeout_seconds": settings.cap_fetch_timeout_seconds}
-    parsed = parse_document(fetch(http, report.url, **limits))
+    def get(url: str) -> bytes:
+        return fetch(http, url, max_bytes=settings.cap_max_bytes, timeout_seconds=settings.cap_fetch_timeout_seconds)
+
+    parsed = parse_document(get(report.url))
     report.bad_entries = parsed.bad_entries
     alerts = list(parsed.alerts)
     for link in [link for link in parsed.links if link not in _seen][:settings.cap_max_entries]:
         try:
-            alerts += parse_document(fetch(http, link, **limits)).alerts
+            alerts += parse_document(get(link)).alerts
             _remember(link)
         except FeedError as exc:
             report.bad_entries += 1

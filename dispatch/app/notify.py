@@ -39,8 +39,8 @@ from dispatch.domain.catalogue import (
     Channel,
     CrewMessaged,
     DeliveryAttempted,
-    NotificationAddressed,
     NoticeText,
+    NotificationAddressed,
     PlannedDelivery,
     delivery_stream,
     incident_stream,
@@ -52,7 +52,8 @@ from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.decisions.incident import Incident
 from dispatch.domain.decisions.outbox import fold_delivery, next_try_at
-from dispatch.domain.notices import Facts, NoticeKind, audience_units, channels_for, delivery_key, render
+from dispatch.domain.notices import Facts, audience_units, channels_for, delivery_key, render
+from dispatch.domain.vocabulary import Language
 from dispatch.projections.rows import Change
 from dispatch.runtime.clock import Clock, SystemClock, real_time
 from dispatch.runtime.settings import Settings
@@ -149,9 +150,8 @@ def address(services: Services, channels: Mapping[str, MessageChannel], notifica
         if len(planned) == 1:  # the app alone: nobody is pushed
             unreachable.append(person.person_id)
     languages = sorted({planned.language for planned in deliveries}) or ["th"]
-    facts = _facts(services, row, incident)
-    texts = tuple(NoticeText(language=lang, text=render(row["kind"], lang, facts))  # type: ignore[arg-type]
-                  for lang in languages)
+    facts = _facts(services, dict(row), incident)
+    texts = tuple(NoticeText(language=lang, text=render(row["kind"], lang, facts)) for lang in languages)
     result = handle(AddressNotification(
         actor=SYSTEM, at=now, causation_id=f"position:{row['position']}", notification_key=notification_key,
         kind=row["kind"], incident_id=row["incident_id"], deliveries=tuple(deliveries),
@@ -161,7 +161,7 @@ def address(services: Services, channels: Mapping[str, MessageChannel], notifica
 
 def _chain(notification_key: str, person: Contact, order: Sequence[Channel]) -> list[PlannedDelivery]:
     """The app, then the person's push channels in order, each after the first standing by for the one before."""
-    language = "en" if person.language == "en" else "th"
+    language: Language = "en" if person.language == "en" else "th"
     planned = [PlannedDelivery(delivery_key=delivery_key(notification_key, person.person_id, "app"),
                                person_id=person.person_id, channel="app", language=language)]
     previous: str | None = None
@@ -371,5 +371,5 @@ class NotifyQueue:
             report.count(self.address(key, keep_finished=False))
         for row in waiting:
             report.deliveries += 1
-            report.count(self.deliver(row, keep_finished=False))
+            report.count(self.deliver(dict(row), keep_finished=False))
         return report

@@ -37,6 +37,7 @@ from dispatch.domain.errors import DispatchError
 from dispatch.domain.vocabulary import Role
 from dispatch.projections import all_projections
 from dispatch.projections.publish import RedisPublisher, also
+from dispatch.projections.rows import Change
 from dispatch.projections.runner import Projector
 from dispatch.runtime.logs import configure_logging
 from dispatch.runtime.settings import Settings
@@ -229,7 +230,8 @@ def _projector(services: Services) -> Projector:
     from dispatch.projections.status import StatusRecord, status_key
 
     settings = services.settings
-    publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
+    publish: Callable[[list[Change]], None] | None = (
+        RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None)
     if services.redis is not None:  # what the batch committed to the outbox goes to the notifier's queue
         publish = also(publish, NotifyQueue(services.redis, settings.notify_queue_name, clock=services.clock,
                                             lease_seconds=settings.notify_lease_seconds).after_commit)

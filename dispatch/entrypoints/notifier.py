@@ -68,7 +68,7 @@ def _sweep(queue: NotifyQueue, services: Services) -> None:
 class Every(threading.Thread):
     """Runs `task` every `interval_seconds` on whichever notifier takes the turn first; a failure waits for the next."""
 
-    def __init__(self, name: str, interval_seconds: float, task: Callable[[], None], redis: Redis, queue_name: str,
+    def __init__(self, name: str, interval_seconds: float, task: Callable[[], object], redis: Redis, queue_name: str,
                  *, first_now: bool = False) -> None:
         super().__init__(name=name, daemon=True)
         self.interval_seconds, self.task, self.redis = interval_seconds, task, redis

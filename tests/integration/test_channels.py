@@ -10,23 +10,23 @@ import pytest
 from dispatch.adapters.channels import RATE_LIMITED, REJECTED, SERVER_ERROR, TIMED_OUT, UNAUTHORIZED, UNREACHABLE
 from dispatch.adapters.channels.line import LineChannel
 from dispatch.adapters.channels.sms import SmsGateway
-from tests.peers import LINE_TOKEN, SMS_KEY, SMS_SECRET, LineApi, Scripted, SmsGatewayApi, serving
+from tests.peers import (
+    LINE_TOKEN,
+    SMS_KEY,
+    SMS_SECRET,
+    LineApi,
+    Scripted,
+    SmsGatewayApi,
+    serving,
+)
 
 SOMCHAI = "U" + "1" * 32
 PHONE = "0812345678"
 
 
-@pytest.fixture
-def line_api() -> Iterator[LineApi]:
-    with serving(LineApi()) as api:
-        api.friends.add(SOMCHAI)
-        yield api
-
-
-@pytest.fixture
-def sms_api() -> Iterator[SmsGatewayApi]:
-    with serving(SmsGatewayApi()) as api:
-        yield api
+@pytest.fixture(autouse=True)
+def _somchai_is_a_friend(line_api: LineApi) -> None:
+    line_api.friends.add(SOMCHAI)
 
 
 _opened: list[LineChannel | SmsGateway] = []

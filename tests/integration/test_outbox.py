@@ -23,12 +23,11 @@ from dispatch.adapters.outbox_tables import DELIVERIES, NOTIFICATIONS
 from dispatch.app.handle import handle
 from dispatch.app.notify import address, deliver_once
 from dispatch.app.services import Services
-from dispatch.domain.catalogue import DeliveryAttemptFailed, DeliveryAttempted, DeliverySucceeded, delivery_stream
+from dispatch.domain.catalogue import DeliveryAttempted, DeliveryAttemptFailed, DeliverySucceeded, delivery_stream
 from dispatch.domain.commands import (
     SYSTEM,
     CheckReferral,
     DispatchResource,
-    MessageCrew,
     RegisterResource,
     ReportIncident,
     RequestReferral,
@@ -40,7 +39,14 @@ from dispatch.projections.outbox import Outbox
 from dispatch.projections.runner import Projector
 from dispatch.runtime.clock import FrozenClock
 from tests.builders import KOH_YAO_POLICY, minutes, operator
-from tests.peers import LINE_TOKEN, SMS_KEY, SMS_SECRET, LineApi, Scripted, SmsGatewayApi, serving
+from tests.peers import (
+    LINE_TOKEN,
+    SMS_KEY,
+    SMS_SECRET,
+    LineApi,
+    Scripted,
+    SmsGatewayApi,
+)
 
 BOAT = "KY-01"
 FACILITY = "hosp_vachira_phuket"
@@ -50,20 +56,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def line_api() -> Iterator[LineApi]:
-    with serving(LineApi()) as api:
-        api.friends |= {SOMCHAI_LINE, NURSE_LINE}
-        yield api
-
-
-@pytest.fixture
-def sms_api() -> Iterator[SmsGatewayApi]:
-    with serving(SmsGatewayApi()) as api:
-        yield api
-
-
-@pytest.fixture
 def channels(line_api: LineApi, sms_api: SmsGatewayApi) -> Iterator[dict[str, MessageChannel]]:
+    line_api.friends |= {SOMCHAI_LINE, NURSE_LINE}
     built: dict[str, MessageChannel] = {
         "line": LineChannel(LINE_TOKEN, line_api.url, timeout_seconds=5),
         "sms": SmsGateway(f"{sms_api.url}/sms", SMS_KEY, SMS_SECRET, "1669", timeout_seconds=5)}
@@ -237,7 +231,7 @@ def test_a_message_from_the_centre_reaches_the_crew_and_operators_see_every_deli
                               json={"resource_id": "NO-SUCH-BOAT", "text": "hello"})
         assert (refused.status_code, refused.json()["code"]) == (409, "resource_not_assigned")
         project(world)
-        message = [n for n in notifications(world) if n["kind"] == "crew_message"][0]
+        message = next(n for n in notifications(world) if n["kind"] == "crew_message")
         address(world, channels, message["notification_key"])
         project(world)
         line_key = delivery_key(message["notification_key"], SOMCHAI, "line")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
 import pytest
 from redis import Redis
 from rq import Queue
@@ -39,8 +38,14 @@ from dispatch.projections import all_projections
 from dispatch.projections.runner import Projector
 from dispatch.runtime.settings import Settings
 from tests.builders import operator
-from tests.conftest import POSTGRES_URL
-from tests.peers import LINE_TOKEN, SMS_KEY, SMS_SECRET, LineApi, Scripted, SmsGatewayApi, serving
+from tests.peers import (
+    LINE_TOKEN,
+    SMS_KEY,
+    SMS_SECRET,
+    LineApi,
+    Scripted,
+    SmsGatewayApi,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -52,37 +57,9 @@ LEASE_SECONDS = 3  # an attempt with no outcome this long after it began counts 
 T = TypeVar("T")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'log.db'}"
-        return
-    name = f"wt_{uuid.uuid4().hex[:12]}"
-    admin_dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture
-def line_api() -> Iterator[LineApi]:
-    with serving(LineApi()) as api:
-        api.friends.add(CREW_LINE)
-        yield api
-
-
-@pytest.fixture
-def sms_api() -> Iterator[SmsGatewayApi]:
-    with serving(SmsGatewayApi()) as api:
-        yield api
-
-
 @pytest.fixture
 def settings(database_url: str, line_api: LineApi, sms_api: SmsGatewayApi) -> Settings:
+    line_api.friends.add(CREW_LINE)
     name = f"test-{uuid.uuid4().hex[:10]}"
     return Settings(
         database_url=database_url, redis_url=REDIS_URL, queue_name=name, notify_queue_name=f"{name}-notify",

@@ -8,18 +8,28 @@ from dispatch.domain.catalogue import (
     DeliveryAttempted,
     DeliveryAttemptFailed,
     DeliverySucceeded,
-    NotificationAddressed,
     NoteAdded,
+    NotificationAddressed,
     PlannedDelivery,
     delivery_stream,
 )
 from dispatch.domain.commands import SYSTEM, RecordDeliveryOutcome, StartDelivery
 from dispatch.domain.decisions.outbox import OUTCOME_UNKNOWN, decide, next_try_at
-from dispatch.domain.notices import audience_units, channels_for, delivery_key, notices_for, render, Facts
+from dispatch.domain.notices import Facts, audience_units, channels_for, delivery_key, notices_for, render
 from dispatch.projections.outbox import Outbox
 from dispatch.projections.runner import replay_in_memory
-from tests.builders import BOAT, FACILITY, INCIDENT, T0, incident_from, incident_reported, minutes, \
-    referral_at_risk, referral_requested, resource_dispatched
+from tests.builders import (
+    BOAT,
+    FACILITY,
+    INCIDENT,
+    T0,
+    incident_from,
+    incident_reported,
+    minutes,
+    referral_at_risk,
+    referral_requested,
+    resource_dispatched,
+)
 from tests.unit.test_projections import stored
 
 KEY = "7.0.0123456789abcdef"

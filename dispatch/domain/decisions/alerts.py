@@ -90,8 +90,9 @@ def _publish(command: PublishPublicAlert, alert: PublicAlert | None) -> list[Eve
             raise AlertEnded(f"alert {command.alert_id} has ended ({alert.current.kind}, "
                              f"{alert.current.msg_type}); issue a new one", field="alert_id")
         if alert.current.exercise != command.exercise:
-            raise AlertExerciseMismatch(f"alert {command.alert_id} is {'an exercise' if alert.current.exercise else 'real'}"
-                                        "; an update cannot change that", field="exercise")
+            what = "an exercise" if alert.current.exercise else "real"
+            raise AlertExerciseMismatch(f"alert {command.alert_id} is {what}; an update cannot change that",
+                                        field="exercise")
     if command.expires_at <= command.at:
         raise InvalidInput("expires_at must be later than now", field="expires_at")
     _check_area(command.area)

@@ -55,7 +55,7 @@ def _segments_cross(p: LatLon, q: LatLon, r: LatLon, s: LatLon) -> bool:
         return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
 
     d1, d2, d3, d4 = side(r, s, p), side(r, s, q), side(p, q, r), side(p, q, s)
-    return ((d1 > 0) != (d2 > 0) and (d3 > 0) != (d4 > 0)) or 0.0 in (d1, d2, d3, d4) and _bounds_meet(p, q, r, s)
+    return ((d1 > 0) != (d2 > 0) and (d3 > 0) != (d4 > 0)) or (0.0 in (d1, d2, d3, d4) and _bounds_meet(p, q, r, s))
 
 
 def _bounds_meet(p: LatLon, q: LatLon, r: LatLon, s: LatLon) -> bool:

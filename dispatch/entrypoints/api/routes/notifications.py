@@ -14,11 +14,11 @@ from dispatch.adapters.outbox_tables import CAP_FEEDS, DELIVERIES, NOTIFICATIONS
 from dispatch.domain.catalogue import delivery_stream
 from dispatch.domain.commands import Command, MessageCrew
 from dispatch.domain.errors import FacilityNotFound, NotFound
+from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, Language
 from dispatch.entrypoints.api.commanding import CommandRouter
 from dispatch.entrypoints.api.deps import Admin, Auditor, OperatorCommand, Reader, ServicesDep, new_id
 from dispatch.entrypoints.api.schemas import FreeText, Id, In, Line
 from dispatch.entrypoints.api.views import timeline_entry
-from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, Language
 from dispatch.projections.alerts import external_in_force, public_alerts
 
 router = APIRouter(tags=["notifications"])
