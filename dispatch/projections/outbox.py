@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Engine, Table, select
 
 from dispatch.adapters.outbox_tables import DELIVERIES, NOTIFICATIONS
 from dispatch.domain.catalogue import (
@@ -106,6 +106,26 @@ class Outbox:
         notification = rows.get(NOTIFICATION, event.notification_key)
         if notification is not None:
             _summarise(rows, notification, stored.position)
+
+
+def notifications_with_deliveries(engine: Engine, *, incident_id: str | None = None, status: str | None = None,
+                                  limit: int = 200) -> list[dict[str, Any]]:
+    """Notifications, newest first, each with its deliveries (per person and channel: status, attempts, error)."""
+    query = select(NOTIFICATIONS).order_by(NOTIFICATIONS.c.position.desc()).limit(limit)
+    if incident_id is not None:
+        query = query.where(NOTIFICATIONS.c.incident_id == incident_id)
+    if status is not None:
+        query = query.where(NOTIFICATIONS.c.status == status)
+    with engine.connect() as db:
+        notifications = [dict(row) for row in db.execute(query).mappings()]
+        keys = [row["notification_key"] for row in notifications]
+        deliveries = [dict(row) for row in db.execute(
+            select(DELIVERIES).where(DELIVERIES.c.notification_key.in_(keys))
+            .order_by(DELIVERIES.c.person_id, DELIVERIES.c.planned_at)).mappings()] if keys else []
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for delivery in deliveries:
+        by_key.setdefault(delivery["notification_key"], []).append(delivery)
+    return [row | {"deliveries": by_key.get(row["notification_key"], [])} for row in notifications]
 
 
 def _planned(planned: PlannedDelivery, event: NotificationAddressed, stored: StoredEvent) -> Row:

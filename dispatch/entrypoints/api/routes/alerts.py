@@ -32,8 +32,10 @@ from dispatch.domain.decisions.alerts import (
     AlertNotFound,
     fold_alert,
 )
+from dispatch.entrypoints.api.answers import ExternalAlertsOut, PublicAlertsOut
 from dispatch.entrypoints.api.commanding import CommandRouter
 from dispatch.entrypoints.api.deps import Auditor, CommandContext, ServicesDep, command_context, new_id
+from dispatch.entrypoints.api.openapi import answers, problems
 from dispatch.entrypoints.api.schemas import FreeText, In, Line, PositionIn, ServiceTime
 from dispatch.projections.alerts import external_in_force, public_alerts
 
@@ -105,7 +107,7 @@ class EndIn(In):
     exercise: bool | None = None
 
 
-@commands.post("", status_code=201, summary="Issue a public alert (CAP msgType Alert)")
+@commands.post("", status_code=201, summary="Issue a public alert (CAP msgType Alert)", responses=problems(409))
 async def issue_alert(body: AlertIn, context: AlertCommand) -> Command:
     return _publish(body, context, new_id(context.actor, context.key), "Alert")
 
@@ -158,13 +160,13 @@ def _alert(services: Services, alert_id: str) -> Any:
 
 
 @router.get("/api/alerts", summary="Public alerts issued here, most recently changed first",
-            operation_id="listPublicAlerts", response_model=None)
+            operation_id="listPublicAlerts", response_model=None, responses=answers(PublicAlertsOut))
 def list_alerts(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     return {"alerts": public_alerts(services.store.engine)}
 
 
 @router.get("/api/external-alerts", summary="Alerts from CAP feeds in force over the province's zones",
-            operation_id="listExternalAlerts", response_model=None)
+            operation_id="listExternalAlerts", response_model=None, responses=answers(ExternalAlertsOut))
 def list_external_alerts(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     return {"alerts": external_in_force(services.store.engine, services.clock.now())}
 
@@ -178,10 +180,11 @@ def origin_of(services: Services) -> Origin:
                   sender_name_en=settings.cap_sender_name_en, base_url=str(settings.public_base_url))
 
 
-@router.get("/cap/alerts/{message_id}.xml", summary="One public alert message as CAP 1.2 XML (public)",
-            operation_id="getCapMessage", response_class=Response,
-            responses={200: {"content": {CAP_MEDIA_TYPE: {}}}})
+# Documents for the public and for aggregators, described in docs/alerts.md; not API operations, so they stay out
+# of the OpenAPI document (a generated client has nothing to do with CAP XML).
+@router.get("/cap/alerts/{message_id}.xml", include_in_schema=False)
 def cap_message(message_id: Annotated[str, Path(pattern=_MESSAGE_ID)], services: ServicesDep) -> Response:
+    """One public alert message as CAP 1.2 XML."""
     alert_id = message_id.rsplit(".", 1)[0]
     alert = _alert(services, alert_id)
     for index, message in enumerate(alert.messages):
@@ -191,10 +194,9 @@ def cap_message(message_id: Annotated[str, Path(pattern=_MESSAGE_ID)], services:
     raise AlertNotFound(f"alert message {message_id} does not exist", field="message_id")
 
 
-@router.get("/cap/alerts.atom", summary="The index of public alert messages (Atom, each entry linking its CAP)",
-            operation_id="capIndex", response_class=Response,
-            responses={200: {"content": {"application/atom+xml": {}}}})
+@router.get("/cap/alerts.atom", include_in_schema=False)
 def cap_index(services: ServicesDep) -> Response:
+    """The index of public alert messages (Atom), each entry linking its CAP document."""
     now = services.clock.now()
     latest: list[PublicAlertPublished] = []
     for row in public_alerts(services.store.engine, limit=500):

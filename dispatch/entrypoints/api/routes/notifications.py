@@ -15,11 +15,14 @@ from dispatch.domain.catalogue import delivery_stream
 from dispatch.domain.commands import Command, MessageCrew
 from dispatch.domain.errors import FacilityNotFound, NotFound
 from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, Language
+from dispatch.entrypoints.api.answers import BoardNoticesOut, DeliveryOut, MyNoticesOut, NotificationsOut
 from dispatch.entrypoints.api.commanding import CommandRouter
 from dispatch.entrypoints.api.deps import Admin, Auditor, OperatorCommand, Reader, ServicesDep, new_id
+from dispatch.entrypoints.api.openapi import answers
 from dispatch.entrypoints.api.schemas import FreeText, Id, In, Line
 from dispatch.entrypoints.api.views import timeline_entry
 from dispatch.projections.alerts import external_in_force, public_alerts
+from dispatch.projections.outbox import notifications_with_deliveries
 
 router = APIRouter(tags=["notifications"])
 commands = CommandRouter(prefix="/api/incidents", tags=["notifications"])
@@ -53,46 +56,33 @@ async def message_crew(incident_id: str, body: MessageIn, context: OperatorComma
 
 
 @router.get("/api/deliveries", summary="Notifications and their deliveries, newest first: status, attempts, errors",
-            operation_id="listDeliveries", response_model=None)
+            operation_id="listDeliveries", response_model=None, responses=answers(NotificationsOut))
 def list_deliveries(
     actor: Auditor, services: ServicesDep,
     incident_id: Annotated[str | None, Query(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
     status: Annotated[Literal["pending", "sending", "delivered", "failed", "expired"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    query = select(NOTIFICATIONS).order_by(NOTIFICATIONS.c.position.desc()).limit(limit)
-    if incident_id is not None:
-        query = query.where(NOTIFICATIONS.c.incident_id == incident_id)
-    if status is not None:
-        query = query.where(NOTIFICATIONS.c.status == status)
-    with services.store.engine.connect() as db:
-        notifications = [dict(row) for row in db.execute(query).mappings()]
-        keys = [row["notification_key"] for row in notifications]
-        deliveries = [dict(row) for row in db.execute(
-            select(DELIVERIES).where(DELIVERIES.c.notification_key.in_(keys))
-            .order_by(DELIVERIES.c.person_id, DELIVERIES.c.planned_at)).mappings()] if keys else []
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for delivery in deliveries:
-        by_key.setdefault(delivery["notification_key"], []).append(delivery)
-    return {"notifications": [row | {"deliveries": by_key.get(row["notification_key"], [])}
-                              for row in notifications]}
+    return {"notifications": notifications_with_deliveries(services.store.engine, incident_id=incident_id,
+                                                           status=status, limit=limit)}
 
 
-@router.get("/api/deliveries/{delivery_key}", summary="One delivery and every attempt of it, from the log",
-            operation_id="getDelivery", response_model=None)
-def get_delivery(delivery_key: Annotated[str, Path(pattern=_KEY)], actor: Auditor,
+@router.get("/api/deliveries/{delivery_id}", summary="One delivery (by its key) and every attempt of it, from the log",
+            operation_id="getDelivery", response_model=None, responses=answers(DeliveryOut, 404))
+def get_delivery(delivery_id: Annotated[str, Path(pattern=_KEY)], actor: Auditor,
                  services: ServicesDep) -> dict[str, Any]:
+    delivery_key = delivery_id
     with services.store.engine.connect() as db:
         row = db.execute(select(DELIVERIES).where(DELIVERIES.c.delivery_key == delivery_key)).mappings().first()
     if row is None:
-        raise DeliveryNotFound(f"delivery {delivery_key} does not exist", field="delivery_key")
+        raise DeliveryNotFound(f"delivery {delivery_key} does not exist", field="delivery_id")
     return dict(row) | {"attempts": [timeline_entry(stored) for stored in
                                      services.store.read_stream(delivery_stream(delivery_key))]}
 
 
 @router.get("/api/board/notices", summary="What the board shows beyond incidents: notifications failing or being "
                                           "sent, alerts from CAP feeds in force, feed errors, public alerts",
-            operation_id="boardNotices", response_model=None)
+            operation_id="boardNotices", response_model=None, responses=answers(BoardNoticesOut))
 def board_notices(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     now = services.clock.now()
     since = now - timedelta(hours=BOARD_FAILURE_HOURS)
@@ -112,7 +102,7 @@ def board_notices(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
 
 
 @router.get("/api/me/notices", summary="The signed-in person's notices (what the app shows them), newest first",
-            operation_id="myNotices", response_model=None)
+            operation_id="myNotices", response_model=None, responses=answers(MyNoticesOut))
 def my_notices(actor: Reader, services: ServicesDep,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
     with services.store.engine.connect() as db:
