@@ -245,7 +245,7 @@ def test_a_message_from_the_centre_reaches_the_crew_and_operators_see_every_deli
     line_row = next(d for d in crew_message["deliveries"] if d["channel"] == "line")
     assert (line_row["status"], line_row["last_error"], line_row["last_status_code"]) == ("retrying", "server_error",
                                                                                          503)
-    assert [a["type"] for a in one["attempts"]] == ["DeliveryAttempted", "DeliveryAttemptFailed"]
+    assert [a["type"] for a in one["history"]] == ["DeliveryAttempted", "DeliveryAttemptFailed"]
     assert any(n["kind"] == "crew_message" and n["status"] == "sending" for n in board["notifications"])
 
 

@@ -151,7 +151,7 @@ def start_notifier(settings: Settings, redis: Redis, tmp_path: Path) -> Iterator
 
 def _environment(settings: Settings) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DISPATCH_")}
-    env.update({f"DISPATCH_{name.upper()}": value for name, value in {
+    env.update({f"DISPATCH_{name.upper()}": str(value) for name, value in {
         "database_url": settings.database_url, "redis_url": settings.redis_url, "queue_name": settings.queue_name,
         "notify_queue_name": settings.notify_queue_name, "append_channel": settings.append_channel,
         "line_channel_access_token": LINE_TOKEN, "line_api_base_url": str(settings.line_api_base_url),

@@ -8,6 +8,7 @@ from dispatch.domain.catalogue import (
     DeliveryAttempted,
     DeliveryAttemptFailed,
     DeliverySucceeded,
+    Event,
     NoteAdded,
     NotificationAddressed,
     PlannedDelivery,
@@ -47,7 +48,7 @@ def attempted(number: int = 1, at_minute: float = 0) -> DeliveryAttempted:
                              attempt=number, channel="line")
 
 
-def on_stream(*events: object) -> dict[str, list[object]]:
+def on_stream(*events: Event) -> dict[str, list[Event]]:
     return {delivery_stream(KEY): list(events)}
 
 

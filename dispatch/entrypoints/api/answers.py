@@ -336,9 +336,9 @@ class NotificationsOut(Out):
 
 
 class DeliveryOut(DeliveryRowOut):
-    """One delivery and every attempt of it, as the log holds them."""
+    """One delivery and its history: every attempt and outcome, as the log holds them."""
 
-    attempts: list[AuditEntryOut]
+    history: list[AuditEntryOut]
 
 
 class MyNoticeOut(Out):

@@ -76,7 +76,7 @@ def get_delivery(delivery_id: Annotated[str, Path(pattern=_KEY)], actor: Auditor
         row = db.execute(select(DELIVERIES).where(DELIVERIES.c.delivery_key == delivery_key)).mappings().first()
     if row is None:
         raise DeliveryNotFound(f"delivery {delivery_key} does not exist", field="delivery_id")
-    return dict(row) | {"attempts": [timeline_entry(stored) for stored in
+    return dict(row) | {"history": [timeline_entry(stored) for stored in
                                      services.store.read_stream(delivery_stream(delivery_key))]}
 
 
