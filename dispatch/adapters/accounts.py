@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import re
 import secrets
 import threading
 import time
@@ -26,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel
 from dispatch.adapters.eventlog.tables import UTCDateTime
 from dispatch.domain.commands import Actor
 from dispatch.domain.errors import DispatchError, InvalidInput, NotFound
+from dispatch.domain.notices import LINE_USER_ID_PATTERN, PHONE_PATTERN
 from dispatch.domain.text import DISPLAY_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, clean_text
 from dispatch.domain.vocabulary import ROLES, Role
 from dispatch.runtime.clock import Clock
@@ -296,6 +298,12 @@ class Accounts:
     def set_contact(self, user_id: str, *, line_user_id: str | None, phone: str | None, language: str,
                     facility_id: str | None) -> None:
         """Set how the outbox reaches a person (None clears a channel)."""
+        for value, pattern, name in ((line_user_id, LINE_USER_ID_PATTERN, "line_user_id"),
+                                     (phone, PHONE_PATTERN, "phone")):
+            if value is not None and not re.fullmatch(pattern, value):
+                raise InvalidInput(f"{name} must match {pattern}", field=name)
+        if language not in ("th", "en"):
+            raise InvalidInput("language must be th or en", field="language")
         with Session(self._writes) as db:
             found = db.exec(update(UserRecord).where(UserRecord.id == user_id)  # type: ignore[arg-type]
                             .values(line_user_id=line_user_id, phone=phone, language=language,

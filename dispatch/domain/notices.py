@@ -31,6 +31,9 @@ NoticeKind = Literal["dispatched", "referral_at_risk", "crew_message"]
 # Who a notice is for: the crew of a unit (subject: the resource), the crew carrying a referral or the people
 # of its receiving facility (subject: the referral), or everyone holding a role (subject: the role).
 Audience = Literal["crew", "carrier", "facility", "role"]
+# A LINE user id (what the Messaging API pushes to) and a mobile number for SMS, as the accounts keep them.
+LINE_USER_ID_PATTERN: Final[str] = r"^U[0-9a-f]{32}$"
+PHONE_PATTERN: Final[str] = r"^\+?[0-9]{9,15}$"
 # The channels a person is tried on, in order: the next is a fallback, used only if the one before fails for good.
 PUSH_CHANNELS: Final[tuple[Channel, ...]] = ("line", "sms")
 

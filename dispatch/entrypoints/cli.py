@@ -34,7 +34,7 @@ from dispatch.app.first_start import FirstStart, first_start, passwords_file
 from dispatch.app.notify import NotifyQueue
 from dispatch.app.services import Services, build_services, connect_redis
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.vocabulary import Role
+from dispatch.domain.vocabulary import Language, Role
 from dispatch.projections import all_projections
 from dispatch.projections.publish import RedisPublisher, also
 from dispatch.projections.rows import Change
@@ -381,6 +381,21 @@ def users_add(
     build_services(_settings()).accounts.add_user(name, role, chosen, display_name=display_name,
                                                   resource_id=resource)
     console.print(f"added {name} ({role})" + ("" if given else f"; password: {chosen}"), highlight=False)
+
+
+@users_app.command("contact")
+def users_contact(
+    name: str,
+    line: Annotated[str | None, typer.Option(help="the person's LINE user id (U and 32 hex digits)")] = None,
+    phone: Annotated[str | None, typer.Option(help="a mobile number for SMS")] = None,
+    language: Annotated[Language, typer.Option(help="the language of their messages")] = "th",
+    facility: Annotated[str | None, typer.Option(help="the receiving facility they work at")] = None,
+) -> None:
+    """Set how the outbox reaches a person (docs/alerts.md); an option left out clears that channel."""
+    build_services(_settings()).accounts.set_contact(name, line_user_id=line, phone=phone, language=language,
+                                                     facility_id=facility)
+    console.print(f"{name}: LINE {'set' if line else 'none'}, SMS {'set' if phone else 'none'}, {language}",
+                  highlight=False)
 
 
 def _given_password(ask: bool, stdin: bool, variable: str | None) -> str | None:

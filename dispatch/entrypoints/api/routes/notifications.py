@@ -14,6 +14,7 @@ from dispatch.adapters.outbox_tables import CAP_FEEDS, DELIVERIES, NOTIFICATIONS
 from dispatch.domain.catalogue import delivery_stream
 from dispatch.domain.commands import Command, MessageCrew
 from dispatch.domain.errors import FacilityNotFound, NotFound
+from dispatch.domain.notices import LINE_USER_ID_PATTERN, PHONE_PATTERN
 from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, Language
 from dispatch.entrypoints.api.answers import BoardNoticesOut, DeliveryOut, MyNoticesOut, NotificationsOut
 from dispatch.entrypoints.api.commanding import CommandRouter
@@ -41,9 +42,9 @@ class MessageIn(In):
 
 
 class ContactIn(In):
-    line_user_id: Line | None = Field(default=None, pattern=r"^U[0-9a-f]{32}$",
+    line_user_id: Line | None = Field(default=None, pattern=LINE_USER_ID_PATTERN,
                                       description="the person's LINE user id (U and 32 hex digits)")
-    phone: Line | None = Field(default=None, pattern=r"^\+?[0-9]{9,15}$", description="mobile number for SMS")
+    phone: Line | None = Field(default=None, pattern=PHONE_PATTERN, description="mobile number for SMS")
     language: Language = "th"
     facility_id: str | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
 
