@@ -19,7 +19,7 @@ from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, Language
 from dispatch.entrypoints.api.answers import BoardNoticesOut, DeliveryOut, MyNoticesOut, NotificationsOut
 from dispatch.entrypoints.api.commanding import CommandRouter
 from dispatch.entrypoints.api.deps import Admin, Auditor, OperatorCommand, Reader, ServicesDep, new_id
-from dispatch.entrypoints.api.openapi import answers
+from dispatch.entrypoints.api.openapi import answers, problems
 from dispatch.entrypoints.api.schemas import FreeText, Id, In, Line
 from dispatch.entrypoints.api.views import timeline_entry
 from dispatch.projections.alerts import external_in_force, public_alerts
@@ -49,7 +49,7 @@ class ContactIn(In):
     facility_id: str | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
-@commands.post("/{incident_id}/messages", status_code=201, summary="Send the crew of a unit on the incident a "
+@commands.post("/{incident_id}/messages", summary="Send the crew of a unit on the incident a "
                                                                       "message (in their app, and on LINE or SMS)")
 async def message_crew(incident_id: str, body: MessageIn, context: OperatorCommand) -> Command:
     return MessageCrew(**context.stamp(), incident_id=incident_id, resource_id=body.resource_id,
@@ -114,11 +114,12 @@ def my_notices(actor: Reader, services: ServicesDep,
         return {"notices": [dict(row) for row in found]}
 
 
-@router.put("/api/users/{user_id}/contact", status_code=204, summary="Set how the outbox reaches a person: LINE "
-            "user id, phone for SMS, language, and the facility they work at", operation_id="setContact")
-def set_contact(user_id: Annotated[str, Path(min_length=1, max_length=80)], body: ContactIn, actor: Admin,
+@router.put("/api/users/{username}/contact", status_code=204, summary="Set how the outbox reaches a person: LINE "
+            "user id, phone for SMS, language, and the facility they work at", operation_id="setContact",
+            responses=problems(404, 422))
+def set_contact(username: Annotated[str, Path(min_length=1, max_length=80)], body: ContactIn, actor: Admin,
                 services: ServicesDep) -> None:
     if body.facility_id is not None and services.places.find(body.facility_id) is None:
         raise FacilityNotFound(f"{body.facility_id} is not a known facility", field="facility_id")
-    services.accounts.set_contact(user_id, line_user_id=body.line_user_id, phone=body.phone,
+    services.accounts.set_contact(username, line_user_id=body.line_user_id, phone=body.phone,
                                   language=body.language, facility_id=body.facility_id)
