@@ -490,7 +490,7 @@ def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: A
     commands = {(method, path): operation for path, item in spec["paths"].items()
                 for method, operation in item.items()
                 if method in ("post", "patch") and path.startswith(("/api/incidents", "/api/resources"))}
-    assert len(commands) == 10  # report, triage, dispatch, milestones, referral, notes, messages, close; two on the fleet
+    assert len(commands) == 10  # report, triage, dispatch, milestones, referral, notes, message, close; 2 on the fleet
     for (method, path), operation in commands.items():
         key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
         assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH, (
