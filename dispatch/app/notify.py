@@ -147,7 +147,7 @@ def address(services: Services, channels: Mapping[str, MessageChannel], notifica
     for person in people:
         planned = _chain(notification_key, person, order)
         deliveries += planned
-        if len(planned) == 1:  # the app alone: nobody is pushed
+        if len(planned) == 1 and order:  # the app alone, though LINE or SMS is on: this person cannot be pushed
             unreachable.append(person.person_id)
     languages = sorted({planned.language for planned in deliveries}) or ["th"]
     facts = _facts(services, dict(row), incident)

@@ -7,7 +7,8 @@ projection turns those into what operators see: per delivery its status, attempt
 notification how many of its people were reached, are still being tried, or could not be reached at all.
 
 Statuses: a notification is `pending` until addressed, then `sending` while any person is still being tried,
-`delivered` when every person was reached, `failed` when someone was not (or there was nobody to reach), and
+`delivered` when every person was reached, `failed` when someone was not (or there was nobody to reach),
+`posted` when no push channel is configured at all and the notice is in its people's app only, and
 `expired` when it was found too late to be worth sending (the worker's max age: a replayed history).
 """
 
@@ -148,8 +149,11 @@ def _set(rows: RowSet, row: Row, stored: StoredEvent, **changes: Any) -> None:
 def _summarise(rows: RowSet, notification: Row, position: int, *, expired: bool = False) -> None:
     """Count the notification's people by how their push channels stand; the app alone reaches no one in time."""
     by_person: dict[str, list[str]] = {}
+    in_app = False
     for row in rows.group(DELIVERY, "notification_key", notification["notification_key"]):
-        if row["channel"] != "app":
+        if row["channel"] == "app":
+            in_app = True
+        else:
             by_person.setdefault(row["person_id"], []).append(row["status"])
     reached = sum(1 for statuses in by_person.values() if "delivered" in statuses)
     failed = sum(1 for statuses in by_person.values()
@@ -158,6 +162,8 @@ def _summarise(rows: RowSet, notification: Row, position: int, *, expired: bool 
     people = len(by_person) + unreachable
     still_open = len(by_person) - reached - failed
     status = "sending" if still_open else "delivered" if people and reached == people else "failed"
+    if not people and in_app:
+        status = "posted"  # no push channel is configured: the app is the only one, and it has the notice
     if expired or notification["status"] == "expired":
         status = "expired"
     rows.put(NOTIFICATION, notification["notification_key"], {

@@ -257,3 +257,9 @@ def test_two_workers_on_one_delivery_make_one_attempt(world: Services, channels:
     first, second = handle(claim, world), handle(claim, world)
     assert [type(e.event) for e in first.events] == [DeliveryAttempted] and second.events == []
     assert not any(isinstance(e.event, DeliverySucceeded) for e in world.store.read_stream(delivery_stream(key)))
+
+
+def test_with_no_push_channel_configured_a_notice_is_posted_in_the_app_not_failed(world: Services) -> None:
+    dispatched(world, {})  # a development setup: neither LINE nor SMS is configured
+    [notice] = notifications(world)
+    assert (notice["status"], notice["people"], notice["unreachable"]) == ("posted", 0, [])

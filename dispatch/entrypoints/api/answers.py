@@ -322,7 +322,7 @@ class NotificationOut(Out):
     subject_id: str
     detail: str
     created_at: datetime
-    status: Literal["pending", "sending", "delivered", "failed", "expired"]
+    status: Literal["pending", "sending", "delivered", "failed", "expired", "posted"]
     people: int
     reached: int
     failed: int
