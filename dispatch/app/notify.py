@@ -52,7 +52,7 @@ from dispatch.domain.decisions import incident as incident_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.decisions.incident import Incident
 from dispatch.domain.decisions.outbox import fold_delivery, next_try_at
-from dispatch.domain.notices import Facts, audience_units, channels_for, delivery_key, render
+from dispatch.domain.notices import BOARD_WINDOW, Facts, audience_units, channels_for, delivery_key, render
 from dispatch.domain.vocabulary import Language
 from dispatch.projections.rows import Change
 from dispatch.runtime.clock import Clock, SystemClock, real_time
@@ -362,9 +362,10 @@ class NotifyQueue:
         """Re-derive every job the outbox still needs from the read models (after Redis lost them, or a worker
         died mid-job); safe at any time, since job ids are deterministic and jobs re-check the log."""
         report = SweepReport()
+        since = self.clock.now() - BOARD_WINDOW  # older ones were never meant for this outbox: see BOARD_WINDOW
         with engine.connect() as db:
-            pending = db.execute(select(NOTIFICATIONS.c.notification_key)
-                                 .where(NOTIFICATIONS.c.status == "pending")).scalars().all()
+            pending = db.execute(select(NOTIFICATIONS.c.notification_key).where(
+                NOTIFICATIONS.c.status == "pending", NOTIFICATIONS.c.created_at >= since)).scalars().all()
             waiting = db.execute(select(DELIVERIES).where(DELIVERIES.c.status.in_(WAITING))).mappings().all()
         for key in pending:
             report.notifications += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from dispatch.domain.catalogue import (
@@ -34,6 +34,9 @@ Audience = Literal["crew", "carrier", "facility", "role"]
 # A LINE user id (what the Messaging API pushes to) and a mobile number for SMS, as the accounts keep them.
 LINE_USER_ID_PATTERN: Final[str] = r"^U[0-9a-f]{32}$"
 PHONE_PATTERN: Final[str] = r"^\+?[0-9]{9,15}$"
+# How long a notice that did not reach its people stays on the board; notices older than this that were never
+# addressed (the history of a log that had no outbox yet, projected when it was added) are left alone.
+BOARD_WINDOW: Final[timedelta] = timedelta(hours=12)
 # The channels a person is tried on, in order: the next is a fallback, used only if the one before fails for good.
 PUSH_CHANNELS: Final[tuple[Channel, ...]] = ("line", "sms")
 

@@ -3,7 +3,6 @@ a person's in-app notices, the command centre's message to a crew, and how an ad
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -14,7 +13,7 @@ from dispatch.adapters.outbox_tables import CAP_FEEDS, DELIVERIES, NOTIFICATIONS
 from dispatch.domain.catalogue import delivery_stream
 from dispatch.domain.commands import Command, MessageCrew
 from dispatch.domain.errors import FacilityNotFound, NotFound
-from dispatch.domain.notices import LINE_USER_ID_PATTERN, PHONE_PATTERN
+from dispatch.domain.notices import BOARD_WINDOW, LINE_USER_ID_PATTERN, PHONE_PATTERN
 from dispatch.domain.vocabulary import MAX_NOTE_LENGTH, Language
 from dispatch.entrypoints.api.answers import BoardNoticesOut, DeliveryOut, MyNoticesOut, NotificationsOut
 from dispatch.entrypoints.api.commanding import CommandRouter
@@ -27,8 +26,6 @@ from dispatch.projections.outbox import notifications_with_deliveries
 
 router = APIRouter(tags=["notifications"])
 commands = CommandRouter(prefix="/api/incidents", tags=["notifications"])
-# Notifications the board keeps showing: those still being sent, and failures of the last hours.
-BOARD_FAILURE_HOURS = 12
 _KEY = r"^[0-9]+\.[0-9]+(\.[0-9a-f]{16})?$"
 
 
@@ -86,7 +83,7 @@ def get_delivery(delivery_id: Annotated[str, Path(pattern=_KEY)], actor: Auditor
             operation_id="boardNotices", response_model=None, responses=answers(BoardNoticesOut))
 def board_notices(actor: Auditor, services: ServicesDep) -> dict[str, Any]:
     now = services.clock.now()
-    since = now - timedelta(hours=BOARD_FAILURE_HOURS)
+    since = now - BOARD_WINDOW
     table = NOTIFICATIONS
     with services.store.engine.connect() as db:
         notifications = [dict(row) for row in db.execute(
