@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import re
 import secrets
 import threading
 import time
@@ -26,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel
 from dispatch.adapters.eventlog.tables import UTCDateTime
 from dispatch.domain.commands import Actor
 from dispatch.domain.errors import DispatchError, InvalidInput, NotFound
+from dispatch.domain.notices import LINE_USER_ID_PATTERN, PHONE_PATTERN
 from dispatch.domain.text import DISPLAY_NAME_MAX_LENGTH, USERNAME_MAX_LENGTH, clean_text
 from dispatch.domain.vocabulary import ROLES, Role
 from dispatch.runtime.clock import Clock
@@ -46,6 +48,13 @@ class UserRecord(SQLModel, table=True):
     # password. Production refuses to start while an active account still has one.
     must_change_password: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false()))
+    # How the outbox reaches the person (dispatch/app/notify.py): their LINE user id (from the LINE Official
+    # Account's webhook when they add it as a friend), a mobile number for SMS, the language of their messages,
+    # and the receiving facility they work at (a referral at risk reaches that facility's people).
+    line_user_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    phone: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    language: str = Field(default="th", sa_column=Column(String(2), nullable=False, default="th", server_default="th"))
+    facility_id: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
 
 
 class SessionRecord(SQLModel, table=True):
@@ -68,6 +77,16 @@ class UserNotFound(NotFound):
 
 class UserExists(DispatchError):
     code = "user_exists"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach one active person: their LINE user id and phone (either may be missing), in their language."""
+
+    person_id: str
+    line_user_id: str | None
+    phone: str | None
+    language: str
 
 
 @dataclass(frozen=True)
@@ -276,6 +295,41 @@ class Accounts:
                         if key != keep and (key == token_hash or entry[0].id == user_id)]:
                 del self._recent[key]
 
+    def set_contact(self, user_id: str, *, line_user_id: str | None, phone: str | None, language: str,
+                    facility_id: str | None) -> None:
+        """Set how the outbox reaches a person (None clears a channel)."""
+        for value, pattern, name in ((line_user_id, LINE_USER_ID_PATTERN, "line_user_id"),
+                                     (phone, PHONE_PATTERN, "phone")):
+            if value is not None and not re.fullmatch(pattern, value):
+                raise InvalidInput(f"{name} must match {pattern}", field=name)
+        if language not in ("th", "en"):
+            raise InvalidInput("language must be th or en", field="language")
+        with Session(self._writes) as db:
+            found = db.exec(update(UserRecord).where(UserRecord.id == user_id)  # type: ignore[arg-type]
+                            .values(line_user_id=line_user_id, phone=phone, language=language,
+                                    facility_id=facility_id))
+            if found.rowcount == 0:
+                raise UserNotFound(f"there is no person {user_id}", field="username")
+            db.commit()
+
+    def contact(self, user_id: str) -> Contact | None:
+        """How to reach this person now; None if they are gone or no longer active."""
+        with Session(self.engine) as db:
+            user = db.get(UserRecord, user_id)
+        return _contact(user) if user is not None and user.active else None
+
+    def contacts_of(self, *, resource_ids: Collection[str] = (), facility_ids: Collection[str] = (),
+                    roles: Collection[str] = ()) -> list[Contact]:
+        """Active people who crew these units, work at these facilities or hold these roles, by id."""
+        if not (resource_ids or facility_ids or roles):
+            return []
+        with Session(self.engine) as db:
+            found = db.exec(select(UserRecord).where(UserRecord.active).where(  # type: ignore[call-overload, arg-type]
+                UserRecord.resource_id.in_(list(resource_ids))  # type: ignore[union-attr]
+                | UserRecord.facility_id.in_(list(facility_ids))  # type: ignore[union-attr]
+                | UserRecord.role.in_(list(roles))).order_by(UserRecord.id))  # type: ignore[attr-defined]
+            return [_contact(row[0]) for row in found]
+
     @cached_property
     def _dummy_hash(self) -> str:
         """A hash with this hasher's parameters, of a password nobody knows."""
@@ -288,6 +342,10 @@ class Accounts:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def _contact(user: UserRecord) -> Contact:
+    return Contact(person_id=user.id, line_user_id=user.line_user_id, phone=user.phone, language=user.language)
 
 
 def _actor(user: UserRecord) -> Actor:

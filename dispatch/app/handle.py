@@ -15,10 +15,15 @@ from dispatch.domain.commands import (
     CloseIncident,
     Command,
     IncidentCommand,
+    PublishPublicAlert,
+    RecordExternalAlert,
     RequestReferral,
     ResourceCommand,
+    StreamCommand,
 )
+from dispatch.domain.decisions import alerts as alert_rules
 from dispatch.domain.decisions import incident as incident_rules
+from dispatch.domain.decisions import outbox as outbox_rules
 from dispatch.domain.decisions import resource as resource_rules
 from dispatch.domain.envelope import EventMeta, StoredEvent
 from dispatch.domain.errors import ConcurrencyConflict, DispatchError
@@ -206,6 +211,11 @@ def _decide(command: Command, read_stream: Callable[[str], list[StoredEvent]], p
         resource = resource_rules.fold(_read(read_stream, subject, versions))
         _check_expected(command, subject, versions)
         return _Read(versions, resource_rules.decide(command, resource))
+    if isinstance(command, StreamCommand):
+        streams = {stream: _read(read_stream, stream, versions) for stream in command.streams()}
+        _check_expected(command, subject, versions)
+        rules = alert_rules if isinstance(command, PublishPublicAlert | RecordExternalAlert) else outbox_rules
+        return _Read(versions, rules.decide(command, streams))
     raise TypeError(f"no handler for {type(command).__name__}")
 
 

@@ -99,3 +99,7 @@ def ais_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
     if record is None:
         return False, {"process": "ais", "status": "silent", "redis": "ok"}
     return True, {"process": "ais", "status": "ok", "redis": "ok", **json.loads(record)}
+def notifier_health(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """As worker_health, for the outbox's queue: a notifier on this host, and no delivery retry left waiting."""
+    healthy, found = worker_health(settings.model_copy(update={"queue_name": settings.notify_queue_name}))
+    return healthy, found | {"process": "notifier"}

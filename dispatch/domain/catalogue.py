@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Final, TypeVar
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar
 
 import msgspec
 
@@ -310,6 +310,196 @@ class BeaconDismissed(IncidentEvent, frozen=True, kw_only=True):
     """An operator dismissed the beacon (a test, a false activation); the incident closes with it."""
 
     reason: str = ""
+
+
+# --- messages, notifications and deliveries (DESIGN.md §7: deliveries go through an outbox) ----------
+
+Channel = Literal["line", "sms", "app"]
+
+
+def notification_stream(notification_key: str) -> str:
+    return f"notification-{notification_key}"
+
+
+def delivery_stream(delivery_key: str) -> str:
+    return f"delivery-{delivery_key}"
+
+
+@registered
+class CrewMessaged(IncidentEvent, frozen=True, kw_only=True):
+    """The command centre sent the crew of a unit on the incident a message (shown in their app, and pushed)."""
+
+    message_id: str
+    resource_id: str
+    text: str
+
+
+class PlannedDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One person to reach on one channel; `fallback_for` names the delivery this one replaces should that
+    one fail for good (the person's next channel), None for a first choice."""
+
+    delivery_key: str
+    person_id: str
+    channel: Channel
+    language: Language = "th"
+    fallback_for: str | None = None
+
+
+class NotificationEvent(Event, frozen=True, kw_only=True):
+    notification_key: str
+
+    @property
+    def stream_id(self) -> str:
+        return notification_stream(self.notification_key)
+
+
+class NoticeText(msgspec.Struct, frozen=True, kw_only=True):
+    language: Language
+    text: str
+
+
+@registered
+class NotificationAddressed(NotificationEvent, frozen=True, kw_only=True):
+    """Who a notice goes to, how, and in which words, decided once; `unreachable` are the people it was for who
+    have no channel. `expired`: found too long after its event to be worth sending (a replayed history)."""
+
+    kind: str
+    incident_id: str | None = None
+    deliveries: tuple[PlannedDelivery, ...] = ()
+    unreachable: tuple[str, ...] = ()
+    texts: tuple[NoticeText, ...] = ()
+    expired: bool = False
+
+
+class DeliveryEvent(Event, frozen=True, kw_only=True):
+    delivery_key: str
+    notification_key: str
+
+    @property
+    def stream_id(self) -> str:
+        return delivery_stream(self.delivery_key)
+
+
+@registered
+class DeliveryAttempted(DeliveryEvent, frozen=True, kw_only=True):
+    """A worker is about to hand the message to its channel: written before the send, so an attempt whose
+    worker died is known to be in doubt."""
+
+    attempt: int
+    channel: Channel
+
+
+@registered
+class DeliverySucceeded(DeliveryEvent, frozen=True, kw_only=True):
+    attempt: int
+    # The channel's id for the accepted message (LINE's request id, the gateway's message id), for tracing.
+    provider_ref: str = ""
+
+
+@registered
+class DeliveryAttemptFailed(DeliveryEvent, frozen=True, kw_only=True):
+    """An attempt failed; it is tried again at `retry_at`, or never (None): the delivery has failed."""
+
+    attempt: int
+    error: str
+    status_code: int | None = None
+    retry_at: datetime | None = None
+
+
+# --- public alerts (CAP 1.2 out) and alerts from other senders (CAP in) -------------------------------
+
+AlertKind = Literal["beach_closed", "missing_swimmer", "maritime_incident", "all_clear"]
+MessageType = Literal["Alert", "Update", "Cancel"]
+Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+
+
+def alert_stream(alert_id: str) -> str:
+    return f"alert-{alert_id}"
+
+
+def external_alert_stream(alert_key: str) -> str:
+    return f"cap-{alert_key}"
+
+
+class Circle(msgspec.Struct, frozen=True, kw_only=True):
+    center: Position
+    radius_km: Annotated[float, msgspec.Meta(ge=0.0, le=1000.0)]
+
+
+class AlertArea(msgspec.Struct, frozen=True, kw_only=True):
+    """Where an alert applies: polygons and circles (CAP <area>), named in both languages."""
+
+    description_th: str
+    description_en: str
+    polygons: tuple[tuple[Position, ...], ...] = ()
+    circles: tuple[Circle, ...] = ()
+
+
+class AlertText(msgspec.Struct, frozen=True, kw_only=True):
+    """One language's words of an alert (one CAP <info>)."""
+
+    headline: str
+    description: str
+    instruction: str = ""
+
+
+@registered
+class PublicAlertPublished(Event, frozen=True, kw_only=True):
+    """One CAP message about a public alert: its first issue (Alert), an update or all-clear (Update), or its
+    cancellation (Cancel); `references` are the CAP references of the messages it follows."""
+
+    STREAM: ClassVar[str] = "alert"
+    alert_id: str
+    message_id: str
+    msg_type: MessageType
+    kind: AlertKind
+    severity: Severity
+    urgency: Urgency
+    certainty: Certainty
+    th: AlertText
+    en: AlertText
+    area: AlertArea
+    expires_at: datetime
+    exercise: bool = False
+    references: tuple[str, ...] = ()
+
+    @property
+    def stream_id(self) -> str:
+        return alert_stream(self.alert_id)
+
+
+class ExternalInfo(msgspec.Struct, frozen=True, kw_only=True):
+    language: str
+    event: str
+    headline: str = ""
+    severity: Severity = "Unknown"
+    urgency: Urgency = "Unknown"
+    certainty: Certainty = "Unknown"
+    onset_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@registered
+class ExternalAlertReceived(Event, frozen=True, kw_only=True):
+    """A CAP alert from a polled feed whose area touches the province's zones; kept once per sender and id."""
+
+    STREAM: ClassVar[str] = "cap"
+    alert_key: str
+    feed: str
+    sender: str
+    identifier: str
+    sent_at: datetime
+    msg_type: MessageType
+    infos: tuple[ExternalInfo, ...]
+    area: AlertArea
+    zones: tuple[Zone, ...]
+    references: tuple[str, ...] = ()
+
+    @property
+    def stream_id(self) -> str:
+        return external_alert_stream(self.alert_key)
 
 
 # --- encoding, decoding and upcasting --------------------------------------------------------------

@@ -6,12 +6,32 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from dispatch.domain.catalogue import Position, ReferralPolicy, incident_stream, resource_stream
+from dispatch.domain.catalogue import (
+    AlertArea,
+    AlertKind,
+    AlertText,
+    Certainty,
+    Channel,
+    ExternalAlertReceived,
+    MessageType,
+    NoticeText,
+    PlannedDelivery,
+    Position,
+    ReferralPolicy,
+    Severity,
+    Urgency,
+    alert_stream,
+    delivery_stream,
+    external_alert_stream,
+    incident_stream,
+    notification_stream,
+    resource_stream,
+)
 from dispatch.domain.vocabulary import (
     BeaconKind,
     Category,
@@ -326,3 +346,112 @@ class DismissBeacon(CloseIncident):
     """An operator dismisses the beacon (a test, a false activation): the incident closes as a false alarm."""
 
     outcome: Outcome = "false_alarm"
+
+
+# --- streams of their own: messages, notifications, deliveries, alerts ------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamCommand(Command):
+    """A command decided over the streams it names (dispatch/domain/decisions/outbox.py and alerts.py), the
+    first being its subject's: neither an incident's nor a resource's own rules apply."""
+
+    @property
+    def subject_id(self) -> str:
+        return self.streams()[0].split("-", 1)[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageCrew(StreamCommand):
+    """The command centre's message to the crew of a unit on an incident."""
+
+    incident_id: str
+    resource_id: str
+    message_id: str
+    text: str
+
+    @property
+    def subject_id(self) -> str:
+        return self.incident_id
+
+    def streams(self) -> tuple[str, ...]:
+        return (incident_stream(self.incident_id), resource_stream(self.resource_id))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressNotification(StreamCommand):
+    """Say, once, who a notice goes to on which channels (a worker resolves the people when it runs)."""
+
+    notification_key: str
+    kind: str
+    incident_id: str | None
+    deliveries: tuple[PlannedDelivery, ...]
+    unreachable: tuple[str, ...] = ()
+    texts: tuple[NoticeText, ...] = ()
+    expired: bool = False
+
+    def streams(self) -> tuple[str, ...]:
+        return (notification_stream(self.notification_key),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartDelivery(StreamCommand):
+    """A worker's claim on the next attempt of a delivery. `lease` is how long an attempt may stay without an
+    outcome before it counts as abandoned (its worker died); `repeatable`: the channel drops a repeat of an
+    accepted message (LINE's retry key), so an abandoned attempt may be tried again rather than given up."""
+
+    delivery_key: str
+    notification_key: str
+    channel: Channel
+    lease: timedelta
+    repeatable: bool
+
+    def streams(self) -> tuple[str, ...]:
+        return (delivery_stream(self.delivery_key),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDeliveryOutcome(StreamCommand):
+    """What the channel answered to an attempt: accepted, or failed (to be retried at `retry_at`, or never)."""
+
+    delivery_key: str
+    notification_key: str
+    attempt: int
+    delivered: bool
+    provider_ref: str = ""
+    error: str = ""
+    status_code: int | None = None
+    retry_at: datetime | None = None
+
+    def streams(self) -> tuple[str, ...]:
+        return (delivery_stream(self.delivery_key),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishPublicAlert(StreamCommand):
+    """Issue (Alert), update or give the all-clear (Update), or cancel (Cancel) a public alert."""
+
+    alert_id: str
+    msg_type: MessageType
+    kind: AlertKind
+    severity: Severity
+    urgency: Urgency
+    certainty: Certainty
+    th: AlertText
+    en: AlertText
+    area: AlertArea
+    expires_at: datetime
+    exercise: bool = False
+
+    def streams(self) -> tuple[str, ...]:
+        return (alert_stream(self.alert_id),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordExternalAlert(StreamCommand):
+    """Keep a CAP alert read from a feed; the same sender and identifier again is nothing new."""
+
+    alert: ExternalAlertReceived
+
+    def streams(self) -> tuple[str, ...]:
+        return (external_alert_stream(self.alert.alert_key),)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from bisect import insort
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, TypeVar
@@ -77,14 +77,16 @@ class ResourceRecommendation:
 
 
 def recommend_resources(
-    scene: HasLatLon, resources: Iterable[Resource], params: EtaSettings, *, limit: int = DEFAULT_LIMIT
+    scene: HasLatLon, resources: Iterable[Resource], params: EtaSettings, *, limit: int = DEFAULT_LIMIT,
+    held: Collection[str] = (),
 ) -> ResourceRecommendation:
     """Boats by ETA to the scene (launch + transit at their speed + landing), AEDs and teams by distance.
 
     Only available resources with a known position are considered: an assigned or out-of-service one is
-    never recommended, and one whose position is unknown cannot be ranked.
+    never recommended, and one whose position is unknown cannot be ranked; nor is a boat `held` ashore by a
+    warning in force (dispatch/domain/holds.py).
     """
-    candidates = [resource for resource in resources if _can_go(resource)]
+    candidates = [resource for resource in resources if _can_go(resource) and resource.id not in held]  # holds.py
     by_kind: dict[ResourceKind, list[Resource]] = {"boat": [], "aed": [], "team": []}
     for resource in candidates:
         by_kind[resource.kind].append(resource)

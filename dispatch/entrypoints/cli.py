@@ -31,11 +31,13 @@ from dispatch.adapters.eventlog.checkpoints import (
     start_publisher,
 )
 from dispatch.app.first_start import FirstStart, first_start, passwords_file
+from dispatch.app.notify import NotifyQueue
 from dispatch.app.services import Services, build_services, connect_redis
 from dispatch.domain.errors import DispatchError
-from dispatch.domain.vocabulary import Role
+from dispatch.domain.vocabulary import Language, Role
 from dispatch.projections import all_projections
-from dispatch.projections.publish import RedisPublisher
+from dispatch.projections.publish import RedisPublisher, also
+from dispatch.projections.rows import Change
 from dispatch.projections.runner import Projector
 from dispatch.runtime.logs import configure_logging
 from dispatch.runtime.settings import Settings
@@ -93,8 +95,7 @@ def up(
     # stop, so the `finally` below always runs and stops the worker and Redis too.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    worker: subprocess.Popen[bytes] | None = None
-    feed: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     projector_thread: threading.Thread | None = None
     checkpoints: threading.Thread | None = None
     try:
@@ -105,24 +106,23 @@ def up(
         projector_thread = threading.Thread(target=projector.run, args=(stop,), name="projector", daemon=True)
         projector_thread.start()
         checkpoints = _start_checkpoints(services, stop, embedded=True)
-        worker = subprocess.Popen([sys.executable, "-m", "dispatch", "worker"], env=_child_env(settings))
+        names = ["worker", "notifier"]
         if settings.ais_configured:  # the AIS feed, when a receiver is configured (DISPATCH_AIS_*)
-            feed = subprocess.Popen([sys.executable, "-m", "dispatch", "ais"], env=_child_env(settings))
+            names.append("ais")
+        workers += [subprocess.Popen([sys.executable, "-m", "dispatch", name], env=_child_env(settings))
+                    for name in names]
         if not stop.is_set():
             _serve(services, redis_url, settings.host, settings.port,
                    on_ready=lambda: console.print(startup_block(services, started)))
     finally:
         stop.set()
-        for child in (worker, feed):
-            if child is not None:
-                child.send_signal(signal.SIGTERM)
-        for child in (worker, feed):
-            if child is None:
-                continue
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
             try:
-                child.wait(timeout=20)
+                worker.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                child.kill()
+                worker.kill()
         for thread in (projector_thread, checkpoints):
             if thread is not None:
                 thread.join(timeout=10)
@@ -234,7 +234,11 @@ def _projector(services: Services) -> Projector:
     from dispatch.projections.status import StatusRecord, status_key
 
     settings = services.settings
-    publish = RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None
+    publish: Callable[[list[Change]], None] | None = (
+        RedisPublisher(services.redis, settings.live_channel) if services.redis is not None else None)
+    if services.redis is not None:  # what the batch committed to the outbox goes to the notifier's queue
+        publish = also(publish, NotifyQueue(services.redis, settings.notify_queue_name, clock=services.clock,
+                                            lease_seconds=settings.notify_lease_seconds).after_commit)
     metrics = ProjectorMetrics()
     serve_metrics(metrics.registry, settings.host, settings.projector_metrics_port)
     return Projector(services.store, all_projections(), publish=publish, batch_size=settings.projector_batch_size,
@@ -258,15 +262,16 @@ def projector() -> None:
 
 @app.command()
 def health(
-    process: Annotated[str, typer.Argument(help="projector, worker or ais")],
+    process: Annotated[str, typer.Argument(help="projector, worker, notifier or ais")],
 ) -> None:
-    """Exit 0 if the projector (or a worker on this host, or the AIS feed) is well, else 1; prints what was found
-    (JSON)."""
-    from dispatch.app.health import ais_health, projector_health, worker_health
+    """Exit 0 if the projector (or a worker, notifier or AIS feed on this host) is well, else 1; prints what was
+    found (JSON)."""
+    from dispatch.app.health import ais_health, notifier_health, projector_health, worker_health
 
-    checks = {"projector": projector_health, "worker": worker_health, "ais": ais_health}
+    checks = {"projector": projector_health, "worker": worker_health, "notifier": notifier_health,
+              "ais": ais_health}
     if process not in checks:
-        console.print(f"[red]unknown process {process!r}[/]: choose projector, worker or ais")
+        console.print(f"[red]unknown process {process!r}[/]: choose projector, worker, notifier or ais")
         raise typer.Exit(2)
     healthy, found = checks[process](_settings())
     print(json.dumps(found, default=str))
@@ -311,6 +316,16 @@ def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empt
     settings = _settings()
     configure_logging(settings.log_level)
     run_worker(settings, burst=burst)
+
+
+@app.command()
+def notifier(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
+    """Run the outbox's worker: address notices, deliver on LINE and SMS, poll the CAP feeds."""
+    from dispatch.entrypoints.notifier import run_notifier
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    run_notifier(settings, burst=burst)
 
 
 @app.command()
@@ -393,6 +408,21 @@ def users_add(
     build_services(_settings()).accounts.add_user(name, role, chosen, display_name=display_name,
                                                   resource_id=resource)
     console.print(f"added {name} ({role})" + ("" if given else f"; password: {chosen}"), highlight=False)
+
+
+@users_app.command("contact")
+def users_contact(
+    name: str,
+    line: Annotated[str | None, typer.Option(help="the person's LINE user id (U and 32 hex digits)")] = None,
+    phone: Annotated[str | None, typer.Option(help="a mobile number for SMS")] = None,
+    language: Annotated[Language, typer.Option(help="the language of their messages")] = "th",
+    facility: Annotated[str | None, typer.Option(help="the receiving facility they work at")] = None,
+) -> None:
+    """Set how the outbox reaches a person (docs/alerts.md); an option left out clears that channel."""
+    build_services(_settings()).accounts.set_contact(name, line_user_id=line, phone=phone, language=language,
+                                                     facility_id=facility)
+    console.print(f"{name}: LINE {'set' if line else 'none'}, SMS {'set' if phone else 'none'}, {language}",
+                  highlight=False)
 
 
 def _given_password(ask: bool, stdin: bool, variable: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 import orjson
@@ -45,3 +46,15 @@ class RedisPublisher:
         except RedisError as exc:
             self._unsent = True
             log.warning("live push skipped: redis unavailable", extra={"error": str(exc)})
+
+
+def also(first: Callable[[list[Change]], None] | None, then: Callable[[list[Change]], None]
+         ) -> Callable[[list[Change]], None]:
+    """Publish to `first` (if any), then hand the same changes to `then` (the outbox's queue)."""
+
+    def both(changes: list[Change]) -> None:
+        if first is not None:
+            first(changes)
+        then(changes)
+
+    return both

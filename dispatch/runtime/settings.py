@@ -6,9 +6,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch.domain.catalogue import Channel, Severity
 from dispatch.domain.commands import PositionThrottle
 from dispatch.domain.geo.eta import PLANNING_DEFAULTS
 from dispatch.domain.languages import is_language
@@ -36,6 +46,12 @@ def _known_languages(codes: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"not ISO 639-1 codes: {', '.join(unknown)}")
     return codes
+
+
+def _default_holds() -> dict[str, Severity]:
+    # Open longtails stay in from a moderate warning up; speedboats and tour boats from a severe one; navy and
+    # provincial medical boats are never held by a setting (their skippers decide).
+    return {"longtail": "Moderate", "island_ambulance_speedboat": "Severe", "tour_boat": "Severe"}
 
 
 def _default_policies() -> dict[str, ZonePolicySetting]:
@@ -127,6 +143,12 @@ class Settings(BaseSettings):
     clock_speed: float = Field(default=1.0, gt=0, le=10_000)
     clock_anchor_at: AwareDatetime | None = None
     clock_offset_seconds: float = 0.0
+
+    @field_validator("line_channel_access_token", "sms_gateway_url", "sms_api_key", "sms_api_secret", mode="before")
+    @classmethod
+    def empty_is_unset(cls, value: object) -> object:
+        """A channel's variable left empty (as compose passes an unset one) leaves the channel off."""
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def scaled_clock_needs_anchor(self) -> Settings:
@@ -261,6 +283,56 @@ class Settings(BaseSettings):
                                 heartbeat_s=self.position_heartbeat_seconds,
                                 speed_change_knots=self.position_speed_change_knots)
 
+
+    # --- the notification outbox and its channels (dispatch/app/notify.py, docs/alerts.md) ------------------
+    # Links in messages lead back here: the address people's phones reach the pages at.
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
+    # The RQ queue deliveries run on (its own, so a burst of an MCI's messages never delays a referral check).
+    notify_queue_name: str = Field(
+        default="dispatch-notifications", min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_-]+$"
+    )
+    # Waits between a failed attempt and the next (a Retry-After from the channel, if longer, wins); after the
+    # last, the delivery has failed and the person's next channel takes over.
+    notify_retry_seconds: tuple[float, ...] = Field(default=(2, 15, 60, 300), min_length=1)
+    # An attempt with no outcome this long after it began was abandoned by a worker that died mid-send.
+    notify_lease_seconds: float = Field(default=60, gt=0, le=3600)
+    # A notice first addressed this long after its event is not sent (a rebuilt log's history, a long outage):
+    # it is shown as failed instead of paging a crew about last week.
+    notify_max_age_minutes: float = Field(default=60, gt=0, le=7 * 24 * 60)
+    # How often a worker looks for notices and deliveries whose jobs Redis lost.
+    notify_sweep_seconds: float = Field(default=15, gt=0, le=3600)
+    notify_http_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # First attempts one notifier makes at once for one notice (a crew, a hospital's staff): they hear together.
+    notify_parallel_sends: int = Field(default=8, ge=1, le=64)
+    # The push channels tried for each person, in order; each later one only if the one before fails for good.
+    notify_channels: tuple[Channel, ...] = ("line", "sms")
+    # LINE Messaging API: the channel access token of the centre's LINE Official Account; None: LINE is off.
+    line_channel_access_token: SecretStr | None = None
+    line_api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.line.me")
+    # An SMS gateway of the common Thai shape (ThaiBulkSMS v2: form POST of msisdn, message, sender with HTTP
+    # Basic credentials); None: SMS is off.
+    sms_gateway_url: AnyHttpUrl | None = None
+    sms_api_key: str | None = None
+    sms_api_secret: SecretStr | None = None
+    sms_sender: str = Field(default="1669", min_length=1, max_length=11)
+    # ThaiBulkSMS's `force` (which credit to use); None: the account's default.
+    sms_credit_type: Literal["standard", "corporate"] | None = None
+
+    # --- public alerts out (CAP 1.2) and in (dispatch/adapters/cap_xml.py, dispatch/app/cap_feeds.py) ------
+    # CAP <sender>: this centre's globally unique name (a domain or an address it owns).
+    cap_sender: str = Field(default="1669@phangnga.dispatch.invalid", min_length=1, max_length=200)
+    cap_sender_name_en: str = "Phang Nga 1669 command centre"
+    cap_sender_name_th: str = "ศูนย์สั่งการ 1669 จังหวัดพังงา"
+    # CAP feeds to poll (an Atom/RSS index of alerts, or one alert), e.g. the Thai Meteorological Department's.
+    cap_feeds: list[AnyHttpUrl] = Field(default_factory=list)
+    cap_poll_seconds: float = Field(default=120, ge=5, le=24 * 3600)
+    # A feed's answer must arrive within the time and fit in the bytes, or it is refused as a feed error.
+    cap_fetch_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    cap_max_bytes: int = Field(default=2_000_000, ge=10_000, le=50_000_000)
+    # Alerts fetched from one index per poll (the newest first).
+    cap_max_entries: int = Field(default=50, ge=1, le=1000)
+    # Boat subtypes held in while a feed's alert at least this severe is in force over their zone.
+    small_craft_holds: dict[str, Severity] = Field(default_factory=_default_holds)
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -387,6 +387,19 @@ ROUTE_ROLES: list[tuple[str, str, set[str]]] = [
     ("GET", "/api/incidents/{id}/vessels", {"operator", "official", "admin"}),
     ("POST", "/api/incidents/{id}/beacon/confirm", {"operator"}),
     ("POST", "/api/incidents/{id}/beacon/dismiss", {"operator"}),
+    # alerts and messages (docs/alerts.md)
+    ("POST", "/api/incidents/{id}/messages", {"operator"}),
+    ("GET", "/api/deliveries", {"operator", "official"}),
+    ("GET", "/api/deliveries/{delivery_id}", {"operator", "official"}),
+    ("GET", "/api/board/notices", {"operator", "official"}),
+    ("GET", "/api/me/notices", EVERYONE),
+    ("PUT", "/api/users/{username}/contact", {"admin"}),
+    ("POST", "/api/alerts", {"operator", "official"}),
+    ("POST", "/api/alerts/{alert_id}/update", {"operator", "official"}),
+    ("POST", "/api/alerts/{alert_id}/all-clear", {"operator", "official"}),
+    ("POST", "/api/alerts/{alert_id}/cancel", {"operator", "official"}),
+    ("GET", "/api/alerts", {"operator", "official"}),
+    ("GET", "/api/external-alerts", {"operator", "official"}),
 ]
 # Open to anyone, signed in or not: signing in itself, and what operations' monitoring reads.
 PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/livez"), ("GET", "/readyz"),
@@ -397,7 +410,8 @@ PUBLIC_ROUTES = [("POST", "/api/auth/login"), ("GET", "/healthz"), ("GET", "/liv
 def test_each_role_on_each_route(api: Api, method: str, path: str, allowed: set[str]) -> None:
     incident_id = report(api, "operator")
     register(api, "KL-BOAT-9")
-    url = path.format(id=incident_id, rid="KL-BOAT-9", username="nobody-here")
+    url = path.format(id=incident_id, rid="KL-BOAT-9", username="nobody-here", delivery_id="1.0",
+                      alert_id="0123456789ab")
     for role in ROLES:
         answer = api.client.request(method, url, headers=api.as_(role), json={})
         if role in allowed:
@@ -485,9 +499,9 @@ def test_every_command_route_documents_its_key_its_sign_in_and_its_answer(api: A
     commands = {(method, path): operation for path, item in spec["paths"].items()
                 for method, operation in item.items()
                 if method in ("post", "patch") and path.startswith(("/api/incidents", "/api/resources"))}
-    # report, triage, dispatch, milestones, referral, notes, close; the four corrections; beacon confirm and
-    # dismiss; three on the fleet
-    assert len(commands) == 16
+    # report, triage, dispatch, milestones, referral, notes, message, close; the four corrections; beacon
+    # confirm and dismiss; three on the fleet
+    assert len(commands) == 17
     for (method, path), operation in commands.items():
         key = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
         assert key and key[0]["in"] == "header" and key[0]["schema"]["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH, (

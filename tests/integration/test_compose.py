@@ -35,7 +35,7 @@ def test_every_long_running_service_has_a_healthcheck_and_the_one_shot_is_judged
 def test_our_healthchecks_call_commands_and_probes_that_exist() -> None:
     commands = {command.name or (command.callback.__name__ if command.callback else "") for command in
                 app.registered_commands}
-    for name in ("projector", "worker", "ais"):
+    for name in ("projector", "worker", "ais", "notifier"):
         test = services()[name]["healthcheck"]["test"]
         assert test[:3] == ["CMD", "dispatch", "health"] and test[3] == name and "health" in commands
     assert "/readyz" in " ".join(services()["api"]["healthcheck"]["test"])

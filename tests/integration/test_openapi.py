@@ -48,7 +48,10 @@ READS = [("operator", "/api/incidents"), ("operator", "/api/incidents/{id}"), ("
          ("operator", "/api/incidents/{id}/recommendations"), ("official", "/api/audit/incidents/{id}"),
          ("official", "/api/audit/verify"), ("official", "/api/events"), ("official", "/api/reports/response-times"),
          ("official", "/api/reports/summary"), ("official", "/api/reports/incidents.geojson"),
-         ("official", "/api/me"), ("operator", "/api/incidents/{id}/vessels")]
+         ("official", "/api/me"), ("operator", "/api/incidents/{id}/vessels"),
+
+         ("operator", "/api/deliveries"), ("operator", "/api/board/notices"),
+         ("operator", "/api/alerts"), ("operator", "/api/external-alerts"), ("lifeguard", "/api/me/notices")]
 
 
 @pytest.fixture

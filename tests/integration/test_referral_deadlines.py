@@ -29,7 +29,6 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import psycopg
 import pytest
 from redis import Redis
 from rq import Queue
@@ -65,7 +64,7 @@ from dispatch.domain.vocabulary import Milestone
 from dispatch.runtime.clock import ScaledClock, real_time
 from dispatch.runtime.settings import Settings
 from tests.builders import KOH_YAO_POLICY, minutes, operator
-from tests.servers import POSTGRES_URL, REDIS_URL
+from tests.servers import REDIS_URL
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -82,24 +81,6 @@ T = TypeVar("T")
 
 
 # --- fixtures --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database the test and its worker subprocess both open by URL: an SQLite file, or a fresh PostgreSQL
-    database (a schema would not do: the URL cannot carry a search_path past make_engine's options)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'log.db'}"
-        return
-    name = f"wt_{uuid.uuid4().hex[:12]}"
-    admin_dsn = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from dispatch.domain.commands import (
     RecordMilestone,
     RequestReferral,
     ResourceCommand,
+    StreamCommand,
     UpdateResource,
 )
 
@@ -26,9 +27,11 @@ def _all_commands(kind: type[Command] = Command) -> list[type[Command]]:
     return [sub for direct in kind.__subclasses__() for sub in (direct, *_all_commands(direct))]
 
 
-def test_every_command_is_about_an_incident_or_a_resource_and_so_names_its_streams() -> None:
+def test_every_command_is_about_an_incident_a_resource_or_streams_it_names() -> None:
     for kind in _all_commands():
-        assert issubclass(kind, IncidentCommand | ResourceCommand), kind.__name__
+        assert issubclass(kind, IncidentCommand | ResourceCommand | StreamCommand), kind.__name__
+        if issubclass(kind, StreamCommand) and kind is not StreamCommand:
+            assert kind.streams is not StreamCommand.streams, f"{kind.__name__} names no streams"
 
 
 def test_a_command_that_names_a_resource_reads_its_stream_after_its_subject() -> None:

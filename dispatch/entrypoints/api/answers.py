@@ -332,12 +332,154 @@ class ResponseRowOut(NemsisTimesOut):
     triage: Triage
 
 
+class DeliveryRowOut(Out):
+    """One person on one channel (docs/alerts.md): its status, attempts and the last error."""
+
+    delivery_key: str
+    notification_key: str
+    position: int
+    incident_id: str | None
+    kind: str
+    person_id: str
+    channel: Literal["line", "sms", "app"]
+    language: str
+    fallback_for: str | None
+    status: Literal["standby", "queued", "sending", "retrying", "delivered", "posted", "failed_over", "failed",
+                    "skipped"]
+    attempts: int
+    last_error: str | None
+    last_status_code: int | None
+    retry_at: datetime | None
+    planned_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    provider_ref: str
+
+
+class NotificationOut(Out):
+    """A notice an event called for, and how its people stand: reached, failed (or unreachable), still open."""
+
+    notification_key: str
+    position: int
+    kind: str
+    incident_id: str | None
+    audience: str
+    subject_id: str
+    detail: str
+    created_at: datetime
+    status: Literal["pending", "sending", "delivered", "failed", "expired", "posted"]
+    people: int
+    reached: int
+    failed: int
+    open: int
+    unreachable: list[str]
+    deliveries: list[DeliveryRowOut] = []
+
+
+class NotificationsOut(Out):
+    notifications: list[NotificationOut]
+
+
+class DeliveryOut(DeliveryRowOut):
+    """One delivery and its history: every attempt and outcome, as the log holds them."""
+
+    history: list[AuditEntryOut]
+
+
+class MyNoticeOut(Out):
+    notification_key: str
+    kind: str
+    incident_id: str | None
+    planned_at: datetime
+
+
+class MyNoticesOut(Out):
+    notices: list[MyNoticeOut]
+
+
+class PublicAlertMessageOut(Out):
+    message_id: str
+    msg_type: Literal["Alert", "Update", "Cancel"]
+    at: str
+
+
+class PublicAlertOut(Out):
+    """A public alert as its latest CAP message states it (GET /cap/alerts/{message_id}.xml for each message)."""
+
+    alert_id: str
+    position: int
+    message_id: str
+    msg_type: Literal["Alert", "Update", "Cancel"]
+    kind: str
+    severity: str
+    urgency: str
+    exercise: bool
+    headline_th: str
+    headline_en: str
+    issued_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    ended: bool
+    messages: list[PublicAlertMessageOut]
+
+
+class PublicAlertsOut(Out):
+    alerts: list[PublicAlertOut]
+
+
+class ExternalAlertOut(Out):
+    """An alert from a CAP feed over the province's zones."""
+
+    alert_key: str
+    position: int
+    feed: str
+    sender: str
+    identifier: str
+    sent_at: datetime
+    msg_type: str
+    event: str
+    headline: str
+    headline_th: str
+    severity: str
+    urgency: str
+    certainty: str
+    onset_at: datetime | None
+    expires_at: datetime | None
+    zones: list[str]
+    area: dict[str, Any] = Field(description="polygons and circles, as CAP gave them")
+    status: Literal["active", "updated", "cancelled"]
+    received_at: datetime
+
+
+class ExternalAlertsOut(Out):
+    alerts: list[ExternalAlertOut]
+
+
+class CapFeedOut(Out):
+    url: str
+    polled_at: datetime | None
+    ok_at: datetime | None
+    error: str | None = Field(description="why the last poll failed: timed_out, too_large, forbidden_xml, not_xml, "
+                                          "not_cap, http_<status>, unreachable; null when it answered")
+    detail: str
+    alerts: int
+    over_zones: int
+
+
+class BoardNoticesOut(Out):
+    notifications: list[NotificationOut]
+    external_alerts: list[ExternalAlertOut]
+    feeds: list[CapFeedOut]
+    public_alerts: list[PublicAlertOut]
+
+
 class IncidentTrailOut(Out):
     incident_id: str
     version: int
     events: list[AuditEntryOut]
     responses: list[ResponseRowOut]
     referrals: list[ReferralRowOut]
+    notifications: list[NotificationOut] = []
 
 
 class ChainReportOut(Out):
@@ -498,11 +640,23 @@ class FacilityOptionOut(Out):
     road_assumed: bool
 
 
+class HeldBoatOut(Out):
+    """A boat kept ashore by a warning in force over its zone (dispatch/domain/holds.py)."""
+
+    resource_id: str
+    name: str
+    subtype: str
+    alert_key: str
+    severity: str
+    headline: str
+
+
 class RecommendationsOut(Out):
     incident_id: str
     resources: ResourceOptionsOut
     facilities: list[FacilityOptionOut]
     planned_speed_knots: float
+    held: list[HeldBoatOut] = []
 
 
 # --- reports ---------------------------------------------------------------------------------------

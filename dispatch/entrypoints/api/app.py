@@ -25,6 +25,7 @@ from dispatch.entrypoints.api.metrics import Metrics
 from dispatch.entrypoints.api.openapi import customise, operation_id
 from dispatch.entrypoints.api.problems import problem, status_of
 from dispatch.entrypoints.api.routes import (
+    alerts,
     assets,
     audit,
     auth,
@@ -36,6 +37,7 @@ from dispatch.entrypoints.api.routes import (
     languages,
     live,
     log_checkpoints,
+    notifications,
     places,
     problem_types,
     recommendations,
@@ -85,7 +87,8 @@ def create_app(services: Services, *, redis_url: str | None = None,
     # The commands first: matching tries routes in order, and reports come in the most often.
     documented = (incidents.commands, resources.commands, auth.router, incidents.router, recommendations.router,
                   board.router, resources.router, places.router, vocabulary.router, events.router, reports.router,
-                  audit.router, health.router, log_checkpoints.router, languages.router, sea.commands, sea.router)
+                  audit.router, health.router, log_checkpoints.router, languages.router, sea.commands, sea.router,
+                  alerts.commands, notifications.commands, alerts.router, notifications.router)
     for router in documented:
         app.include_router(router)
     app.include_router(live.router)

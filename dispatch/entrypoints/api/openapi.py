@@ -75,7 +75,18 @@ EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "sharePosition": {"position": {"lat": 8.0962, "lon": 98.6215}, "course_deg": 212.0, "speed_knots": 18.5},
     "confirmBeacon": {"how": "radio contact with the dive boat Sea Star: diver missing"},
     "dismissBeacon": {"reason": "the crew of the Sea Star tested their SART"},
+    # Alerts and messages (docs/alerts.md).
+    "messageCrew": {"resource_id": "KY-BOAT-9", "text": "Land at Chong Lad pier: the ambulance waits there"},
+    "setContact": {"line_user_id": "U4af4980629e2b8b8c2a4f8a7b0f2c1d3", "phone": "0812345678", "language": "th"},
+    "issueAlert": {"kind": "beach_closed", "th": {"headline": "ปิดหาดนางทอง คลื่นแรง", "description": "ห้ามลงเล่นน้ำ"},
+                   "en": {"headline": "Nang Thong beach closed: dangerous surf", "description": "No swimming"},
+                   "area": {"description_th": "หาดนางทอง", "description_en": "Nang Thong beach",
+                            "circles": [{"center": {"lat": 8.6435, "lon": 98.2497}, "radius_km": 1.5}]},
+                   "expires_in_minutes": 360},
+    "allClear": {"en": {"headline": "Nang Thong beach open again"}, "th": {"headline": "เปิดหาดนางทองแล้ว"}},
+    "cancelAlert": {"en": {"headline": "Cancelled: issued in error"}, "th": {"headline": "ยกเลิก: ประกาศโดยผิดพลาด"}},
 }
+EXAMPLES["updateAlert"] = EXAMPLES["issueAlert"] | {"expires_in_minutes": 120}
 
 
 def operation_id(route: APIRoute) -> str:

@@ -18,6 +18,7 @@ from dispatch.entrypoints.api.answers import ChainReportOut, IncidentTrailOut, R
 from dispatch.entrypoints.api.deps import Auditor, ServicesDep, require
 from dispatch.entrypoints.api.openapi import answers
 from dispatch.entrypoints.api.views import note_read, timeline_entry
+from dispatch.projections.outbox import notifications_with_deliveries
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 # Who looked at patient details is the officials' to review (PDPA accountability), not the people recorded.
@@ -47,6 +48,9 @@ def incident_trail(incident_id: str, actor: Auditor, services: ServicesDep,
         "events": [timeline_entry(item) | {"prev_hash": item.prev_hash, "hash": item.hash} for item in stored],
         "responses": [dict(row) for row in responses],
         "referrals": [dict(row) for row in referrals],
+        # Who the incident's events notified, on which channels, and how each delivery ended (its attempts:
+        # GET /api/deliveries/{key}).
+        "notifications": notifications_with_deliveries(services.store.engine, incident_id=incident_id),
     }
 
 

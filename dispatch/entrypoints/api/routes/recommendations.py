@@ -11,12 +11,14 @@ from dispatch.domain.decisions.resource import Resource
 from dispatch.domain.geo.eta import usable_speed
 from dispatch.domain.geo.motion import TRACKERS, all_reckoned, is_stale
 from dispatch.domain.geo.seasons import in_service
+from dispatch.domain.holds import held_boats
 from dispatch.domain.recommend import FacilityOption, ResourceOption, recommend_facilities, recommend_resources
 from dispatch.entrypoints.api import views
 from dispatch.entrypoints.api.answers import RecommendationsOut
 from dispatch.entrypoints.api.deps import FleetReader, ServicesDep
 from dispatch.entrypoints.api.openapi import answers
 from dispatch.projections import queries
+from dispatch.projections.alerts import holding_alerts
 
 router = APIRouter(prefix="/api/incidents", tags=["recommendations"])
 # The speed a referral is planned at when no boat is on the incident yet: a speedboat ambulance in a
@@ -33,10 +35,12 @@ def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep)
     settings, now = services.settings, services.clock.now()
     recorded = queries.fleet(services.store.engine)
     # A unit out of season is not there to send, whatever its status says; a moving boat is where its course
-    # has carried it since its last fix.
+    # has carried it since its last fix; a small craft an alert in force holds is not sent out.
     serving = [resource for resource in recorded if in_service(resource, now)]
     fleet = all_reckoned(serving, now, timedelta(minutes=settings.dead_reckoning_max_minutes))
-    options = recommend_resources(scene, fleet, settings)
+    held = held_boats(fleet, holding_alerts(services.store.engine, now), settings.small_craft_holds,
+                      services.places.zone_of)
+    options = recommend_resources(scene, fleet, settings, held=held.keys())
     on_incident = [r for r in fleet if r.id in incident.active_resource_ids() and usable_speed(r.speed_knots)]
     speed = max((r.speed_knots or 0 for r in on_incident), default=0) or (
         options.boats[0].resource.speed_knots if options.boats else None) or PLANNING_SPEED_KNOTS
@@ -49,6 +53,9 @@ def recommendations(incident_id: str, actor: FleetReader, services: ServicesDep)
                              for o in getattr(options, kind)] for kind in ("boats", "aeds", "teams")},
         "facilities": [_facility(o) for o in facilities],
         "planned_speed_knots": speed,
+        "held": [{"resource_id": boat.id, "name": boat.name, "subtype": boat.subtype, "alert_key": alert.alert_key,
+                  "severity": alert.severity, "headline": alert.headline}
+                 for boat in fleet if (alert := held.get(boat.id)) is not None],
     }
 
 
