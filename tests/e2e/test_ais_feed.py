@@ -76,7 +76,7 @@ def sea(tmp_path: Path, postgres_schema: str) -> Iterator[dict[str, Any]]:
     engine = create_engine(database)
     sea = {"api": api, "ports": ports, "receiver": receiver, "engine": engine, "topology": running}
     try:
-        assert eventually(lambda: _status(sea), bool, timeout=30), f"the feed never started: {running.logs()}"
+        assert eventually(lambda: _status(sea), bool, timeout=90), f"the feed never started: {running.logs()}"
         yield sea
     finally:
         running.stop()
@@ -130,13 +130,13 @@ def test_the_fleet_follows_its_transponders_and_beacons_open_one_incident_each(s
         return next(row for row in rows if row["resource_id"] == "SIM-1")
 
     # The feed learns the fleet from the read models; once it knows the boat, its status record says so.
-    eventually(lambda: boat()["mmsi"], lambda mmsi: mmsi == CAPTURED_MMSI)
-    eventually(lambda: _status(sea), lambda status: status.get("fleet") == 1, timeout=30)
+    eventually(lambda: boat()["mmsi"], lambda mmsi: mmsi == CAPTURED_MMSI, timeout=90)
+    eventually(lambda: _status(sea), lambda status: status.get("fleet") == 1, timeout=90)
 
     # The receiver's whole capture over UDP, one datagram a line: the boat moves to where its transponder is.
     capture = lines("gpsd-ais-nmea.log")
     send_udp(ports["udp"], capture)
-    shown = eventually(boat, lambda row: row["position_source"] == "ais", timeout=30)
+    shown = eventually(boat, lambda row: row["position_source"] == "ais", timeout=90)
     assert (round(shown["lat"], 3), round(shown["lon"], 3)) == CAPTURED_AT
     assert shown["position_stale"] is False
 
@@ -145,7 +145,7 @@ def test_the_fleet_follows_its_transponders_and_beacons_open_one_incident_each(s
     before = handled(ports["metrics"])
     send_tcp(ports["tcp"], capture)
     sea["receiver"].send(capture)
-    eventually(lambda: handled(ports["metrics"]), lambda done: done >= before + 2 * len(capture) - 50, timeout=30)
+    eventually(lambda: handled(ports["metrics"]), lambda done: done >= before + 2 * len(capture) - 50, timeout=90)
     recorded = log_of(engine, "SELECT data FROM events WHERE stream_id = 'resource-SIM-1' "
                               "AND type = 'ResourcePositionReported'")
     assert len(recorded) == 1
@@ -157,9 +157,9 @@ def test_the_fleet_follows_its_transponders_and_beacons_open_one_incident_each(s
         send_tcp(ports["tcp"], beacons)
         sea["receiver"].send(beacons)
     board = eventually(lambda: httpx.get(f"{api}/api/board", headers=operator, timeout=10).json()["incidents"],
-                       lambda rows: len(rows) >= 3, timeout=30)
+                       lambda rows: len(rows) >= 3, timeout=90)
     eventually(lambda: handled(ports["metrics"]), lambda done: done >= before + 2 * len(capture) + 8 * len(beacons),
-               timeout=30)
+               timeout=90)
     opened = log_of(engine, "SELECT data FROM events WHERE type = 'BeaconDetected'")
     assert sorted(_data(row)["mmsi"] for row in opened) == ["970012345", "972011111", "974022222"]
     sart = next(row for row in board if (row.get("beacon") or {}).get("mmsi") == "970012345")
@@ -180,7 +180,7 @@ def test_garbage_between_good_sentences_changes_nothing_but_counters(sea: dict[s
     ports, engine = sea["ports"], sea["engine"]
     good = lines("pyais-messages.ais") + lines("pyais-ais_test_messages.nmea")
     send_udp(ports["udp"], good)
-    eventually(lambda: handled(ports["metrics"]), lambda done: done >= len(good) - 2, timeout=30)
+    eventually(lambda: handled(ports["metrics"]), lambda done: done >= len(good) - 2, timeout=90)
     head = log_of(engine, "SELECT COALESCE(MAX(position), 0) AS head FROM events")[0].head
     before = counters(ports["metrics"])
 
@@ -192,7 +192,7 @@ def test_garbage_between_good_sentences_changes_nothing_but_counters(sea: dict[s
     send_udp(ports["udp"], mixed)
     send_tcp(ports["tcp"], mixed)
     total = handled(ports["metrics"])
-    eventually(lambda: handled(ports["metrics"]), lambda done: done >= total + 2 * len(mixed) - 10, timeout=30)
+    eventually(lambda: handled(ports["metrics"]), lambda done: done >= total + 2 * len(mixed) - 10, timeout=90)
 
     after = counters(ports["metrics"])
     grew = {key for key in after if after[key] > before.get(key, 0)}
