@@ -53,8 +53,10 @@ class Alerts:
         for key in referenced_keys(event.references):
             if (earlier := rows.get(EXTERNAL, key)) is not None:
                 rows.put(EXTERNAL, key, {**earlier, "status": replaced, "position": position}, position)
-        if event.msg_type == "Cancel":
-            return  # a cancellation ends what it references; it is no alert of its own
+        if event.msg_type == "Cancel" or not event.infos:
+            # A cancellation ends what it references; an alert without an <info> (CAP allows none) says nothing
+            # to show: neither is an alert of its own on the board.
+            return
         english = next((info for info in event.infos if info.language.lower().startswith("en")), event.infos[0])
         thai = next((info for info in event.infos if info.language.lower().startswith("th")), None)
         worst = max(event.infos, key=lambda info: _rank(info.severity))
