@@ -35,7 +35,10 @@ texts = st.one_of(
     st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=12)), max_size=6).map("".join),
     st.integers(min_value=200, max_value=20_000).map(lambda n: ("ยาว\x00\u202e" * (n // 5 + 1))[:n]),
 )
-IDS: Final[frozenset[str]] = frozenset({"incident_id", "resource_id", "referral_id"})
+# The fields that name a stream (or tie events of one story together): fixed per story, as the store refuses a
+# stream id no writer could send (dispatch/domain/text.py), and the fuzz is about the events' other fields.
+IDS: Final[frozenset[str]] = frozenset({"incident_id", "resource_id", "referral_id", "notification_key",
+                                        "delivery_key", "alert_id", "alert_key"})
 _serial = itertools.count()
 
 
@@ -77,13 +80,15 @@ def stories(draw: st.DrawFn) -> list[Event]:
     """One of every event type about one incident and one resource: resources first, then the incident's life in
     catalogue order (report, triage, dispatch, milestones, referral, ... close)."""
     serial = next(_serial)
-    ids = {"incident_id": f"inc-{serial}", "resource_id": f"res-{serial}", "referral_id": f"ref-{serial}"}
+    ids = {"incident_id": f"inc-{serial}", "resource_id": f"res-{serial}", "referral_id": f"ref-{serial}",
+           "notification_key": f"note-{serial}", "delivery_key": f"del-{serial}", "alert_id": f"alert-{serial}",
+           "alert_key": f"cap-{serial}"}
     kinds = sorted(EVENT_TYPES.values(), key=lambda cls: cls.STREAM != "resource")
     return [draw(event_of(cls, ids)) for cls in kinds]
 
 
 def test_the_fuzz_covers_every_event_type() -> None:
-    ids = {"incident_id": "i", "resource_id": "r", "referral_id": "f"}
+    ids = {name: name[0] for name in IDS}
     assert all(event_of(cls, ids) is not None for cls in EVENT_TYPES.values())
 
 
